@@ -1,0 +1,22 @@
+// Output helpers shared by commands: --json prints data, otherwise lines for a person.
+export function printJson (value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => {
+    if (v instanceof Uint8Array) return Buffer.from(v).toString('hex')
+    if (typeof v === 'bigint') return v.toString()
+    return v
+  }, 2) + '\n')
+}
+
+export function print (line = ''): void {
+  process.stdout.write(line + '\n')
+}
+
+/** An expected failure: printed as one line, no stack trace, exit code set. */
+export class CliError extends Error {
+  readonly exitCode: number
+  constructor (message: string, exitCode = 1) {
+    super(message)
+    this.name = 'CliError'
+    this.exitCode = exitCode
+  }
+}

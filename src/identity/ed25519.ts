@@ -1,0 +1,125 @@
+// One verification rule for every node. @noble/ed25519 and OpenSSL (Node's built-in ed25519)
+// disagree on small-order and mixed-order keys; once a key must decode canonically, not be of
+// small order and be torsion-free, and noble runs with zip215: false, they agree on every case.
+// The key check is costly (a scalar multiplication), so it runs once per key and is cached.
+import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import * as ed from '@noble/ed25519'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { KEY_CACHE_SIZE } from './constants.ts'
+
+ed.hashes.sha512 = sha512
+
+export const PUBLIC_KEY_LENGTH = 32
+export const SEED_LENGTH = 32
+export const SIGNATURE_LENGTH = 64
+
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+/** Bounded map: the oldest entry goes first once full. */
+class BoundedCache<V> {
+  private readonly map = new Map<string, V>()
+  private readonly max: number
+  constructor (max: number) { this.max = max }
+  get (k: string): V | undefined { return this.map.get(k) }
+  set (k: string, v: V): void {
+    if (this.map.size >= this.max) {
+      const first = this.map.keys().next()
+      if (first.done !== true) this.map.delete(first.value)
+    }
+    this.map.set(k, v)
+  }
+}
+
+// key hex → KeyObject when the key passed the rule, null when it failed
+const keyCache = new BoundedCache<KeyObject | null>(KEY_CACHE_SIZE)
+
+function hexOf (b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+/**
+ * The key rule: canonical encoding, not small order, torsion-free (prime-order subgroup).
+ * Honestly generated keys always pass.
+ */
+export function isAcceptablePublicKey (publicKey: Uint8Array): boolean {
+  return keyObjectFor(publicKey) != null
+}
+
+function checkKeyUncached (publicKey: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return false
+  try {
+    const point = ed.Point.fromBytes(publicKey, false)
+    // fromBytes accepts some non-canonical encodings (x = 0 with the sign bit set); re-encoding catches them
+    const again = point.toBytes()
+    for (let i = 0; i < PUBLIC_KEY_LENGTH; i++) if (again[i] !== publicKey[i]) return false
+    if (point.isSmallOrder()) return false
+    return point.isTorsionFree()
+  } catch {
+    return false
+  }
+}
+
+function keyObjectFor (publicKey: Uint8Array): KeyObject | null {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return null
+  const k = hexOf(publicKey)
+  const cached = keyCache.get(k)
+  if (cached !== undefined) return cached
+  const ko = checkKeyUncached(publicKey)
+    ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    : null
+  keyCache.set(k, ko)
+  return ko
+}
+
+/** Hot path: the key rule (cached), then OpenSSL. */
+export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
+  const ko = keyObjectFor(publicKey)
+  if (ko == null) return false
+  try {
+    return nodeVerify(null, message, ko, signature)
+  } catch {
+    return false
+  }
+}
+
+/** Portable path: the same key rule, then noble in strict RFC 8032 mode. */
+export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
+  if (keyObjectFor(publicKey) == null) return false
+  try {
+    return ed.verify(signature, message, publicKey, { zip215: false })
+  } catch {
+    return false
+  }
+}
+
+export interface Ed25519Keypair {
+  seed: Uint8Array
+  publicKey: Uint8Array
+  sign: (message: Uint8Array) => Uint8Array
+}
+
+export function keypairFromSeed (seed: Uint8Array): Ed25519Keypair {
+  if (!(seed instanceof Uint8Array) || seed.length !== SEED_LENGTH) throw new TypeError(`ed25519 seed must be ${SEED_LENGTH} bytes`)
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length))
+  const seedCopy = Uint8Array.from(seed)
+  return {
+    seed: seedCopy,
+    publicKey,
+    sign: (message) => new Uint8Array(nodeSign(null, message, priv))
+  }
+}
+
+export function generateKeypair (): Ed25519Keypair {
+  return keypairFromSeed(new Uint8Array(randomBytes(SEED_LENGTH)))
+}
+
+/** noble's signer, for cross-checks: RFC 8032 signatures are deterministic. */
+export function signNoble (seed: Uint8Array, message: Uint8Array): Uint8Array {
+  return ed.sign(message, seed)
+}

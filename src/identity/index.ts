@@ -1,0 +1,7 @@
+export { verify, verifyNoble, isAcceptablePublicKey, keypairFromSeed, generateKeypair, signNoble, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, SEED_LENGTH } from './ed25519.ts'
+export type { Ed25519Keypair } from './ed25519.ts'
+export { identityFromSeed, identityFromKeypair, generateIdentity, peerIdOfPublicKey, publicKeyOfPeerId } from './identity.ts'
+export type { Identity } from './identity.ts'
+export { loadKey, createKey, importKey, loadOrCreateKey, encodeKeyFile, decodeKeyFile, keyFilePath, writeSecretFile } from './keystore.ts'
+export type { KeyFile } from './keystore.ts'
+export { KeystoreError, KeystoreErrorCode } from './errors.ts'

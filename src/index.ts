@@ -1,0 +1,3 @@
+// The library's front door: `import { … } from 'souk'`.
+export * from './wire/index.ts'
+export * from './identity/index.ts'

@@ -1,0 +1,49 @@
+/** wire protocol version carried in every payload header */
+export const WIRE_VERSION = 1
+
+/** largest envelope accepted from the network, in bytes */
+export const MAX_ENVELOPE_BYTES = 64 * 1024
+/** largest manifest carried in a manifest frame, in bytes */
+export const MAX_MANIFEST_BYTES = 1024 * 1024
+/** largest manifest frame (the manifest plus its header) */
+export const MAX_MANIFEST_FRAME_BYTES = MAX_MANIFEST_BYTES + 1024
+
+export const NONCE_MIN_BYTES = 8
+export const NONCE_MAX_BYTES = 32
+export const HASH_BYTES = 32
+export const MAX_TAG_LENGTH = 64
+
+/** how far a message's creation time may lie in the future (clock skew), ms */
+export const MAX_CLOCK_SKEW_MS = 30_000
+/** how old a message may be when first received, ms */
+export const MAX_MESSAGE_AGE_MS = 10 * 60_000
+/** message IDs remembered by a replay window */
+export const REPLAY_WINDOW_CAPACITY = 200_000
+
+// field limits
+export const MAX_NAME_LENGTH = 64
+export const MAX_ATTRIBUTE_KEY_LENGTH = 128
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 256
+export const MAX_ATTRIBUTES = 32
+export const MAX_AUDITORS = 16
+export const MAX_GROUPS = 16
+export const MAX_SERVICES_PER_GROUP = 32
+export const MAX_STORAGE_VOLUMES = 8
+export const MAX_GPU_MODELS = 16
+export const MAX_REPLICAS = 1000
+export const MAX_DENOM_LENGTH = 128
+export const MAX_REASON_LENGTH = 512
+export const MAX_PROOF_LENGTH = 64
+export const MAX_CERT_SIGNATURES = 256
+/** price amounts are decimal strings: up to 30 integer and 18 fraction digits */
+export const AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,29})(\.[0-9]{1,18})?$/
+
+/** the message type tags; every payload starts with one, so a signature never crosses kinds */
+export const MessageTag = {
+  ORDER: 'souk/order',
+  BID: 'souk/bid',
+  CLOSE: 'souk/close',
+  LEASE_CERTIFICATE: 'souk/lease-certificate',
+  MANIFEST_FRAME: 'souk/manifest-frame'
+} as const
+export type MessageTag = typeof MessageTag[keyof typeof MessageTag]

@@ -1,0 +1,80 @@
+// Small validators for decoded CBOR. Each takes the value and its path and returns the typed
+// value or throws a WireError naming the path, so a message is either whole or refused.
+import { schemaError } from './errors.ts'
+import { AMOUNT_PATTERN, MAX_DENOM_LENGTH } from './constants.ts'
+
+export function map (v: unknown, path: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  if (v == null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || Object.getPrototypeOf(v) !== Object.prototype) {
+    throw schemaError(path, 'must be a map')
+  }
+  const o = v as Record<string, unknown>
+  for (const k of Object.keys(o)) {
+    if (!required.includes(k) && !optional.includes(k)) throw schemaError(path === '' ? k : `${path}.${k}`, 'unknown field')
+  }
+  for (const k of required) {
+    if (!(k in o) || o[k] === undefined) throw schemaError(path === '' ? k : `${path}.${k}`, 'is required')
+  }
+  return o
+}
+
+export function field (path: string, k: string): string {
+  return path === '' ? k : `${path}.${k}`
+}
+
+export function str (v: unknown, path: string, max: number, min = 0): string {
+  if (typeof v !== 'string') throw schemaError(path, 'must be a string')
+  if (v.length > max) throw schemaError(path, `must be at most ${max} characters`)
+  if (v.length < min) throw schemaError(path, min === 1 ? 'must not be empty' : `must be at least ${min} characters`)
+  return v
+}
+
+export function uint (v: unknown, path: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw schemaError(path, 'must be an integer')
+  if (v < min || v > max) throw schemaError(path, `must be between ${min} and ${max}`)
+  return v
+}
+
+export function bool (v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') throw schemaError(path, 'must be true or false')
+  return v
+}
+
+export function bytes (v: unknown, path: string, len: number | { min: number, max: number }): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw schemaError(path, 'must be a byte string')
+  if (typeof len === 'number') {
+    if (v.length !== len) throw schemaError(path, `must be ${len} bytes`)
+  } else if (v.length < len.min || v.length > len.max) {
+    throw schemaError(path, `must be ${len.min}-${len.max} bytes`)
+  }
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+}
+
+export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown, p: string) => T, min = 0): T[] {
+  if (!Array.isArray(v)) throw schemaError(path, 'must be a list')
+  if (v.length > max) throw schemaError(path, `must have at most ${max} entries`)
+  if (v.length < min) throw schemaError(path, min === 1 ? 'must not be empty' : `must have at least ${min} entries`)
+  return v.map((x, i) => item(x, `${path}[${i}]`))
+}
+
+/** string → string map with bounded keys, values and count */
+export function strMap (v: unknown, path: string, maxEntries: number, maxKey: number, maxValue: number): Record<string, string> {
+  const o = map(v, path, [], Object.keys(v != null && typeof v === 'object' ? v : {}))
+  const keys = Object.keys(o)
+  if (keys.length > maxEntries) throw schemaError(path, `must have at most ${maxEntries} entries`)
+  const out: Record<string, string> = {}
+  for (const k of keys.sort()) {
+    str(k, `${path}.${k}`, maxKey, 1)
+    out[k] = str(o[k], `${path}.${k}`, maxValue)
+  }
+  return out
+}
+
+export interface Price { denom: string, amount: string }
+
+export function price (v: unknown, path: string): Price {
+  const o = map(v, path, ['denom', 'amount'])
+  const denom = str(o.denom, field(path, 'denom'), MAX_DENOM_LENGTH, 1)
+  const amount = str(o.amount, field(path, 'amount'), 49, 1)
+  if (!AMOUNT_PATTERN.test(amount)) throw schemaError(field(path, 'amount'), 'must be a non-negative decimal like "12" or "0.25"')
+  return { denom, amount }
+}

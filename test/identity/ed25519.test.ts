@@ -1,0 +1,105 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { readFileSync } from 'node:fs'
+import * as ed from '@noble/ed25519'
+import { verify, verifyNoble, isAcceptablePublicKey, keypairFromSeed, signNoble, generateKeypair } from '../../src/identity/index.ts'
+
+const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
+const rfc = JSON.parse(readFileSync(new URL('../fixtures/ed25519/rfc8032.json', import.meta.url), 'utf8')) as Array<Record<string, string>>
+const speccheck = JSON.parse(readFileSync(new URL('../fixtures/ed25519/speccheck-cases.json', import.meta.url), 'utf8')) as Array<Record<string, string>>
+const L = 2n ** 252n + 27742317777372353535851937790883648493n
+
+function leToBig (b: Uint8Array): bigint { let n = 0n; for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i]); return n }
+function bigToLe (n: bigint, len: number): Uint8Array { const out = new Uint8Array(len); for (let i = 0; i < len; i++) { out[i] = Number(n & 0xffn); n >>= 8n } return out }
+
+for (const v of rfc) {
+  test(`${v.name}: key, signature and both verifiers`, () => {
+    const kp = keypairFromSeed(hex(v.seed))
+    assert.is(Buffer.from(kp.publicKey).toString('hex'), v.publicKey)
+    const sig = kp.sign(hex(v.message))
+    assert.is(Buffer.from(sig).toString('hex'), v.signature)
+    assert.is(Buffer.from(signNoble(hex(v.seed), hex(v.message))).toString('hex'), v.signature)
+    assert.ok(verify(hex(v.signature), hex(v.message), hex(v.publicKey)))
+    assert.ok(verifyNoble(hex(v.signature), hex(v.message), hex(v.publicKey)))
+  })
+}
+
+test('speccheck edge cases: the libraries disagree out of the box', () => {
+  // the reason for the key rule: noble's default (ZIP215) accepts cases that OpenSSL rejects
+  let disagreements = 0
+  for (const c of speccheck) {
+    const zip = ed.verify(hex(c.signature), hex(c.message), hex(c.pub_key))
+    const strict = verify(hex(c.signature), hex(c.message), hex(c.pub_key))
+    if (zip !== strict) disagreements++
+  }
+  assert.ok(disagreements >= 6, `expected the raw libraries to disagree on at least 6 cases, saw ${disagreements}`)
+})
+
+speccheck.forEach((c, i) => {
+  test(`speccheck case ${i}: native and noble give the same verdict under the key rule`, () => {
+    const a = verify(hex(c.signature), hex(c.message), hex(c.pub_key))
+    const b = verifyNoble(hex(c.signature), hex(c.message), hex(c.pub_key))
+    assert.is(a, b)
+    // every case uses a small-order or mixed-order key, or a bad signature: all must be refused
+    assert.is(a, false)
+  })
+})
+
+test('small-order and mixed-order public keys fail the key rule; honest keys pass', () => {
+  const bad = new Set(speccheck.map((c) => c.pub_key))
+  let refused = 0
+  for (const k of bad) if (!isAcceptablePublicKey(hex(k))) refused++
+  assert.ok(refused >= 3, 'the speccheck small/mixed-order keys are refused')
+  for (let i = 0; i < 20; i++) assert.ok(isAcceptablePublicKey(generateKeypair().publicKey))
+  // the identity point (small order) and a wrong length
+  const identityPoint = new Uint8Array(32); identityPoint[0] = 1
+  assert.not.ok(isAcceptablePublicKey(identityPoint))
+  assert.not.ok(isAcceptablePublicKey(new Uint8Array(31)))
+})
+
+test('non-canonical public key encoding (y >= p) is refused by both paths', () => {
+  // y = p + 1 encodes the same field element as y = 1 (the identity); non-canonical
+  const p = 2n ** 255n - 19n
+  const enc = bigToLe(p + 1n, 32)
+  assert.not.ok(isAcceptablePublicKey(enc))
+  const kp = generateKeypair()
+  const sig = kp.sign(new Uint8Array([1]))
+  assert.not.ok(verify(sig, new Uint8Array([1]), enc))
+  assert.not.ok(verifyNoble(sig, new Uint8Array([1]), enc))
+})
+
+test('non-canonical S (S + L) is refused by both paths', () => {
+  const kp = generateKeypair()
+  const msg = new TextEncoder().encode('souk')
+  const sig = kp.sign(msg)
+  const s = leToBig(sig.subarray(32))
+  const mauled = new Uint8Array(64)
+  mauled.set(sig.subarray(0, 32), 0)
+  mauled.set(bigToLe(s + L, 32), 32)
+  assert.ok(verify(sig, msg, kp.publicKey))
+  assert.not.ok(verify(mauled, msg, kp.publicKey))
+  assert.not.ok(verifyNoble(mauled, msg, kp.publicKey))
+})
+
+test('random honest signatures: both paths agree, and a flipped bit fails both', () => {
+  for (let i = 0; i < 50; i++) {
+    const kp = generateKeypair()
+    const msg = new Uint8Array(Buffer.from(`message ${i}`))
+    const sig = kp.sign(msg)
+    assert.ok(verify(sig, msg, kp.publicKey))
+    assert.ok(verifyNoble(sig, msg, kp.publicKey))
+    const bad = Uint8Array.from(sig); bad[i % 64] ^= 1
+    assert.is(verify(bad, msg, kp.publicKey), false)
+    assert.is(verifyNoble(bad, msg, kp.publicKey), false)
+  }
+})
+
+test('malformed inputs give false, never throw', () => {
+  const kp = generateKeypair()
+  assert.not.ok(verify(new Uint8Array(10), new Uint8Array(1), kp.publicKey))
+  assert.not.ok(verify(new Uint8Array(64), new Uint8Array(1), new Uint8Array(5)))
+  assert.not.ok(verifyNoble(new Uint8Array(64), new Uint8Array(1), new Uint8Array(5)))
+  assert.not.ok(verify('x' as any, new Uint8Array(1), kp.publicKey))
+})
+
+test.run()
