@@ -1,0 +1,139 @@
+// The daemon's local control API: HTTP/1.1 with JSON bodies over a unix socket in the node home,
+// readable by its owner only. Streaming answers (logs -f, events, progress) are NDJSON.
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse, Server } from 'node:http'
+import { promises as fs } from 'node:fs'
+import { ApiError, ApiErrorCode } from './errors.ts'
+
+export const MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+export interface RouteRequest {
+  params: Record<string, string>
+  query: URLSearchParams
+  body: any
+  /** aborted when the client goes away */
+  signal: AbortSignal
+}
+
+/** A handler answers with JSON, or with an async iterable of JSON values streamed as NDJSON. */
+export type RouteHandler = (req: RouteRequest) => Promise<unknown> | unknown
+
+export interface ControlServer {
+  route: (method: 'GET' | 'POST' | 'DELETE', pattern: string, handler: RouteHandler) => void
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  readonly socketPath: string
+}
+
+export interface ControlServerInit {
+  socketPath: string
+}
+
+interface Route { method: string, parts: string[], handler: RouteHandler }
+
+function match (route: Route, method: string, parts: string[]): Record<string, string> | null {
+  if (route.method !== method || route.parts.length !== parts.length) return null
+  const params: Record<string, string> = {}
+  for (let i = 0; i < parts.length; i++) {
+    const p = route.parts[i]
+    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(parts[i])
+    else if (p !== parts[i]) return null
+  }
+  return params
+}
+
+async function readBody (req: IncomingMessage): Promise<any> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const c of req) {
+    size += (c as Buffer).length
+    if (size > MAX_REQUEST_BYTES) throw new ApiError(ApiErrorCode.TOO_LARGE, `request body over ${MAX_REQUEST_BYTES} bytes`, 413)
+    chunks.push(c as Buffer)
+  }
+  if (size === 0) return undefined
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid JSON')
+  }
+}
+
+function isAsyncIterable (v: unknown): v is AsyncIterable<unknown> {
+  return v != null && typeof (v as any)[Symbol.asyncIterator] === 'function'
+}
+
+const json = (v: unknown): string => JSON.stringify(v, (_k, x) => {
+  if (x instanceof Uint8Array) return Buffer.from(x).toString('hex')
+  if (typeof x === 'bigint') return x.toString()
+  return x
+})
+
+export function controlServer (init: ControlServerInit): ControlServer {
+  const routes: Route[] = []
+  let server: Server | undefined
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const ac = new AbortController()
+    res.on('close', () => ac.abort())
+    try {
+      const url = new URL(req.url ?? '/', 'http://souk')
+      const parts = url.pathname.split('/').filter((p) => p !== '')
+      let found: { route: Route, params: Record<string, string> } | undefined
+      for (const r of routes) {
+        const params = match(r, req.method ?? 'GET', parts)
+        if (params != null) { found = { route: r, params }; break }
+      }
+      if (found == null) throw new ApiError(ApiErrorCode.NOT_FOUND, `no such endpoint: ${req.method} ${url.pathname}`, 404)
+      const body = await readBody(req)
+      const out = await found.route.handler({ params: found.params, query: url.searchParams, body, signal: ac.signal })
+      if (isAsyncIterable(out)) {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+        for await (const item of out) {
+          if (ac.signal.aborted) break
+          if (!res.write(json(item) + '\n')) await new Promise((resolve) => res.once('drain', resolve))
+        }
+        res.end()
+        return
+      }
+      const text = json(out ?? null)
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+      res.end(text)
+    } catch (err: any) {
+      const status = err instanceof ApiError ? err.status : (typeof err?.code === 'string' && err.code.startsWith('ERR_') ? 400 : 500)
+      const code = typeof err?.code === 'string' ? err.code : ApiErrorCode.INTERNAL
+      const text = json({ error: { code, message: String(err?.message ?? err) } })
+      if (!res.headersSent) {
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+        res.end(text)
+      } else {
+        // mid-stream: report the error as the last NDJSON line
+        res.end(text + '\n')
+      }
+    }
+  }
+
+  return {
+    socketPath: init.socketPath,
+    route (method, pattern, handler) {
+      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler })
+    },
+    async start () {
+      // a socket left by a crashed daemon is stale: remove it, but never one a live daemon holds
+      await fs.rm(init.socketPath, { force: true })
+      server = createServer((req, res) => { void handle(req, res) })
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject)
+        server!.listen(init.socketPath, () => { server!.off('error', reject); resolve() })
+      })
+      await fs.chmod(init.socketPath, 0o600)
+    },
+    async stop () {
+      if (server == null) return
+      const s = server
+      server = undefined
+      s.closeAllConnections?.()
+      await new Promise<void>((resolve) => s.close(() => resolve()))
+      await fs.rm(init.socketPath, { force: true })
+    }
+  }
+}
