@@ -1,0 +1,219 @@
+// The node configuration (souk.yaml in the node home). Precedence, lowest first: defaults, the
+// file, SOUK_* environment variables, then `--set path=value` flags. Every value is checked and
+// an error names its path.
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { ConfigError } from './errors.ts'
+
+export const ROLES = ['tenant', 'provider', 'validator'] as const
+export type Role = typeof ROLES[number]
+
+export interface SoukConfig {
+  roles: Role[]
+  network: {
+    listen: string[]
+    announce: string[]
+    bootstrap: string[]
+    mdns: boolean
+    relayServer: boolean
+    /** peer IDs treated as direct peers (committee members) */
+    directPeers: string[]
+  }
+  api: { metricsHost: string, metricsPort: number }
+  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
+  tenant: { bidWindowMs: number }
+  provider: {
+    runtime: 'docker' | 'kubernetes'
+    dockerHost: string
+    publishHost: string
+    kubeconfig: string
+    attributes: Record<string, string>
+    cpuOvercommit: number
+    memoryOvercommit: number
+    /** millicpu; 0 = read from the host */
+    cpu: number
+    /** bytes; 0 = read from the host */
+    memory: number
+    /** bytes; 0 = read from the data dir's file system */
+    storage: number
+    pricingScript: string
+    /** price table: resource → decimal amount (see docs/provider.md) */
+    prices: Record<string, string>
+    denom: string
+    manifestTimeoutMs: number
+  }
+  validator: { committeeFile: string }
+}
+
+export const CONFIG_FILE = 'souk.yaml'
+
+export function defaultConfig (): SoukConfig {
+  return {
+    roles: ['tenant'],
+    network: {
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      announce: [],
+      bootstrap: [],
+      mdns: false,
+      relayServer: false,
+      directPeers: []
+    },
+    api: { metricsHost: '127.0.0.1', metricsPort: 0 },
+    log: { level: 'info' },
+    tenant: { bidWindowMs: 2000 },
+    provider: {
+      runtime: 'docker',
+      dockerHost: 'unix:///var/run/docker.sock',
+      publishHost: '127.0.0.1',
+      kubeconfig: '',
+      attributes: {},
+      cpuOvercommit: 1,
+      memoryOvercommit: 1,
+      cpu: 0,
+      memory: 0,
+      storage: 0,
+      pricingScript: '',
+      prices: { cpu: '1', memory: '1', storage: '0.1', gpu: '100', endpoint: '0' },
+      denom: 'uakt',
+      manifestTimeoutMs: 60_000
+    },
+    validator: { committeeFile: 'committee.json' }
+  }
+}
+
+type Problem = { path: string, message: string }
+
+function isPlainObject (v: unknown): v is Record<string, unknown> {
+  return v != null && typeof v === 'object' && !Array.isArray(v)
+}
+
+/** Merges `src` into `dst` following the shape of `dst`; unknown keys and wrong types are problems. */
+function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): void {
+  if (!isPlainObject(src)) { problems.push({ path: path || '(top)', message: 'must be a map' }); return }
+  for (const [k, v] of Object.entries(src)) {
+    const p = path === '' ? k : `${path}.${k}`
+    if (!(k in dst)) { problems.push({ path: p, message: 'unknown setting' }); continue }
+    const cur = dst[k]
+    if (v == null) continue
+    if (Array.isArray(cur)) {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) problems.push({ path: p, message: 'must be a list of strings' })
+      else dst[k] = [...v]
+    } else if (isPlainObject(cur)) {
+      // free-form string maps (attributes, prices) take any keys
+      if (k === 'attributes' || k === 'prices') {
+        if (!isPlainObject(v)) { problems.push({ path: p, message: 'must be a map' }); continue }
+        const out: Record<string, string> = k === 'prices' ? { ...cur } : {}
+        for (const [ak, av] of Object.entries(v)) out[ak] = String(av)
+        dst[k] = out
+      } else {
+        mergeInto(cur, v, p, problems)
+      }
+    } else if (typeof cur === 'number') {
+      const n = typeof v === 'string' ? Number(v) : v
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) problems.push({ path: p, message: 'must be a non-negative number' })
+      else dst[k] = n
+    } else if (typeof cur === 'boolean') {
+      if (typeof v === 'boolean') dst[k] = v
+      else if (v === 'true' || v === 'false') dst[k] = v === 'true'
+      else problems.push({ path: p, message: 'must be true or false' })
+    } else {
+      if (typeof v !== 'string' && typeof v !== 'number') problems.push({ path: p, message: 'must be a string' })
+      else dst[k] = String(v)
+    }
+  }
+}
+
+function check (c: SoukConfig, problems: Problem[]): void {
+  if (c.roles.length === 0) problems.push({ path: 'roles', message: `must name at least one of ${ROLES.join(', ')}` })
+  c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
+  if (!['trace', 'debug', 'info', 'warn', 'error'].includes(c.log.level)) problems.push({ path: 'log.level', message: 'must be trace, debug, info, warn or error' })
+  if (!['docker', 'kubernetes'].includes(c.provider.runtime)) problems.push({ path: 'provider.runtime', message: 'must be docker or kubernetes' })
+  if (c.api.metricsPort > 65535 || !Number.isInteger(c.api.metricsPort)) problems.push({ path: 'api.metricsPort', message: 'must be a port 0-65535 (0 picks a free one)' })
+  for (const [k, v] of Object.entries(c.provider.prices)) {
+    if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })
+  }
+}
+
+/** `network.bootstrap` → SOUK_NETWORK_BOOTSTRAP; camelCase parts become SNAKE_CASE. */
+export function envName (path: string): string {
+  return 'SOUK_' + path.split('.').map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_')
+}
+
+function leafPaths (o: Record<string, unknown>, prefix = ''): string[] {
+  const out: string[] = []
+  for (const [k, v] of Object.entries(o)) {
+    const p = prefix === '' ? k : `${prefix}.${k}`
+    if (isPlainObject(v) && k !== 'attributes' && k !== 'prices') out.push(...leafPaths(v, p))
+    else out.push(p)
+  }
+  return out
+}
+
+function setPath (target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.')
+  let o = target
+  for (const p of parts.slice(0, -1)) { o[p] = isPlainObject(o[p]) ? o[p] : {}; o = o[p] as Record<string, unknown> }
+  o[parts[parts.length - 1]] = value
+}
+
+function fromText (text: string, template: unknown): unknown {
+  if (Array.isArray(template)) return text.split(',').map((s) => s.trim()).filter((s) => s !== '')
+  if (isPlainObject(template)) {
+    const out: Record<string, string> = {}
+    for (const pair of text.split(',')) { const [k, ...rest] = pair.split('='); if (k.trim() !== '') out[k.trim()] = rest.join('=').trim() }
+    return out
+  }
+  return text
+}
+
+function getPath (o: any, path: string): unknown {
+  return path.split('.').reduce((x, k) => (x == null ? undefined : x[k]), o)
+}
+
+export interface LoadConfigOptions {
+  /** the node home; the file is HOME/souk.yaml */
+  home: string
+  env?: Record<string, string | undefined>
+  /** `path=value` overrides, as given to --set */
+  set?: string[]
+}
+
+export function resolveConfig (fileValue: unknown, opts: Omit<LoadConfigOptions, 'home'> & { source?: string }): SoukConfig {
+  const config = defaultConfig()
+  const problems: Problem[] = []
+  if (fileValue != null) mergeInto(config, fileValue, '', problems)
+  const overrides: Record<string, unknown> = {}
+  const env = opts.env ?? {}
+  for (const p of leafPaths(defaultConfig() as unknown as Record<string, unknown>)) {
+    const v = env[envName(p)]
+    if (v != null && v !== '') setPath(overrides, p, fromText(v, getPath(config, p)))
+  }
+  for (const s of opts.set ?? []) {
+    const eq = s.indexOf('=')
+    if (eq <= 0) { problems.push({ path: s, message: 'a --set override must look like path=value' }); continue }
+    const path = s.slice(0, eq).trim()
+    setPath(overrides, path, fromText(s.slice(eq + 1), getPath(config, path)))
+  }
+  mergeInto(config, overrides, '', problems)
+  check(config, problems)
+  if (problems.length > 0) throw new ConfigError(opts.source ?? 'configuration', problems)
+  return config
+}
+
+export async function loadConfig (opts: LoadConfigOptions): Promise<SoukConfig> {
+  const file = join(opts.home, CONFIG_FILE)
+  let fileValue: unknown
+  try {
+    const text = await readFile(file, 'utf8')
+    if (text.length > 256 * 1024) throw new ConfigError(file, [{ path: '(file)', message: 'larger than 256 KiB' }])
+    try {
+      fileValue = parseYaml(text, { maxAliasCount: 16 })
+    } catch (err: any) {
+      throw new ConfigError(file, [{ path: '(yaml)', message: String(err?.message ?? err).split('\n')[0] }])
+    }
+  } catch (err: any) {
+    if (err?.code !== 'ENOENT') throw err
+  }
+  return resolveConfig(fileValue, { env: opts.env ?? process.env, set: opts.set, source: file })
+}
