@@ -103,7 +103,7 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): 
       // free-form string maps (attributes, prices) take any keys
       if (k === 'attributes' || k === 'prices') {
         if (!isPlainObject(v)) { problems.push({ path: p, message: 'must be a map' }); continue }
-        const out: Record<string, string> = k === 'prices' ? { ...cur } : {}
+        const out: Record<string, string> = k === 'prices' ? { ...(cur as Record<string, string>) } : {}
         for (const [ak, av] of Object.entries(v)) out[ak] = String(av)
         dst[k] = out
       } else {

@@ -78,6 +78,8 @@ export interface ServiceManifest {
   /** from `params.storage` */
   storage: ServiceVolumeParams
   credentials?: ServiceCredentials
+  /** services this one depends on (`dependencies`), in the order written; absent when none */
+  dependencies?: string[]
   /** the compute profile's name and resources, per replica */
   profile: string
   resources: ComputeResources
