@@ -38,12 +38,20 @@ export const MAX_CERT_SIGNATURES = 256
 /** price amounts are decimal strings: up to 30 integer and 18 fraction digits */
 export const AMOUNT_PATTERN = /^(0|[1-9][0-9]{0,29})(\.[0-9]{1,18})?$/
 
+/**
+ * Prices (SDL pricing, bids, usage) are per price period. It is Akash's nominal block time, so a
+ * price written for Akash means about the same here.
+ */
+export const PRICE_PERIOD_MS = 6_000
+
 /** the message type tags; every payload starts with one, so a signature never crosses kinds */
 export const MessageTag = {
   ORDER: 'souk/order',
   BID: 'souk/bid',
   CLOSE: 'souk/close',
   LEASE_CERTIFICATE: 'souk/lease-certificate',
-  MANIFEST_FRAME: 'souk/manifest-frame'
+  MANIFEST_FRAME: 'souk/manifest-frame',
+  USAGE_STATEMENT: 'souk/usage',
+  USAGE_ACK: 'souk/usage-ack'
 } as const
 export type MessageTag = typeof MessageTag[keyof typeof MessageTag]

@@ -4,13 +4,17 @@ import { validateOrder } from './order.ts'
 import { validateBid } from './bid.ts'
 import { validateClose } from './close.ts'
 import { validateLeaseCertificate } from './lease-certificate.ts'
+import { validateUsageStatement, validateUsageAck } from './usage.ts'
 
 registerMessageType(MessageTag.ORDER, validateOrder)
 registerMessageType(MessageTag.BID, validateBid)
 registerMessageType(MessageTag.CLOSE, validateClose)
 registerMessageType(MessageTag.LEASE_CERTIFICATE, validateLeaseCertificate)
+registerMessageType(MessageTag.USAGE_STATEMENT, validateUsageStatement)
+registerMessageType(MessageTag.USAGE_ACK, validateUsageAck)
 
-export { validateOrder, validateBid, validateClose, validateLeaseCertificate }
+export { validateOrder, validateBid, validateClose, validateLeaseCertificate, validateUsageStatement, validateUsageAck }
+export type { UsageStatementBody, UsageAckBody } from './usage.ts'
 export type { OrderBody, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
 export type { BidBody, AuditorAttestation } from './bid.ts'
 export type { CloseBody } from './close.ts'
