@@ -30,6 +30,8 @@ export async function buildProgram (): Promise<Command> {
 }
 
 export async function main (argv: string[]): Promise<void> {
+  // `souk … | head` closes the pipe early; that is not an error
+  process.stdout.on('error', (err: any) => { if (err?.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err })
   const program = await buildProgram()
   program.exitOverride()
   try {

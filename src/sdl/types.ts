@@ -14,7 +14,7 @@ export interface StorageSpec {
 
 export interface GpuSpec {
   units: number
-  /** every acceptable model; an empty list means any model of `vendor` */
+  /** every acceptable model; an entry without `model` means any model of its `vendor`; empty when `units` is 0 */
   models: Array<{ vendor: string, model?: string, ram?: number, interface?: string }>
 }
 
