@@ -52,6 +52,7 @@ export const MessageTag = {
   LEASE_CERTIFICATE: 'souk/lease-certificate',
   MANIFEST_FRAME: 'souk/manifest-frame',
   USAGE_STATEMENT: 'souk/usage',
-  USAGE_ACK: 'souk/usage-ack'
+  USAGE_ACK: 'souk/usage-ack',
+  MANIFEST_UPDATE: 'souk/manifest-update'
 } as const
 export type MessageTag = typeof MessageTag[keyof typeof MessageTag]

@@ -5,6 +5,7 @@ import { validateBid } from './bid.ts'
 import { validateClose } from './close.ts'
 import { validateLeaseCertificate } from './lease-certificate.ts'
 import { validateUsageStatement, validateUsageAck } from './usage.ts'
+import { validateManifestUpdate } from './manifest-update.ts'
 
 registerMessageType(MessageTag.ORDER, validateOrder)
 registerMessageType(MessageTag.BID, validateBid)
@@ -12,9 +13,12 @@ registerMessageType(MessageTag.CLOSE, validateClose)
 registerMessageType(MessageTag.LEASE_CERTIFICATE, validateLeaseCertificate)
 registerMessageType(MessageTag.USAGE_STATEMENT, validateUsageStatement)
 registerMessageType(MessageTag.USAGE_ACK, validateUsageAck)
+registerMessageType(MessageTag.MANIFEST_UPDATE, validateManifestUpdate)
 
 export { validateOrder, validateBid, validateClose, validateLeaseCertificate, validateUsageStatement, validateUsageAck }
 export type { UsageStatementBody, UsageAckBody } from './usage.ts'
+export { validateManifestUpdate }
+export type { ManifestUpdateBody } from './manifest-update.ts'
 export type { OrderBody, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
 export type { BidBody, AuditorAttestation } from './bid.ts'
 export type { CloseBody } from './close.ts'

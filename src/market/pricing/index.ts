@@ -1,0 +1,6 @@
+export { priceTable, storageClass } from './price-table.ts'
+export type { PriceTableConfig } from './price-table.ts'
+export { scriptPricing, parseOutput as parseScriptOutput, toInput as scriptInput } from './script.ts'
+export type { ScriptPricing, ScriptPricingInit, ScriptInput } from './script.ts'
+export { globalEndpoints } from './strategy.ts'
+export type { PricingStrategy, PricingRequest, PriceOptions, PricingProgressEvent } from './strategy.ts'

@@ -1,0 +1,53 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { addAmounts, compareAmounts, formatAmount, multiplyAmount, parseAmount, mulDivCeil, AMOUNT_ONE, MarketError } from '../../src/market/index.ts'
+
+test('0.1 + 0.2 is exactly 0.3', () => {
+  assert.is(addAmounts('0.1', '0.2'), '0.3')
+  assert.is(compareAmounts(addAmounts('0.1', '0.2'), '0.3'), 0)
+})
+
+test('sums and products keep every digit', () => {
+  assert.is(addAmounts('999999999999999999999999999999', '0.000000000000000001'), '999999999999999999999999999999.000000000000000001')
+  assert.is(multiplyAmount('0.000000000000000001', 3), '0.000000000000000003')
+  assert.is(multiplyAmount('12.5', 4), '50')
+  assert.is(multiplyAmount('1.10', 0), '0')
+  assert.is(addAmounts('1.50', '2.500'), '4')
+})
+
+test('compare decides by value, not by text', () => {
+  assert.is(compareAmounts('12', '10'), 1)
+  assert.is(compareAmounts('9.99', '10'), -1)
+  assert.is(compareAmounts('10.000', '10'), 0)
+  assert.is(compareAmounts('0.000000000000000002', '0.000000000000000001'), 1)
+  assert.is(compareAmounts('100000000000000000000000000001', '100000000000000000000000000000'), 1)
+})
+
+test('parse and format round-trip without trailing zeros', () => {
+  assert.is(parseAmount('1'), AMOUNT_ONE)
+  assert.is(parseAmount('0.5'), AMOUNT_ONE / 2n)
+  assert.is(formatAmount(parseAmount('0010.2500')), '10.25')
+  assert.is(formatAmount(0n), '0')
+})
+
+test('malformed amounts are typed errors naming the value', () => {
+  for (const bad of ['', '-1', '1e3', '1.', '.5', ' 1', '0x10', '1.0000000000000000001', '1'.repeat(31), 'NaN']) {
+    try {
+      parseAmount(bad, 'pricing.cpu')
+      assert.unreachable(`accepted ${JSON.stringify(bad)}`)
+    } catch (err: any) {
+      assert.instance(err, MarketError)
+      assert.is(err.code, 'ERR_MARKET_BAD_AMOUNT')
+      assert.match(err.message, /^pricing\.cpu: /)
+    }
+  }
+  assert.throws(() => formatAmount(-1n), /negative/)
+})
+
+test('mulDivCeil rounds up only when there is a remainder', () => {
+  assert.is(mulDivCeil(10n, 3n, 3n), 10n)
+  assert.is(mulDivCeil(10n, 1n, 3n), 4n)
+  assert.is(mulDivCeil(0n, 1n, 3n), 0n)
+})
+
+test.run()
