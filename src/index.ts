@@ -6,3 +6,4 @@ export type { StorageSpec, GpuSpec, ComputeResources, HttpOptions, ExposeTo, Exp
 export { loadSdl, loadSdlFile, parseCpu, parseSize, formatCpu, formatSize, SIZE_UNITS, formatTotals, canonicalJson, canonicalManifestBytes, manifestHash, DEFAULT_LIMITS, SDL_VERSIONS, SdlError, SdlErrorCode, SdlParseError, SdlValidationError, SdlLimitError, SdlUnitError, CanonicalJsonError } from './sdl/index.ts'
 export type { LoadSdlOptions, SdlLimits, SdlIssue, SdlLimitName } from './sdl/index.ts'
 export * from './market/index.ts'
+export * from './runtime/index.ts'

@@ -1,0 +1,255 @@
+// The provider's side of a lease after the committee made it final: wait for the manifest (and
+// close the lease if it never comes), check it against the order, run it, meter it, roll out
+// signed updates, and close it. The runtime is injected: Docker, Kubernetes, or anything else.
+import { sha256, toHex } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody, ManifestFrame, ManifestUpdateBody, Signer } from '../wire/index.ts'
+import { peerIdOfPublicKey } from '../identity/index.ts'
+import type { ContainerRuntime, DeployedLease, ProgressEvent } from '../runtime/interface.ts'
+import type { Manifest } from '../sdl/types.ts'
+import { systemClock } from './clock.ts'
+import type { Clock, Timer } from './clock.ts'
+
+export const LeaseRefusal = {
+  UNKNOWN_LEASE: 'ERR_UNKNOWN_LEASE',
+  NOT_TENANT: 'ERR_NOT_LEASE_TENANT',
+  HASH_MISMATCH: 'ERR_MANIFEST_HASH_MISMATCH',
+  BAD_MANIFEST: 'ERR_MANIFEST_INVALID',
+  EXCEEDS_ORDER: 'ERR_MANIFEST_EXCEEDS_ORDER',
+  LEASE_CLOSED: 'ERR_LEASE_CLOSED',
+  OUT_OF_SEQUENCE: 'ERR_MANIFEST_OUT_OF_SEQUENCE',
+  DEPLOY_FAILED: 'ERR_DEPLOY_FAILED'
+} as const
+export type LeaseRefusal = typeof LeaseRefusal[keyof typeof LeaseRefusal]
+
+export class LeaseRefusedError extends Error {
+  readonly code: LeaseRefusal
+  constructor (code: LeaseRefusal, message: string) {
+    super(message)
+    this.name = 'LeaseRefusedError'
+    this.code = code
+  }
+}
+
+export type LeaseState = 'awaiting-manifest' | 'deploying' | 'running' | 'closed'
+
+export interface ProviderLease {
+  leaseId: string
+  order: SignedMessage<OrderBody>
+  bid: SignedMessage<BidBody>
+  tenantPeerId: string
+  state: LeaseState
+  /** sequence of the manifest now running; -1 before the first */
+  sequence: number
+  deployed?: DeployedLease
+  closeReason?: string
+  wonAt: number
+}
+
+export interface ProviderLeasesInit {
+  /** a lease whose manifest has not arrived by then is closed */
+  manifestTimeoutMs: number
+}
+
+export interface ProviderLeasesComponents {
+  signer: Signer
+  runtime: ContainerRuntime
+  clock?: Clock
+  /** tells the network and the tenant (a signed Close); called once per lease */
+  announceClose?: (leaseId: string, reason: string) => Promise<void>
+  /** frees what the bid engine reserved */
+  releaseReservation?: (orderId: string) => void
+  onEvent?: (evt: ProgressEvent & { leaseId: string }) => void
+}
+
+export interface ProviderLeases {
+  /** the committee made this lease final with this provider */
+  leaseWon: (order: SignedMessage<OrderBody>, bid: SignedMessage<BidBody>) => ProviderLease
+  /** the tenant signed an update; the frame with the same sequence follows */
+  acceptUpdate: (remotePeer: string, update: SignedMessage<ManifestUpdateBody>) => void
+  /** a manifest frame arrived from `remotePeer` (the peer noise authenticated) */
+  handleManifest: (remotePeer: string, frame: ManifestFrame, opts?: { signal?: AbortSignal }) => Promise<DeployedLease>
+  close: (leaseId: string, reason: string) => Promise<void>
+  get: (leaseId: string) => ProviderLease | undefined
+  list: () => ProviderLease[]
+  /** after a restart: keep the runtime objects of these leases, remove the rest */
+  reconcile: () => Promise<{ adopted: string[], removed: string[] }>
+  stop: () => void
+}
+
+const MAX_MANIFEST_JSON_DEPTH = 32
+
+function parseManifest (bytes: Uint8Array): Manifest {
+  let m: any
+  try {
+    m = JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch {
+    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest is not valid JSON')
+  }
+  const depth = (v: unknown, d: number): number => {
+    if (d > MAX_MANIFEST_JSON_DEPTH) return d
+    if (v == null || typeof v !== 'object') return d
+    let max = d
+    for (const x of Object.values(v)) max = Math.max(max, depth(x, d + 1))
+    return max
+  }
+  if (depth(m, 0) > MAX_MANIFEST_JSON_DEPTH) throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest nests too deeply')
+  if (m == null || typeof m !== 'object' || !Array.isArray(m.groups) || m.groups.length === 0) {
+    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest has no groups')
+  }
+  for (const [gi, g] of m.groups.entries()) {
+    if (typeof g?.name !== 'string' || !Array.isArray(g.services) || g.services.length === 0) throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, `groups[${gi}]: needs a name and services`)
+    for (const [si, s] of g.services.entries()) {
+      const p = `groups[${gi}].services[${si}]`
+      if (typeof s?.name !== 'string' || typeof s.image !== 'string' || s.resources == null || !Number.isSafeInteger(s.count)) {
+        throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, `${p}: needs name, image, resources and count`)
+      }
+    }
+  }
+  return m as Manifest
+}
+
+/**
+ * The hash binds the manifest to the order, but a tenant could sign an order for small resources
+ * over a manifest that asks for more. Every service must fit what its order group asked for.
+ */
+export function checkManifestAgainstOrder (manifest: Manifest, order: OrderBody): void {
+  for (const g of manifest.groups) {
+    const og = order.groups.find((x) => x.name === g.name)
+    if (og == null) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `manifest group ${g.name} is not in the order`)
+    for (const s of g.services) {
+      const r = og.resources.find((x) => x.service === s.name)
+      if (r == null) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `service ${g.name}/${s.name} is not in the order`)
+      const where = `service ${g.name}/${s.name}`
+      if (s.count > r.count) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: ${s.count} replicas, order has ${r.count}`)
+      if (s.resources.cpu > r.cpu) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: cpu ${s.resources.cpu}m, order has ${r.cpu}m`)
+      if (s.resources.memory > r.memory) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: memory ${s.resources.memory}, order has ${r.memory}`)
+      const sumStorage = (xs: Array<{ size: number }>): number => xs.reduce((a, x) => a + x.size, 0)
+      if (sumStorage(s.resources.storage) > sumStorage(r.storage)) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: more storage than the order`)
+      if ((s.resources.gpu?.units ?? 0) > r.gpu.units) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: ${s.resources.gpu.units} GPUs, order has ${r.gpu.units}`)
+    }
+  }
+}
+
+export function providerLeases (init: ProviderLeasesInit): (components: ProviderLeasesComponents) => ProviderLeases {
+  return (components) => {
+    const clock = components.clock ?? systemClock()
+    const leases = new Map<string, ProviderLease>()
+    const watchdogs = new Map<string, Timer>()
+    const updates = new Map<string, ManifestUpdateBody>()
+    const emit = (leaseId: string, type: string, detail?: unknown): void => { components.onEvent?.({ leaseId, type, detail }) }
+
+    function lookup (leaseId: string, remotePeer: string): ProviderLease {
+      const lease = leases.get(leaseId)
+      if (lease == null) throw new LeaseRefusedError(LeaseRefusal.UNKNOWN_LEASE, `no lease ${leaseId} with this provider`)
+      if (remotePeer !== lease.tenantPeerId) throw new LeaseRefusedError(LeaseRefusal.NOT_TENANT, `peer ${remotePeer} is not the tenant of lease ${leaseId}`)
+      if (lease.state === 'closed') throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} is closed (${lease.closeReason ?? 'closed'})`)
+      return lease
+    }
+
+    const api: ProviderLeases = {
+      leaseWon (order, bid) {
+        const leaseId = order.idHex
+        const existing = leases.get(leaseId)
+        if (existing != null) return existing
+        const lease: ProviderLease = { leaseId, order, bid, tenantPeerId: peerIdOfPublicKey(order.signer), state: 'awaiting-manifest', sequence: -1, wonAt: clock.now() }
+        leases.set(leaseId, lease)
+        watchdogs.set(leaseId, clock.schedule(init.manifestTimeoutMs, () => {
+          watchdogs.delete(leaseId)
+          if (lease.state === 'awaiting-manifest') {
+            void api.close(leaseId, `manifest not received within ${Math.round(init.manifestTimeoutMs / 1000)} s of the lease`).catch(() => {})
+          }
+        }))
+        emit(leaseId, 'lease:won')
+        return lease
+      },
+
+      acceptUpdate (remotePeer, update) {
+        const leaseId = toHex(update.body.lease)
+        const lease = lookup(leaseId, remotePeer)
+        if (toHex(update.signer) !== toHex(lease.order.signer)) throw new LeaseRefusedError(LeaseRefusal.NOT_TENANT, 'update is not signed by the lease\'s tenant')
+        if (update.body.sequence !== lease.sequence + 1) throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `update sequence ${update.body.sequence}, expected ${lease.sequence + 1}`)
+        updates.set(leaseId, update.body)
+      },
+
+      async handleManifest (remotePeer, frame, opts = {}) {
+        const leaseId = toHex(frame.lease)
+        const lease = lookup(leaseId, remotePeer)
+        const first = frame.sequence === 0
+        if (first && lease.state !== 'awaiting-manifest') throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest`)
+        const expected = first ? lease.order.body.manifestHash : updates.get(leaseId)?.manifestHash
+        if (!first && (expected == null || updates.get(leaseId)?.sequence !== frame.sequence)) {
+          throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `manifest sequence ${frame.sequence} has no signed update`)
+        }
+        const got = sha256(frame.manifest)
+        if (toHex(got) !== toHex(expected!)) {
+          throw new LeaseRefusedError(LeaseRefusal.HASH_MISMATCH, `manifest hash ${toHex(got).slice(0, 16)}… differs from the ${first ? 'order\'s' : 'signed update\'s'} ${toHex(expected!).slice(0, 16)}…`)
+        }
+        const manifest = parseManifest(frame.manifest)
+        checkManifestAgainstOrder(manifest, lease.order.body)
+        const ref = { leaseId, tenant: lease.tenantPeerId, provider: peerIdOfPublicKey(components.signer.publicKey) }
+        const onProgress = (evt: ProgressEvent): void => emit(leaseId, evt.type, evt.detail)
+        if (first) {
+          watchdogs.get(leaseId)?.cancel()
+          watchdogs.delete(leaseId)
+          lease.state = 'deploying'
+          emit(leaseId, 'manifest:accepted')
+          try {
+            lease.deployed = await components.runtime.deploy(ref, manifest, { signal: opts.signal, onProgress })
+          } catch (err: any) {
+            await api.close(leaseId, `deployment failed: ${String(err?.message ?? err)}`).catch(() => {})
+            throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `deployment failed: ${String(err?.message ?? err)}`)
+          }
+          // a close that raced the deploy wins: undo what the deploy made
+          if ((lease.state as LeaseState) === 'closed') {
+            await components.runtime.close(leaseId).catch(() => {})
+            throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} was closed while deploying`)
+          }
+          lease.state = 'running'
+          lease.sequence = 0
+          emit(leaseId, 'lease:running', lease.deployed)
+          return lease.deployed
+        }
+        emit(leaseId, 'manifest:update-accepted', { sequence: frame.sequence })
+        try {
+          lease.deployed = await components.runtime.update(leaseId, manifest, { signal: opts.signal, onProgress })
+        } catch (err: any) {
+          // the runtime keeps the old manifest running
+          throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
+        } finally {
+          updates.delete(leaseId)
+        }
+        lease.sequence = frame.sequence
+        emit(leaseId, 'lease:updated', { sequence: frame.sequence })
+        return lease.deployed
+      },
+
+      async close (leaseId, reason) {
+        const lease = leases.get(leaseId)
+        if (lease == null || lease.state === 'closed') return
+        const wasDeployed = lease.state === 'running' || lease.state === 'deploying'
+        lease.state = 'closed'
+        lease.closeReason = reason
+        watchdogs.get(leaseId)?.cancel()
+        watchdogs.delete(leaseId)
+        components.releaseReservation?.(leaseId)
+        if (wasDeployed) await components.runtime.close(leaseId)
+        emit(leaseId, 'lease:closed', { reason })
+        await components.announceClose?.(leaseId, reason)
+      },
+
+      get: (id) => leases.get(id),
+      list: () => [...leases.values()],
+
+      async reconcile () {
+        const active = new Set([...leases.values()].filter((l) => l.state !== 'closed').map((l) => l.leaseId))
+        return await components.runtime.reconcile(active)
+      },
+
+      stop () {
+        for (const t of watchdogs.values()) t.cancel()
+        watchdogs.clear()
+      }
+    }
+    return api
+  }
+}

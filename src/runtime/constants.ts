@@ -1,0 +1,51 @@
+// Labels that tie every runtime object to its lease. Docker objects carry the full lease ID;
+// Kubernetes label values are limited to 63 characters, so there the label holds a 32-hex-digit
+// key and the annotation `souk.lease/id` the full ID.
+export const LABEL_LEASE = 'souk.lease'
+export const LABEL_SERVICE = 'souk.service'
+export const LABEL_TENANT = 'souk.tenant'
+export const LABEL_PROVIDER = 'souk.provider'
+export const LABEL_GROUP = 'souk.group'
+export const LABEL_REPLICA = 'souk.replica'
+export const LABEL_GENERATION = 'souk.generation'
+/** which runtime instance owns the object, so two providers sharing one engine never touch each other's objects */
+export const LABEL_INSTANCE = 'souk.instance'
+/** JSON of the service's exposes, so URLs can be rebuilt after a restart */
+export const LABEL_EXPOSE = 'souk.expose'
+/** JSON of the deploy notices, kept on the lease network / namespace */
+export const LABEL_NOTICES = 'souk.notices'
+export const ANNOTATION_LEASE_ID = 'souk.lease/id'
+
+export const DEFAULT_INSTANCE = 'souk'
+/** object name prefix; names use the first LEASE_NAME_CHARS hex digits of the lease ID */
+export const NAME_PREFIX = 'souk-'
+export const LEASE_NAME_CHARS = 16
+export const KUBE_LEASE_LABEL_CHARS = 32
+
+/** Lease IDs are lowercase hex (a sha256 is 64 digits). */
+export const LEASE_ID_PATTERN = /^[0-9a-f]{16,128}$/
+/** RFC 1123 label, which Docker aliases and Kubernetes names both accept */
+export const SERVICE_NAME_PATTERN = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
+
+/**
+ * Capabilities left to containers after `CapDrop: ALL`. Docker's default set minus the ones a
+ * tenant workload has no business with (NET_RAW: packet spoofing on the bridge; MKNOD,
+ * SYS_CHROOT, SETFCAP, SETPCAP, FSETID, AUDIT_WRITE). What remains is what common images need:
+ * entrypoints that chown their data dir and drop to an unprivileged user (postgres, redis,
+ * nginx: CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID), servers binding ports below 1024
+ * (NET_BIND_SERVICE) and supervisors signalling children running as other users (KILL).
+ */
+export const DEFAULT_CAP_ADD = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SETGID', 'NET_BIND_SERVICE', 'KILL'] as const
+
+export const DEFAULT_PIDS_LIMIT = 1024
+export const DEFAULT_API_TIMEOUT_MS = 30_000
+/** a log line longer than this is split */
+export const MAX_LOG_LINE_BYTES = 64 * 1024
+/** bound on a manifest the runtime accepts */
+export const MAX_SERVICES = 64
+export const MAX_REPLICAS_PER_SERVICE = 64
+export const MAX_EXPOSES_PER_SERVICE = 64
+/** TCP ports reported as http:// URLs when exposed globally (Akash treats `as: 80` as HTTP) */
+export const HTTP_PORTS = [80, 8080] as const
+/** replicas the manifest asked for, on every container, so status is complete after a restart */
+export const LABEL_COUNT = 'souk.count'

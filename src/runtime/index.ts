@@ -1,0 +1,20 @@
+export type {
+  ContainerRuntime, LeaseRef, DeployOptions, DeployedLease, ProgressEvent, ReplicaState, ReplicaStatus, ServiceStatus, ServiceUrl,
+  RuntimeNotice, LogLine, LogOptions, RuntimeEvent, ExecOptions, ExecOutput, ExecHandle, LeaseSummary, ReconcileResult
+} from './interface.ts'
+export {
+  RuntimeError, RuntimeErrorCode, RuntimeUnavailableError, InvalidLeaseIdError, UnsupportedManifestError, LeaseNotFoundError,
+  LeaseExistsError, ServiceNotFoundError, ImageUnavailableError, DeployFailedError, UpdateFailedError, RuntimeRequestError,
+  AbortedError, InsufficientResourcesError, ReservationExistsError, InvalidInventoryError
+} from './errors.ts'
+export { dockerRuntime, containerSpec, networkName, volumeName } from './docker.ts'
+export type { DockerRuntime, DockerRuntimeInit, DockerRuntimeComponents, ContainerSpec, ContainerSpecInput } from './docker.ts'
+export { planServices, commonNotices, urlScheme, checkLeaseId } from './manifest-plan.ts'
+export type { PlannedService } from './manifest-plan.ts'
+export * from './constants.ts'
+export { kubernetesRuntime, kubernetesObjects, namespaceName, leaseLabelValue } from './kubernetes.ts'
+export type { KubernetesRuntime, KubernetesRuntimeInit, KubernetesRuntimeComponents, KubernetesObjects } from './kubernetes.ts'
+export { inventory, fits, gpuMatches, hostCapacity, FIT_REASON_CODE } from './inventory.ts'
+export type { Inventory, InventoryInit, Capacity, Overcommit, Free, Reservation, ResourceRequest, FitResult, FitReason, HostCapacityOptions, ReservationDemandLike } from './inventory.ts'
+export { parseNvidiaSmiCsv, parseNvidiaSmiXml, detectNvidiaGpus, gpuModelName, gpuInterface, gpuRam, NVIDIA_SMI_QUERY } from './nvidia-smi.ts'
+export type { GpuDevice } from './nvidia-smi.ts'

@@ -1,0 +1,122 @@
+// The provider's lease lifecycle over the real Docker runtime: the manifest is checked against
+// the order and its tenant, run, served, and closed; a missing manifest closes the lease.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { providerLeases, LeaseRefusedError } from '../../src/market/provider-leases.ts'
+import { buildOrder } from '../../src/market/order-builder.ts'
+import { manualClock } from '../../src/market/clock.ts'
+import { loadSdl, canonicalManifestBytes } from '../../src/sdl/index.ts'
+import { dockerRuntime, LABEL_LEASE } from '../../src/runtime/index.ts'
+import { generateIdentity } from '../../src/identity/index.ts'
+import { signMessage, MessageTag } from '../../src/wire/index.ts'
+import type { OrderBody, BidBody, ManifestUpdateBody } from '../../src/wire/index.ts'
+import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
+
+const docker = dockerFromEnv()
+const tenant = generateIdentity()
+const stranger = generateIdentity()
+const provider = generateIdentity()
+const sdlText = readFileSync(new URL('../../examples/web.yaml', import.meta.url), 'utf8')
+
+function lease (text = sdlText): { order: ReturnType<typeof signMessage<OrderBody>>, bid: ReturnType<typeof signMessage<BidBody>>, manifest: Uint8Array } {
+  const loaded = loadSdl(text)
+  const order = signMessage(tenant, MessageTag.ORDER, buildOrder(loaded, { bidWindowMs: 1000, now: Date.now() }))
+  const bid = signMessage(provider, MessageTag.BID, { order: order.id, prices: [{ denom: 'uakt', amount: '50' }], attributes: { region: 'local' }, auditors: [], expiresAt: Date.now() + 60_000 })
+  return { order, bid, manifest: canonicalManifestBytes(loaded.manifest) }
+}
+
+async function refusal (p: Promise<unknown>): Promise<LeaseRefusedError> {
+  try { await p } catch (err) { assert.instance(err, LeaseRefusedError); return err as LeaseRefusedError }
+  throw new Error('expected a refusal')
+}
+
+if (docker == null) {
+  skipNotice('test/market/provider-leases.test.ts')
+} else {
+  const instance = `souk-test-${randomBytes(4).toString('hex')}`
+  const runtime = dockerRuntime({ dockerHost: process.env.DOCKER_HOST, instance, pull: 'never' })({})
+
+  test('refuses a manifest from a peer that is not the tenant, or whose hash differs, or that outgrows the order', async () => {
+    const clock = manualClock(Date.now())
+    const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime, clock })
+    const { order, bid, manifest } = lease()
+    leases.leaseWon(order, bid)
+    const tenantPeer = tenant.peerId.toString()
+    const e1 = await refusal(leases.handleManifest(stranger.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))
+    assert.is(e1.code, 'ERR_NOT_LEASE_TENANT')
+    const other = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
+    const e2 = await refusal(leases.handleManifest(tenantPeer, { lease: order.id, manifest: other, sequence: 0 }))
+    assert.is(e2.code, 'ERR_MANIFEST_HASH_MISMATCH')
+    const e3 = await refusal(leases.handleManifest(tenantPeer, { lease: new Uint8Array(32), manifest, sequence: 0 }))
+    assert.is(e3.code, 'ERR_UNKNOWN_LEASE')
+    // an order that understates the manifest: same hash, smaller resources
+    const honest = lease()
+    const body: OrderBody = JSON.parse(JSON.stringify(honest.order.body, (_k, v) => v instanceof Uint8Array ? { $b: Buffer.from(v).toString('hex') } : v), (_k, v) => v?.$b != null ? new Uint8Array(Buffer.from(v.$b, 'hex')) : v)
+    body.groups[0].resources[0].memory = 1024 * 1024
+    const sneaky = signMessage(tenant, MessageTag.ORDER, body)
+    leases.leaseWon(sneaky, signMessage(provider, MessageTag.BID, { ...honest.bid.body, order: sneaky.id }))
+    const e4 = await refusal(leases.handleManifest(tenantPeer, { lease: sneaky.id, manifest: honest.manifest, sequence: 0 }))
+    assert.is(e4.code, 'ERR_MANIFEST_EXCEEDS_ORDER')
+    assert.match(e4.message, /memory/)
+    leases.stop()
+  })
+
+  test('a lease whose manifest never arrives is closed with that reason, and its reservation freed', async () => {
+    const clock = manualClock(Date.now())
+    const closes: Array<[string, string]> = []
+    const released: string[] = []
+    const leases = providerLeases({ manifestTimeoutMs: 30_000 })({
+      signer: provider, runtime, clock,
+      announceClose: async (id, reason) => { closes.push([id, reason]) },
+      releaseReservation: (id) => released.push(id)
+    })
+    const { order, bid } = lease()
+    leases.leaseWon(order, bid)
+    clock.advance(29_000)
+    assert.is(leases.get(order.idHex)?.state, 'awaiting-manifest')
+    clock.advance(2_000)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.is(leases.get(order.idHex)?.state, 'closed')
+    assert.equal(closes, [[order.idHex, 'manifest not received within 30 s of the lease']])
+    assert.equal(released, [order.idHex])
+  })
+
+  test('the tenant\'s manifest runs, serves its page, takes a signed update, and closing removes everything', async () => {
+    const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime })
+    const { order, bid, manifest } = lease()
+    leases.leaseWon(order, bid)
+    const events: string[] = []
+    try {
+      const deployed = await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
+      assert.is(leases.get(order.idHex)?.state, 'running')
+      const url = deployed.services[0].urls[0].url
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/)
+      let page = ''
+      for (let i = 0; i < 50 && !page.includes('hello from souk'); i++) {
+        page = await fetch(url).then(async (r) => await r.text()).catch(() => '')
+        if (!page.includes('hello from souk')) await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+      assert.match(page, /hello from souk/)
+      // the same manifest again as sequence 0 is refused; an update needs the tenant's signature first
+      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))).code, 'ERR_MANIFEST_OUT_OF_SEQUENCE')
+      const next = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
+      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 }))).code, 'ERR_MANIFEST_OUT_OF_SEQUENCE')
+      const { sha256 } = await import('../../src/wire/index.ts')
+      leases.acceptUpdate(tenant.peerId.toString(), signMessage<ManifestUpdateBody>(tenant, MessageTag.MANIFEST_UPDATE, { lease: order.id, manifestHash: sha256(next), sequence: 1 }))
+      await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 })
+      assert.is(leases.get(order.idHex)?.sequence, 1)
+      const st = await runtime.status(order.idHex)
+      assert.is(st.services[0].ready, 1)
+    } finally {
+      await leases.close(order.idHex, 'test finished')
+    }
+    assert.is(leases.get(order.idHex)?.state, 'closed')
+    const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
+    assert.is(left.length, 0)
+    void events
+  })
+
+  test.run()
+}

@@ -1,0 +1,354 @@
+// An in-process HTTP server on 127.0.0.1 speaking the slice of the Kubernetes API that souk's
+// Kubernetes runtime calls: namespaces, deployments, statefulsets, services, secrets,
+// networkpolicies, pods (list and log) and events, with the real request and response shapes
+// (apiVersion/kind/metadata, List kinds, Status objects for errors). It also plays the part of
+// the controllers a cluster runs: a created Deployment or StatefulSet gets its pods, a NodePort
+// Service its node ports, a deleted namespace takes its objects with it.
+import { createServer } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+
+type Obj = Record<string, any>
+
+interface Kind { group: string, version: string, plural: string, kind: string, namespaced: boolean }
+
+const KINDS: Kind[] = [
+  { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+  { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
+  { group: '', version: 'v1', plural: 'secrets', kind: 'Secret', namespaced: true },
+  { group: '', version: 'v1', plural: 'pods', kind: 'Pod', namespaced: true },
+  { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
+  { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true },
+  { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }
+]
+
+function apiVersionOf (k: Kind): string {
+  return k.group === '' ? k.version : `${k.group}/${k.version}`
+}
+
+export interface RecordedRequest { method: string, path: string, query: string, body?: Obj }
+
+export interface KubeApiServer {
+  url: string
+  /** every request received, in order */
+  requests: RecordedRequest[]
+  /** the stored object, or undefined */
+  get: (plural: string, namespace: string | undefined, name: string) => Obj | undefined
+  list: (plural: string, namespace?: string) => Obj[]
+  /** make the next request matching method and path fail with this HTTP status */
+  failNext: (method: string, path: RegExp, code: number) => void
+  /** append a line to a pod's log; open follow streams receive it */
+  appendLog: (namespace: string, pod: string, line: string) => void
+  /** images a kubelet here "cannot pull": their pods wait in ImagePullBackOff */
+  missingImages: Set<string>
+  kubeconfig: () => string
+  close: () => Promise<void>
+}
+
+function status (code: number, reason: string, message: string, details?: Obj): Obj {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details != null ? { details } : {}), code }
+}
+
+function matches (labels: Record<string, string> | undefined, selector: string | null): boolean {
+  if (selector == null || selector === '') return true
+  return selector.split(',').every((term) => {
+    const [k, v] = term.split('=')
+    if (v === undefined) return labels?.[k] !== undefined
+    return labels?.[k] === v
+  })
+}
+
+export async function startKubeApiServer (): Promise<KubeApiServer> {
+  // store: "plural/namespace/name" → object
+  const store = new Map<string, Obj>()
+  const logs = new Map<string, string[]>()
+  const followers = new Map<string, Set<ServerResponse>>()
+  const requests: RecordedRequest[] = []
+  const failures: Array<{ method: string, path: RegExp, code: number }> = []
+  const missingImages = new Set<string>()
+  let rv = 1000
+  let nextNodePort = 30000
+  let nextIp = 10
+
+  const key = (plural: string, ns: string | undefined, name: string): string => `${plural}/${ns ?? ''}/${name}`
+  const list = (plural: string, ns?: string): Obj[] => [...store.entries()]
+    .filter(([k]) => k.startsWith(`${plural}/`) && (ns === undefined || k.startsWith(`${plural}/${ns}/`)))
+    .map(([, v]) => v)
+
+  function stamp (obj: Obj, k: Kind, ns: string | undefined): Obj {
+    obj.apiVersion = apiVersionOf(k)
+    obj.kind = k.kind
+    obj.metadata = { ...obj.metadata, uid: obj.metadata?.uid ?? randomUUID(), resourceVersion: String(++rv), creationTimestamp: obj.metadata?.creationTimestamp ?? new Date().toISOString() }
+    if (ns != null) obj.metadata.namespace = ns
+    return obj
+  }
+
+  function addEvent (ns: string, involved: Obj, reason: string, message: string): void {
+    const name = `${involved.metadata.name}.${randomBytes(8).toString('hex')}`
+    const now = new Date().toISOString()
+    store.set(key('events', ns, name), stamp({
+      metadata: { name },
+      involvedObject: { kind: involved.kind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid },
+      reason,
+      message,
+      type: 'Normal',
+      count: 1,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      source: { component: 'kubelet' }
+    }, KINDS.find((k) => k.plural === 'events')!, ns))
+  }
+
+  // what the deployment / statefulset controllers and the kubelet would do
+  function reconcilePods (plural: 'deployments' | 'statefulsets', ns: string, w: Obj): void {
+    for (const p of list('pods', ns)) {
+      if (p.metadata.ownerReferences?.[0]?.uid === w.metadata.uid) store.delete(key('pods', ns, p.metadata.name))
+    }
+    const tpl = w.spec.template
+    const hash = randomBytes(5).toString('hex').slice(0, 10)
+    let ready = 0
+    for (let i = 0; i < (w.spec.replicas ?? 1); i++) {
+      const name = plural === 'statefulsets' ? `${w.metadata.name}-${i}` : `${w.metadata.name}-${hash}-${randomBytes(3).toString('hex').slice(0, 5)}`
+      const c = tpl.spec.containers[0]
+      const pullable = !missingImages.has(c.image)
+      const pod = stamp({
+        metadata: { name, labels: { ...tpl.metadata.labels }, ownerReferences: [{ apiVersion: w.apiVersion, kind: w.kind, name: w.metadata.name, uid: w.metadata.uid }] },
+        spec: { ...tpl.spec, nodeName: 'node-1' },
+        status: {
+          phase: pullable ? 'Running' : 'Pending',
+          podIP: `10.244.0.${++nextIp % 250}`,
+          containerStatuses: [{
+            name: c.name,
+            image: c.image,
+            ready: pullable,
+            restartCount: 0,
+            state: pullable ? { running: { startedAt: new Date().toISOString() } } : { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
+          }]
+        }
+      }, KINDS.find((k) => k.plural === 'pods')!, ns)
+      store.set(key('pods', ns, name), pod)
+      logs.set(`${ns}/${name}`, pullable ? [`${c.name} started`, `listening on ${c.ports?.[0]?.containerPort ?? 0}`] : [])
+      addEvent(ns, pod, 'Scheduled', `Successfully assigned ${ns}/${name} to node-1`)
+      addEvent(ns, pod, pullable ? 'Started' : 'BackOff', pullable ? `Started container ${c.name}` : `Back-off pulling image "${c.image}"`)
+      if (pullable) ready++
+    }
+    w.status = { replicas: w.spec.replicas, readyReplicas: ready, availableReplicas: ready, observedGeneration: w.metadata.generation }
+  }
+
+  function afterWrite (k: Kind, ns: string | undefined, obj: Obj, previous?: Obj): void {
+    if (k.plural === 'deployments' || k.plural === 'statefulsets') {
+      obj.metadata.generation = (previous?.metadata.generation ?? 0) + 1
+      reconcilePods(k.plural, ns!, obj)
+    }
+    if (k.plural === 'services') {
+      obj.spec.clusterIP ??= `10.96.0.${++nextIp % 250}`
+      obj.spec.clusterIPs = [obj.spec.clusterIP]
+      if (obj.spec.type === 'NodePort' || obj.spec.type === 'LoadBalancer') {
+        for (const p of obj.spec.ports) p.nodePort ??= nextNodePort++
+      }
+      if (obj.spec.type === 'LoadBalancer') obj.status = { loadBalancer: { ingress: [{ ip: '203.0.113.10' }] } }
+    }
+    if (k.plural === 'namespaces') obj.status = { phase: 'Active' }
+  }
+
+  async function readBody (req: IncomingMessage): Promise<Obj | undefined> {
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const c of req) {
+      size += (c as Buffer).length
+      if (size > 4 * 1024 * 1024) throw new Error('body too large')
+      chunks.push(c as Buffer)
+    }
+    if (chunks.length === 0) return undefined
+    return JSON.parse(Buffer.concat(chunks).toString())
+  }
+
+  function send (res: ServerResponse, code: number, body: Obj): void {
+    res.writeHead(code, { 'content-type': 'application/json' })
+    res.end(JSON.stringify(body))
+  }
+
+  async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const method = req.method ?? 'GET'
+    const body = await readBody(req)
+    requests.push({ method, path: url.pathname, query: url.search, ...(body != null ? { body } : {}) })
+    const fi = failures.findIndex((f) => f.method === method && f.path.test(url.pathname))
+    if (fi >= 0) {
+      const f = failures.splice(fi, 1)[0]
+      send(res, f.code, status(f.code, f.code === 422 ? 'Invalid' : f.code >= 500 ? 'InternalError' : 'BadRequest', `injected failure ${f.code}`))
+      return
+    }
+    // /api/v1/... or /apis/<group>/<version>/...
+    const parts = url.pathname.split('/').filter(Boolean)
+    let group = ''
+    let rest: string[]
+    if (parts[0] === 'api' && parts[1] === 'v1') rest = parts.slice(2)
+    else if (parts[0] === 'apis' && parts.length >= 3) { group = parts[1]; rest = parts.slice(3) } else { send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource')); return }
+    let ns: string | undefined
+    if (rest[0] === 'namespaces' && rest.length >= 3) { ns = rest[1]; rest = rest.slice(2) }
+    const k = KINDS.find((x) => x.group === group && x.plural === rest[0])
+    if (k == null || (k.namespaced && ns == null && method !== 'GET')) { send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource')); return }
+    if (!k.namespaced && ns != null) {
+      // /api/v1/namespaces/<name> was split as a namespaced path
+      rest = ['namespaces', ns, ...rest]
+      ns = undefined
+    }
+    const name = rest[1]
+    const sub = rest[2]
+    if (k.namespaced && ns != null && store.get(key('namespaces', undefined, ns)) == null && method === 'POST') {
+      send(res, 404, status(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' }))
+      return
+    }
+
+    if (name == null) {
+      if (method === 'GET') {
+        const items = list(k.plural, ns).filter((o) => matches(o.metadata.labels, url.searchParams.get('labelSelector')))
+        send(res, 200, { kind: `${k.kind}List`, apiVersion: apiVersionOf(k), metadata: { resourceVersion: String(rv) }, items })
+        return
+      }
+      if (method === 'POST') {
+        if (body == null || body.kind !== k.kind || body.apiVersion !== apiVersionOf(k)) {
+          send(res, 400, status(400, 'BadRequest', `the body must be a ${apiVersionOf(k)} ${k.kind}, got ${body?.apiVersion} ${body?.kind}`))
+          return
+        }
+        const n = body.metadata?.name
+        if (typeof n !== 'string' || !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(n) || ((k.plural === 'namespaces' || k.plural === 'services') && n.length > 63)) {
+          send(res, 422, status(422, 'Invalid', `${k.kind} "${n}" is invalid: metadata.name: Invalid value`))
+          return
+        }
+        for (const v of Object.values(body.metadata?.labels ?? {})) {
+          if (typeof v !== 'string' || v.length > 63) {
+            send(res, 422, status(422, 'Invalid', `${k.kind} "${n}" is invalid: metadata.labels: Invalid value: "${v}": must be no more than 63 characters`))
+            return
+          }
+        }
+        if (store.has(key(k.plural, ns, n))) {
+          send(res, 409, status(409, 'AlreadyExists', `${k.plural} "${n}" already exists`, { name: n, kind: k.plural }))
+          return
+        }
+        const obj = stamp(structuredClone(body), k, k.namespaced ? ns : undefined)
+        afterWrite(k, ns, obj)
+        store.set(key(k.plural, ns, n), obj)
+        send(res, 201, obj)
+        return
+      }
+      send(res, 405, status(405, 'MethodNotAllowed', `${method} is not supported`))
+      return
+    }
+
+    const existing = store.get(key(k.plural, ns, name))
+    if (sub === 'log' && k.plural === 'pods') {
+      if (existing == null) { send(res, 404, status(404, 'NotFound', `pods "${name}" not found`, { name, kind: 'pods' })); return }
+      const container = url.searchParams.get('container')
+      if (container != null && !existing.spec.containers.some((c: Obj) => c.name === container)) {
+        send(res, 400, status(400, 'BadRequest', `container ${container} is not valid for pod ${name}`))
+        return
+      }
+      const lines = logs.get(`${ns}/${name}`) ?? []
+      const tail = url.searchParams.get('tailLines')
+      // lines carry no time here: sinceTime in the past shows everything, a recent one nothing
+      const since = url.searchParams.get('sinceTime')
+      const shown = since != null && Date.parse(since) > Date.parse(existing.metadata.creationTimestamp) ? [] : tail != null ? lines.slice(Math.max(0, lines.length - Number(tail))) : lines
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      res.write(shown.map((l) => l + '\n').join(''))
+      if (url.searchParams.get('follow') === 'true') {
+        const set = followers.get(`${ns}/${name}`) ?? new Set()
+        followers.set(`${ns}/${name}`, set)
+        set.add(res)
+        res.on('close', () => { set.delete(res) })
+        return
+      }
+      res.end()
+      return
+    }
+    if (sub != null) { send(res, 404, status(404, 'NotFound', 'the server could not find the requested resource')); return }
+    if (existing == null) {
+      send(res, 404, status(404, 'NotFound', `${k.plural}${k.group !== '' ? '.' + k.group : ''} "${name}" not found`, { name, group: k.group, kind: k.plural }))
+      return
+    }
+    if (method === 'GET') { send(res, 200, existing); return }
+    if (method === 'PUT') {
+      if (body == null || body.kind !== k.kind || body.metadata?.name !== name) { send(res, 400, status(400, 'BadRequest', 'name or kind in the body does not match the URL')); return }
+      if (body.metadata?.resourceVersion != null && body.metadata.resourceVersion !== existing.metadata.resourceVersion) {
+        send(res, 409, status(409, 'Conflict', `Operation cannot be fulfilled on ${k.plural} "${name}": the object has been modified`))
+        return
+      }
+      const obj = stamp({ ...structuredClone(body), metadata: { ...body.metadata, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, generation: existing.metadata.generation } }, k, k.namespaced ? ns : undefined)
+      afterWrite(k, ns, obj, existing)
+      store.set(key(k.plural, ns, name), obj)
+      send(res, 200, obj)
+      return
+    }
+    if (method === 'PATCH') {
+      const merged = { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...body?.metadata?.labels }, annotations: { ...existing.metadata.annotations, ...body?.metadata?.annotations } } }
+      store.set(key(k.plural, ns, name), stamp(merged, k, k.namespaced ? ns : undefined))
+      send(res, 200, merged)
+      return
+    }
+    if (method === 'DELETE') {
+      store.delete(key(k.plural, ns, name))
+      if (k.plural === 'namespaces') {
+        // the namespace controller removes everything inside
+        for (const kk of [...store.keys()]) if (kk.split('/')[1] === name) store.delete(kk)
+        send(res, 200, { ...existing, metadata: { ...existing.metadata, deletionTimestamp: new Date().toISOString() }, status: { phase: 'Terminating' } })
+        return
+      }
+      if (k.plural === 'deployments' || k.plural === 'statefulsets') {
+        for (const p of list('pods', ns)) if (p.metadata.ownerReferences?.[0]?.uid === existing.metadata.uid) store.delete(key('pods', ns, p.metadata.name))
+      }
+      send(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: k.group, kind: k.plural, uid: existing.metadata.uid } })
+      return
+    }
+    send(res, 405, status(405, 'MethodNotAllowed', `${method} is not supported`))
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err) => { send(res, 500, status(500, 'InternalError', String(err))) })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+
+  return {
+    url,
+    requests,
+    missingImages,
+    get: (plural, ns, name) => store.get(key(plural, ns, name)),
+    list,
+    failNext: (method, path, code) => { failures.push({ method, path, code }) },
+    appendLog: (ns, pod, line) => {
+      const l = logs.get(`${ns}/${pod}`) ?? []
+      l.push(line)
+      logs.set(`${ns}/${pod}`, l)
+      for (const res of followers.get(`${ns}/${pod}`) ?? []) res.write(line + '\n')
+    },
+    kubeconfig: () => [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      '- name: test',
+      '  cluster:',
+      `    server: ${url}`,
+      // plain HTTP on loopback; the client refuses http:// without this
+      '    insecure-skip-tls-verify: true',
+      'users:',
+      '- name: provider',
+      '  user:',
+      '    token: test-token',
+      'contexts:',
+      '- name: test',
+      '  context:',
+      '    cluster: test',
+      '    user: provider',
+      'current-context: test',
+      ''
+    ].join('\n'),
+    close: async () => {
+      for (const set of followers.values()) for (const r of set) r.end()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+    }
+  }
+}

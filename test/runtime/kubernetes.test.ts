@@ -1,0 +1,239 @@
+// The Kubernetes runtime against the in-test API server (no cluster can run here): what a
+// lease becomes in the cluster, and that status, logs, update and close work through the API.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import * as k8s from '@kubernetes/client-node'
+import { kubernetesRuntime, LeaseExistsError, RuntimeUnavailableError, UpdateFailedError } from '../../src/runtime/index.ts'
+import type { KubernetesRuntime } from '../../src/runtime/index.ts'
+import { startKubeApiServer } from './kube-api-server.ts'
+import type { KubeApiServer } from './kube-api-server.ts'
+import { GiB, MiB, manifestOf, newLease, persistentStorage, service, webService } from './manifests.ts'
+
+let api: KubeApiServer
+let runtime: KubernetesRuntime
+
+/** a stored object that must exist */
+function must (plural: string, namespace: string | undefined, name: string): Record<string, any> {
+  const o = api.get(plural, namespace, name)
+  if (o == null) throw new Error(`${plural} ${namespace ?? ''}/${name} does not exist`)
+  return o
+}
+
+function connect (instance = 'p1'): KubernetesRuntime {
+  const kubeConfig = new k8s.KubeConfig()
+  kubeConfig.loadFromString(api.kubeconfig())
+  return kubernetesRuntime({ instance, nodeHost: '198.51.100.7', eventPollMs: 20 })({ kubeConfig })
+}
+
+test.before(async () => {
+  api = await startKubeApiServer()
+  runtime = connect()
+})
+test.after(async () => { await api.close() })
+
+const web = newLease()
+const ns = `souk-${web.leaseId.slice(0, 16)}`
+const gpuService = service('train', {
+  resources: { cpu: 8000, memory: 64 * GiB, storage: [{ name: 'default', size: 100 * GiB, persistent: false }], gpu: { units: 2, models: [{ vendor: 'nvidia', model: 'h100', ram: 80 * GiB, interface: 'sxm' }, { vendor: 'nvidia', model: 'a100' }] } }
+})
+
+test('deploy creates a namespace for the lease, isolated by a NetworkPolicy', async () => {
+  const deployed = await runtime.deploy(web, manifestOf(webService({ count: 2 }), gpuService))
+  assert.is(deployed.runtime, 'kubernetes')
+  const n = must('namespaces', undefined, ns)
+  assert.ok(n, 'the namespace exists')
+  assert.is(n.metadata.labels['souk.lease'], web.leaseId.slice(0, 32))
+  assert.is(n.metadata.annotations['souk.lease/id'], web.leaseId)
+  assert.is(n.metadata.labels['souk.tenant'], web.tenant)
+  const np = must('networkpolicies', ns, 'souk-isolate')
+  assert.equal(np.spec.podSelector, {})
+  assert.equal(np.spec.policyTypes, ['Ingress'])
+  assert.equal(np.spec.ingress, [{ from: [{ podSelector: {} }] }, { ports: [{ port: 8080, protocol: 'TCP' }] }])
+})
+
+test('each service becomes a Deployment with its limits, and runs unprivileged', async () => {
+  const d = must('deployments', ns, 'web')
+  assert.is(d.spec.replicas, 2)
+  assert.is(d.metadata.labels['souk.lease'], web.leaseId.slice(0, 32))
+  const pod = d.spec.template
+  assert.is(pod.metadata.labels['souk.service'], 'web')
+  assert.is(pod.metadata.labels['souk.lease'], web.leaseId.slice(0, 32))
+  assert.is(pod.spec.automountServiceAccountToken, false)
+  const c = pod.spec.containers[0]
+  assert.is(c.image, 'souk/busybox:latest')
+  assert.equal(c.command, ['sh', '-c'])
+  assert.equal(c.env, [{ name: 'GREETING', value: 'hello' }])
+  assert.equal(c.resources.limits, { cpu: '250m', memory: String(64 * MiB), 'ephemeral-storage': String(256 * MiB) })
+  assert.is(c.securityContext.privileged, false)
+  assert.is(c.securityContext.allowPrivilegeEscalation, false)
+  assert.equal(c.securityContext.capabilities.drop, ['ALL'])
+})
+
+test('a GPU service gets nvidia.com/gpu limits and may only land on nodes with an acceptable model', async () => {
+  const d = must('deployments', ns, 'train')
+  const c = d.spec.template.spec.containers[0]
+  assert.is(c.resources.limits['nvidia.com/gpu'], '2')
+  assert.is(c.resources.requests.cpu, '8000m')
+  assert.equal(d.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms, [
+    { matchExpressions: [{ key: 'souk.gpu/nvidia.h100', operator: 'In', values: ['true'] }] },
+    { matchExpressions: [{ key: 'souk.gpu/nvidia.a100', operator: 'In', values: ['true'] }] }
+  ])
+  assert.equal(d.spec.strategy, { type: 'Recreate' })
+})
+
+test('a globally exposed port gets a NodePort Service and its URL is reported', async () => {
+  const internal = must('services', ns, 'web')
+  assert.is(internal.spec.type, 'ClusterIP')
+  assert.equal(internal.spec.selector, { 'souk.service': 'web' })
+  const global = must('services', ns, 'web-global')
+  assert.is(global.spec.type, 'NodePort')
+  assert.is(global.spec.ports[0].port, 80)
+  assert.is(global.spec.ports[0].targetPort, 8080)
+  const st = await runtime.status(web.leaseId)
+  const svc = st.services.find((s) => s.name === 'web')!
+  assert.equal(svc.urls.map((u) => u.url), [`http://198.51.100.7:${global.spec.ports[0].nodePort as number}`])
+})
+
+test('status lists every service with its replicas', async () => {
+  const st = await runtime.status(web.leaseId)
+  assert.equal(st.services.map((s) => [s.name, s.count, s.ready]), [['train', 1, 1], ['web', 2, 2]])
+  assert.ok(st.services[1].replicas.every((r) => r.state === 'running' && r.name.startsWith('web-')))
+  assert.is(st.tenant, web.tenant)
+})
+
+test('deploying the same lease twice is refused', async () => {
+  try {
+    await runtime.deploy(web, manifestOf(webService()))
+    assert.unreachable()
+  } catch (err) {
+    assert.instance(err, LeaseExistsError)
+  }
+})
+
+test('logs come from the pod log API, with tail and follow', async () => {
+  const lines: string[] = []
+  for await (const l of runtime.logs(web.leaseId, { service: 'web' })) lines.push(`${l.replica}: ${l.line}`)
+  assert.is(lines.length, 4)
+  assert.ok(lines.every((l) => /^web-\S+: (web started|listening on 8080)$/.test(l)), lines.join('\n'))
+  const logReq = api.requests.find((r) => r.path.endsWith('/log'))!
+  assert.match(logReq.path, new RegExp(`^/api/v1/namespaces/${ns}/pods/web-[^/]+/log$`))
+  const tail: string[] = []
+  for await (const l of runtime.logs(web.leaseId, { service: 'train', tail: 1 })) tail.push(l.line)
+  assert.equal(tail, ['listening on 0'])
+
+  const ac = new AbortController()
+  const followed: string[] = []
+  const pod = api.list('pods', ns).find((p) => p.metadata.labels['souk.service'] === 'train')!
+  const reader = (async () => {
+    for await (const l of runtime.logs(web.leaseId, { service: 'train', follow: true, tail: 0, signal: ac.signal })) {
+      followed.push(l.line)
+      if (l.line === 'epoch 1 done') ac.abort()
+    }
+  })()
+  // wait until the follow request is open, then the service prints a line
+  for (let i = 0; i < 50 && !api.requests.some((r) => r.path.endsWith(`${pod.metadata.name as string}/log`) && r.query?.includes('follow=true')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  api.appendLog(ns, pod.metadata.name, 'epoch 1 done')
+  const timer = setTimeout(() => { ac.abort() }, 3000)
+  await reader
+  clearTimeout(timer)
+  assert.equal(followed, ['epoch 1 done'])
+})
+
+test('events report what happened to the lease pods', async () => {
+  const ac = new AbortController()
+  const seen: string[] = []
+  for await (const e of runtime.events(web.leaseId, { signal: ac.signal })) {
+    seen.push(`${e.service}:${e.type}`)
+    if (seen.length === 6) ac.abort()
+  }
+  assert.ok(seen.includes('web:Started') && seen.includes('train:Scheduled'), seen.join(','))
+})
+
+test('a service with persistent storage becomes a StatefulSet with a volume claim', async () => {
+  const lease = newLease()
+  await runtime.deploy(lease, manifestOf(service('db', {
+    resources: { cpu: 500, memory: 256 * MiB, storage: persistentStorage(5 * GiB), gpu: { units: 0, models: [] } },
+    storage: { data: { mount: '/var/lib/db', readOnly: false } }
+  })))
+  const lns = `souk-${lease.leaseId.slice(0, 16)}`
+  const s = must('statefulsets', lns, 'db')
+  assert.ok(s)
+  assert.is(api.get('deployments', lns, 'db'), undefined)
+  assert.equal(s.spec.volumeClaimTemplates[0].spec, { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: String(5 * GiB) } }, storageClassName: 'beta2' })
+  assert.equal(s.spec.template.spec.containers[0].volumeMounts, [{ name: 'data', mountPath: '/var/lib/db', readOnly: false }])
+  const st = await runtime.status(lease.leaseId)
+  assert.equal(st.services[0].replicas.map((r) => [r.name, r.index]), [['db-0', 0]])
+  await runtime.close(lease.leaseId)
+})
+
+test('an update the API rejects leaves the previous manifest running', async () => {
+  const before = must('deployments', ns, 'web')
+  api.failNext('PUT', /\/deployments\/train$/, 422)
+  try {
+    await runtime.update(web.leaseId, manifestOf(webService({ count: 3, image: 'souk/busybox:2' }), gpuService))
+    assert.unreachable()
+  } catch (err) {
+    assert.instance(err, UpdateFailedError)
+  }
+  const after = must('deployments', ns, 'web')
+  assert.is(after.spec.replicas, 2)
+  assert.is(after.spec.template.spec.containers[0].image, before.spec.template.spec.containers[0].image)
+})
+
+test('an update rolls out the new manifest and removes dropped services', async () => {
+  const nodePort = must('services', ns, 'web-global').spec.ports[0].nodePort
+  const st = await runtime.update(web.leaseId, manifestOf(webService({ count: 3 })))
+  assert.equal(st.services.map((s) => [s.name, s.count]), [['web', 3]])
+  assert.is(api.get('deployments', ns, 'train'), undefined)
+  assert.is(must('services', ns, 'web-global').spec.ports[0].nodePort, nodePort, 'the published port stays the same')
+})
+
+test('an image the cluster cannot pull shows in status', async () => {
+  const lease = newLease()
+  api.missingImages.add('souk/not-here:1')
+  await runtime.deploy(lease, manifestOf(webService({ image: 'souk/not-here:1' })))
+  const st = await runtime.status(lease.leaseId)
+  assert.equal(st.services[0].replicas.map((r) => [r.state, r.message]), [['pending', 'ImagePullBackOff']])
+  await runtime.close(lease.leaseId)
+})
+
+test('a restarted provider adopts active leases and deletes the namespaces of inactive ones', async () => {
+  const stale = newLease()
+  await runtime.deploy(stale, manifestOf(webService()))
+  const other = connect('another-provider')
+  const foreign = newLease()
+  await other.deploy(foreign, manifestOf(webService()))
+  const restarted = connect()
+  assert.equal((await restarted.list()).map((l) => l.leaseId).sort(), [web.leaseId, stale.leaseId].sort())
+  const r = await restarted.reconcile(new Set([web.leaseId]))
+  assert.equal(r, { adopted: [web.leaseId], removed: [stale.leaseId] })
+  assert.is(api.get('namespaces', undefined, `souk-${stale.leaseId.slice(0, 16)}`), undefined)
+  assert.ok(api.get('namespaces', undefined, `souk-${foreign.leaseId.slice(0, 16)}`), "another provider's lease is untouched")
+  await other.close(foreign.leaseId)
+})
+
+test('an unreachable API is a transient error and reconcile removes nothing', async () => {
+  const kubeConfig = new k8s.KubeConfig()
+  kubeConfig.loadFromString(api.kubeconfig().replace(/server: .*/, 'server: http://127.0.0.1:1'))
+  const down = kubernetesRuntime({ instance: 'p1' })({ kubeConfig })
+  try {
+    await down.reconcile(new Set())
+    assert.unreachable()
+  } catch (err) {
+    assert.instance(err, RuntimeUnavailableError)
+  }
+  assert.ok(api.get('namespaces', undefined, ns))
+})
+
+test('close deletes the lease namespace, and is idempotent', async () => {
+  await runtime.close(web.leaseId)
+  assert.ok(api.requests.some((r) => r.method === 'DELETE' && r.path === `/api/v1/namespaces/${ns}`))
+  assert.is(api.get('namespaces', undefined, ns), undefined)
+  assert.equal(api.list('pods', ns), [])
+  await runtime.close(web.leaseId)
+  assert.equal(await runtime.list(), [])
+})
+
+test.run()
