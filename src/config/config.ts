@@ -17,9 +17,13 @@ export interface SoukConfig {
     bootstrap: string[]
     mdns: boolean
     relayServer: boolean
-    /** peer IDs treated as direct peers (committee members) */
+    /** multiaddrs (with /p2p/<id>) kept as direct gossip peers: committee members */
     directPeers: string[]
+    /** a network on one machine or LAN: DHT server mode, loopback and private addresses kept */
+    testNetwork: boolean
   }
+  /** the committee file chain (relative to the node home); every role needs it to check leases */
+  committee: { file: string, batchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
   tenant: { bidWindowMs: number }
@@ -43,7 +47,6 @@ export interface SoukConfig {
     denom: string
     manifestTimeoutMs: number
   }
-  validator: { committeeFile: string }
 }
 
 export const CONFIG_FILE = 'souk.yaml'
@@ -57,8 +60,10 @@ export function defaultConfig (): SoukConfig {
       bootstrap: [],
       mdns: false,
       relayServer: false,
-      directPeers: []
+      directPeers: [],
+      testNetwork: false
     },
+    committee: { file: 'committee.json', batchIntervalMs: 100 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info' },
     tenant: { bidWindowMs: 2000 },
@@ -77,8 +82,7 @@ export function defaultConfig (): SoukConfig {
       prices: { cpu: '1', memory: '1', storage: '0.1', gpu: '100', endpoint: '0' },
       denom: 'uakt',
       manifestTimeoutMs: 60_000
-    },
-    validator: { committeeFile: 'committee.json' }
+    }
   }
 }
 

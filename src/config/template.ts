@@ -21,6 +21,14 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '  mdns: false',
     '  # let peers behind NAT reserve a relay slot here',
     '  relayServer: false',
+    '  # one machine or a LAN: keep loopback and private addresses in the DHT',
+    '  testNetwork: false',
+    '',
+    'committee:',
+    '  # the committee file chain (genesis first), relative to the node home; every role checks leases with it',
+    '  file: committee.json',
+    '  # how often the committee orders a batch, ms',
+    '  batchIntervalMs: 100',
     '',
     'api:',
     '  # Prometheus /metrics on loopback; 0 picks a free port (see `souk node status`)',
@@ -65,14 +73,6 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '  pricingScript: ""',
       '  # a lease whose manifest does not arrive in this many ms is closed',
       '  manifestTimeoutMs: 60000',
-      ''
-    )
-  }
-  if (roles.includes('validator')) {
-    lines.push(
-      'validator:',
-      '  # the committee file (relative to the node home)',
-      '  committeeFile: committee.json',
       ''
     )
   }

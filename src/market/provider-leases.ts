@@ -42,6 +42,8 @@ export interface ProviderLease {
   sequence: number
   deployed?: DeployedLease
   closeReason?: string
+  /** why the last deployment failed */
+  error?: string
   wonAt: number
 }
 
@@ -68,6 +70,8 @@ export interface ProviderLeases {
   acceptUpdate: (remotePeer: string, update: SignedMessage<ManifestUpdateBody>) => void
   /** a manifest frame arrived from `remotePeer` (the peer noise authenticated) */
   handleManifest: (remotePeer: string, frame: ManifestFrame, opts?: { signal?: AbortSignal }) => Promise<DeployedLease>
+  /** checks the manifest now (throws LeaseRefusedError) and runs it in the background */
+  accept: (remotePeer: string, frame: ManifestFrame, opts?: { signal?: AbortSignal }) => { done: Promise<DeployedLease> }
   close: (leaseId: string, reason: string) => Promise<void>
   get: (leaseId: string) => ProviderLease | undefined
   list: () => ProviderLease[]
@@ -146,6 +150,70 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       return lease
     }
 
+    interface Prepared { lease: ProviderLease, leaseId: string, manifest: Manifest, first: boolean, sequence: number }
+
+    /** every check, synchronously: a refusal is thrown before anything runs */
+    function prepare (remotePeer: string, frame: ManifestFrame): Prepared {
+      const leaseId = toHex(frame.lease)
+      const lease = lookup(leaseId, remotePeer)
+      const first = frame.sequence === 0
+      if (first && lease.state !== 'awaiting-manifest') throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest`)
+      const expected = first ? lease.order.body.manifestHash : updates.get(leaseId)?.manifestHash
+      if (!first && (expected == null || updates.get(leaseId)?.sequence !== frame.sequence)) {
+        throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `manifest sequence ${frame.sequence} has no signed update`)
+      }
+      const got = sha256(frame.manifest)
+      if (toHex(got) !== toHex(expected!)) {
+        throw new LeaseRefusedError(LeaseRefusal.HASH_MISMATCH, `manifest hash ${toHex(got).slice(0, 16)}… differs from the ${first ? 'order\'s' : 'signed update\'s'} ${toHex(expected!).slice(0, 16)}…`)
+      }
+      const manifest = parseManifest(frame.manifest)
+      checkManifestAgainstOrder(manifest, lease.order.body)
+      if (first) {
+        watchdogs.get(leaseId)?.cancel()
+        watchdogs.delete(leaseId)
+        lease.state = 'deploying'
+        emit(leaseId, 'manifest:accepted')
+      } else {
+        emit(leaseId, 'manifest:update-accepted', { sequence: frame.sequence })
+      }
+      return { lease, leaseId, manifest, first, sequence: frame.sequence }
+    }
+
+    async function run (p: Prepared, opts: { signal?: AbortSignal }): Promise<DeployedLease> {
+      const { lease, leaseId, manifest } = p
+      const ref = { leaseId, tenant: lease.tenantPeerId, provider: peerIdOfPublicKey(components.signer.publicKey) }
+      const onProgress = (evt: ProgressEvent): void => emit(leaseId, evt.type, evt.detail)
+      if (p.first) {
+        try {
+          lease.deployed = await components.runtime.deploy(ref, manifest, { signal: opts.signal, onProgress })
+        } catch (err: any) {
+          lease.error = `deployment failed: ${String(err?.message ?? err)}`
+          await api.close(leaseId, lease.error).catch(() => {})
+          throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, lease.error)
+        }
+        // a close that raced the deploy wins: undo what the deploy made
+        if ((lease.state as LeaseState) === 'closed') {
+          await components.runtime.close(leaseId).catch(() => {})
+          throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} was closed while deploying`)
+        }
+        lease.state = 'running'
+        lease.sequence = 0
+        emit(leaseId, 'lease:running', lease.deployed)
+        return lease.deployed
+      }
+      try {
+        lease.deployed = await components.runtime.update(leaseId, manifest, { signal: opts.signal, onProgress })
+      } catch (err: any) {
+        // the runtime keeps the old manifest running
+        throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
+      } finally {
+        updates.delete(leaseId)
+      }
+      lease.sequence = p.sequence
+      emit(leaseId, 'lease:updated', { sequence: p.sequence })
+      return lease.deployed
+    }
+
     const api: ProviderLeases = {
       leaseWon (order, bid) {
         const leaseId = order.idHex
@@ -171,56 +239,13 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         updates.set(leaseId, update.body)
       },
 
-      async handleManifest (remotePeer, frame, opts = {}) {
-        const leaseId = toHex(frame.lease)
-        const lease = lookup(leaseId, remotePeer)
-        const first = frame.sequence === 0
-        if (first && lease.state !== 'awaiting-manifest') throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest`)
-        const expected = first ? lease.order.body.manifestHash : updates.get(leaseId)?.manifestHash
-        if (!first && (expected == null || updates.get(leaseId)?.sequence !== frame.sequence)) {
-          throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `manifest sequence ${frame.sequence} has no signed update`)
-        }
-        const got = sha256(frame.manifest)
-        if (toHex(got) !== toHex(expected!)) {
-          throw new LeaseRefusedError(LeaseRefusal.HASH_MISMATCH, `manifest hash ${toHex(got).slice(0, 16)}… differs from the ${first ? 'order\'s' : 'signed update\'s'} ${toHex(expected!).slice(0, 16)}…`)
-        }
-        const manifest = parseManifest(frame.manifest)
-        checkManifestAgainstOrder(manifest, lease.order.body)
-        const ref = { leaseId, tenant: lease.tenantPeerId, provider: peerIdOfPublicKey(components.signer.publicKey) }
-        const onProgress = (evt: ProgressEvent): void => emit(leaseId, evt.type, evt.detail)
-        if (first) {
-          watchdogs.get(leaseId)?.cancel()
-          watchdogs.delete(leaseId)
-          lease.state = 'deploying'
-          emit(leaseId, 'manifest:accepted')
-          try {
-            lease.deployed = await components.runtime.deploy(ref, manifest, { signal: opts.signal, onProgress })
-          } catch (err: any) {
-            await api.close(leaseId, `deployment failed: ${String(err?.message ?? err)}`).catch(() => {})
-            throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `deployment failed: ${String(err?.message ?? err)}`)
-          }
-          // a close that raced the deploy wins: undo what the deploy made
-          if ((lease.state as LeaseState) === 'closed') {
-            await components.runtime.close(leaseId).catch(() => {})
-            throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} was closed while deploying`)
-          }
-          lease.state = 'running'
-          lease.sequence = 0
-          emit(leaseId, 'lease:running', lease.deployed)
-          return lease.deployed
-        }
-        emit(leaseId, 'manifest:update-accepted', { sequence: frame.sequence })
-        try {
-          lease.deployed = await components.runtime.update(leaseId, manifest, { signal: opts.signal, onProgress })
-        } catch (err: any) {
-          // the runtime keeps the old manifest running
-          throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
-        } finally {
-          updates.delete(leaseId)
-        }
-        lease.sequence = frame.sequence
-        emit(leaseId, 'lease:updated', { sequence: frame.sequence })
-        return lease.deployed
+      handleManifest: async (remotePeer, frame, opts = {}) => await run(prepare(remotePeer, frame), opts),
+
+      accept (remotePeer, frame, opts = {}) {
+        const p = prepare(remotePeer, frame)
+        const done = run(p, opts)
+        done.catch(() => {}) // the caller reads the outcome from `done` or from the lease's state
+        return { done }
       },
 
       async close (leaseId, reason) {

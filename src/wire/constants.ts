@@ -53,6 +53,7 @@ export const MessageTag = {
   MANIFEST_FRAME: 'souk/manifest-frame',
   USAGE_STATEMENT: 'souk/usage',
   USAGE_ACK: 'souk/usage-ack',
-  MANIFEST_UPDATE: 'souk/manifest-update'
+  MANIFEST_UPDATE: 'souk/manifest-update',
+  ORDER_EXPIRED: 'souk/order-expired'
 } as const
 export type MessageTag = typeof MessageTag[keyof typeof MessageTag]

@@ -6,6 +6,7 @@ import { validateClose } from './close.ts'
 import { validateLeaseCertificate } from './lease-certificate.ts'
 import { validateUsageStatement, validateUsageAck } from './usage.ts'
 import { validateManifestUpdate } from './manifest-update.ts'
+import { validateOrderExpired } from './order-expired.ts'
 
 registerMessageType(MessageTag.ORDER, validateOrder)
 registerMessageType(MessageTag.BID, validateBid)
@@ -14,10 +15,12 @@ registerMessageType(MessageTag.LEASE_CERTIFICATE, validateLeaseCertificate)
 registerMessageType(MessageTag.USAGE_STATEMENT, validateUsageStatement)
 registerMessageType(MessageTag.USAGE_ACK, validateUsageAck)
 registerMessageType(MessageTag.MANIFEST_UPDATE, validateManifestUpdate)
+registerMessageType(MessageTag.ORDER_EXPIRED, validateOrderExpired)
 
 export { validateOrder, validateBid, validateClose, validateLeaseCertificate, validateUsageStatement, validateUsageAck }
 export type { UsageStatementBody, UsageAckBody } from './usage.ts'
-export { validateManifestUpdate }
+export { validateManifestUpdate, validateOrderExpired }
+export type { OrderExpiredBody } from './order-expired.ts'
 export type { ManifestUpdateBody } from './manifest-update.ts'
 export type { OrderBody, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
 export type { BidBody, AuditorAttestation } from './bid.ts'
