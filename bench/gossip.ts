@@ -1,0 +1,165 @@
+// Gossip benchmark: many real souk nodes on this machine, spread over worker processes, joined in
+// a sparse random topology over loopback TCP. Random nodes publish signed orders at a fixed rate;
+// every delivery is timed against the order's creation time (one machine, one clock).
+//
+//   node bench/gossip.ts --nodes 100 --rate 50 --seconds 20 [--procs 4] [--degree 3] [--heartbeat 700] [--D 6]
+//
+// Last line: gossip nodes=… rate=… delivered_pct=… p50_ms=… p99_ms=… rss_mb_per_node=…
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import type { FromWorker, ToWorker } from './gossip/protocol.ts'
+
+function arg (name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`)
+  if (i < 0) return def
+  const v = Number(process.argv[i + 1])
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
+  return v
+}
+
+const N = Math.floor(arg('nodes', 100))
+const RATE = arg('rate', 50)
+const SECONDS = arg('seconds', 20)
+const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParallelism() * 2))))
+const DEGREE = Math.floor(arg('degree', 3))
+const HEARTBEAT = Math.floor(arg('heartbeat', 700))
+const D = process.argv.includes('--D') ? Math.floor(arg('D', 6)) : undefined
+const DRAIN_MS = 3_000
+
+interface Worker { proc: ChildProcess, nodes: number, first: number, inbox: FromWorker[], waiters: Array<() => void> }
+
+const workers: Worker[] = []
+const base = Math.floor(N / PROCS)
+let first = 0
+for (let p = 0; p < PROCS; p++) {
+  const nodes = base + (p < N % PROCS ? 1 : 0)
+  const proc = fork(new URL('./gossip/worker.ts', import.meta.url).pathname, [], { execArgv: ['--expose-gc', ...(process.env.SOUK_BENCH_PROF != null ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SOUK_BENCH_PROF}`] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const w: Worker = { proc, nodes, first, inbox: [], waiters: [] }
+  proc.on('message', (m: FromWorker) => {
+    if (m.type === 'error') { console.error(`worker ${p}: ${m.message}`); return }
+    if (m.type === 'published') { onPublished(m); return }
+    w.inbox.push(m)
+    for (const wake of w.waiters.splice(0)) wake()
+  })
+  workers.push(w)
+  first += nodes
+}
+
+const publishedIds = new Set<string>()
+let publishFailures = 0
+function onPublished (m: Extract<FromWorker, { type: 'published' }>): void {
+  if (m.recipients >= 0) publishedIds.add(m.id)
+  else publishFailures++
+}
+
+async function next<T extends FromWorker['type']> (w: Worker, type: T, ms = 120_000): Promise<Extract<FromWorker, { type: T }>> {
+  const end = Date.now() + ms
+  for (;;) {
+    const i = w.inbox.findIndex((m) => m.type === type)
+    if (i >= 0) return w.inbox.splice(i, 1)[0] as Extract<FromWorker, { type: T }>
+    if (Date.now() > end) throw new Error(`worker did not answer ${type} within ${ms} ms`)
+    await new Promise<void>((resolve) => { w.waiters.push(resolve); setTimeout(resolve, 1000) })
+  }
+}
+
+const tell = (w: Worker, m: ToWorker): void => { w.proc.send(m) }
+const ask = async <T extends FromWorker['type']>(m: ToWorker, type: T, ms?: number): Promise<Array<Extract<FromWorker, { type: T }>>> => {
+  for (const w of workers) tell(w, m)
+  return await Promise.all(workers.map(async (w) => await next(w, type, ms)))
+}
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const where = (g: number): { w: Worker, local: number } => {
+  const w = workers.find((x) => g >= x.first && g < x.first + x.nodes)!
+  return { w, local: g - w.first }
+}
+
+function percentile (sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
+}
+
+async function run (): Promise<void> {
+  const tStart = Date.now()
+  // start nodes in every worker
+  for (const w of workers) tell(w, { type: 'start', nodes: w.nodes, heartbeatMs: HEARTBEAT, D })
+  const addrs: string[] = []
+  for (const w of workers) addrs.push(...(await next(w, 'started')).addrs)
+  console.log(`started ${N} nodes in ${PROCS} processes in ${Date.now() - tStart} ms`)
+
+  // sparse random topology: a ring for connectivity plus DEGREE random links per node
+  const plans = new Map<Worker, Array<{ node: number, addrs: string[] }>>(workers.map((w) => [w, []]))
+  let links = 0
+  for (let g = 0; g < N; g++) {
+    const targets = new Set<number>([(g + 1) % N])
+    for (let k = 0; targets.size < Math.min(DEGREE + 1, N - 1) && k < 100; k++) {
+      const t = Math.floor(Math.random() * N)
+      if (t !== g) targets.add(t)
+    }
+    targets.delete(g)
+    links += targets.size
+    const { w, local } = where(g)
+    plans.get(w)!.push({ node: local, addrs: [...targets].map((t) => addrs[t]) })
+  }
+  for (const w of workers) tell(w, { type: 'dial', plan: plans.get(w)! })
+  let failures = 0
+  for (const w of workers) failures += (await next(w, 'dialed')).failures
+  console.log(`dialed ${links} links (${failures} failed)`)
+
+  // wait for every node to have an orders mesh, then let it settle
+  for (let i = 0; i < 60; i++) {
+    const m = await ask({ type: 'mesh?' }, 'mesh')
+    const ready = m.reduce((s, x) => s + x.ready, 0)
+    if (ready === N) { console.log(`every node has an orders mesh (smallest ${Math.min(...m.map((x) => x.minMesh))})`); break }
+    await sleep(500)
+  }
+  await sleep(2_000)
+
+  const rss = await ask({ type: 'rss?' }, 'rss')
+  const rssTotal = rss.reduce((s, r) => s + r.rss, 0)
+  const rssPerNode = rssTotal / N / (1024 * 1024)
+  console.log(`idle RSS: ${rss.map((r) => `${(r.rss / 1048576).toFixed(0)} MB/${r.nodes} nodes`).join(', ')}; heap ${rss.map((r) => (r.heapUsed / 1048576).toFixed(0)).join('/')} MB`)
+
+  // load: RATE orders a second from random nodes
+  const total = Math.round(RATE * SECONDS)
+  const interval = 1000 / RATE
+  const loadStart = Date.now()
+  for (let k = 0; k < total; k++) {
+    const due = loadStart + k * interval
+    const wait = due - Date.now()
+    if (wait > 0) await sleep(wait)
+    const { w, local } = where(Math.floor(Math.random() * N))
+    tell(w, { type: 'publish', node: local })
+  }
+  const loadMs = Date.now() - loadStart
+  await sleep(DRAIN_MS)
+
+  const reports = await ask({ type: 'report?' }, 'report')
+  const received = new Map<string, number>()
+  const latencies: number[] = []
+  for (const r of reports) {
+    for (const [id, n] of Object.entries(r.received)) received.set(id, (received.get(id) ?? 0) + n)
+    for (const l of r.latencies) latencies.push(l)
+  }
+  let delivered = 0
+  for (const id of publishedIds) delivered += Math.min(received.get(id) ?? 0, N - 1)
+  const expected = publishedIds.size * (N - 1)
+  const pct = expected === 0 ? 0 : (100 * delivered) / expected
+  latencies.sort((a, b) => a - b)
+  console.log(`published ${publishedIds.size} of ${total} orders in ${loadMs} ms (${publishFailures} failed); ${delivered} of ${expected} deliveries`)
+  console.log(`latency ms: p50 ${percentile(latencies, 0.5)}, p90 ${percentile(latencies, 0.9)}, p99 ${percentile(latencies, 0.99)}, max ${latencies.at(-1)}`)
+
+  await ask({ type: 'stop' }, 'stopped', 30_000).catch(() => [])
+  // let workers exit on their own (a profile is written at exit), then make sure
+  await Promise.all(workers.map(async (w) => {
+    for (let i = 0; i < 50 && w.proc.exitCode == null && w.proc.signalCode == null; i++) await sleep(100)
+    if (w.proc.exitCode == null && w.proc.signalCode == null) w.proc.kill()
+  }))
+  console.log(`gossip nodes=${N} rate=${RATE} delivered_pct=${pct.toFixed(2)} p50_ms=${percentile(latencies, 0.5)} p99_ms=${percentile(latencies, 0.99)} rss_mb_per_node=${rssPerNode.toFixed(1)}`)
+}
+
+run().catch((err) => {
+  console.error(err)
+  for (const w of workers) w.proc.kill()
+  process.exitCode = 1
+})

@@ -1,0 +1,20 @@
+// Messages between the gossip benchmark's coordinator and its worker processes (IPC).
+
+export type ToWorker =
+  | { type: 'start', nodes: number, heartbeatMs: number, D?: number }
+  | { type: 'dial', plan: Array<{ node: number, addrs: string[] }> }
+  | { type: 'mesh?' }
+  | { type: 'rss?' }
+  | { type: 'publish', node: number }
+  | { type: 'report?' }
+  | { type: 'stop' }
+
+export type FromWorker =
+  | { type: 'started', addrs: string[] }
+  | { type: 'dialed', failures: number }
+  | { type: 'mesh', ready: number, minMesh: number }
+  | { type: 'rss', rss: number, heapUsed: number, nodes: number }
+  | { type: 'published', id: string, recipients: number }
+  | { type: 'report', latencies: number[], received: Record<string, number>, publishErrors: number }
+  | { type: 'stopped' }
+  | { type: 'error', message: string }

@@ -1,0 +1,135 @@
+// The network node's configuration, checked up front: a bad value is a NetError naming its path
+// (`net.bootstrap[2]`), never a failure deep inside libp2p.
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Identity } from '../identity/index.ts'
+import type { ReplayWindowInit } from '../wire/index.ts'
+import { NetError, NetErrorCode } from './errors.ts'
+import type { TopicPolicies } from './validator.ts'
+import type { PenaltyBookInit } from './penalties.ts'
+import type { NetMetrics } from './metrics.ts'
+import type { OpenOrdersSource } from './sync.ts'
+
+export interface RelayConfig {
+  /** act as a circuit relay v2 server for other nodes */
+  server?: boolean
+  /** reservations the server holds at most */
+  maxReservations?: number
+  /** apply the relay's default per-circuit data and time limits (default true) */
+  limitCircuits?: boolean
+  /** relay multiaddrs (with /p2p/<id>) to reserve a slot on, so this node is reachable through them */
+  reserveOn?: string[]
+}
+
+export interface GossipConfig {
+  /** topics, accepted tags and rate limits; defaults to DEFAULT_TOPIC_POLICIES */
+  topics?: TopicPolicies
+  /** peers kept as gossipsub direct peers (committee members): multiaddrs ending in /p2p/<id> */
+  directPeers?: string[]
+  /** mesh degree and bounds */
+  D?: number
+  Dlo?: number
+  Dhi?: number
+  heartbeatMs?: number
+  /** how long gossipsub remembers message IDs it has seen, ms (the replay window remembers longer) */
+  seenTtlMs?: number
+  /** ed25519 path for gossip verification */
+  verifier?: 'native' | 'noble'
+  /** rate-limit refusals beyond the burst after which the sender earns penalty points */
+  sustainedOverflow?: number
+  penalties?: PenaltyBookInit
+  replay?: ReplayWindowInit
+  /** score points per squared invalid message (negative) */
+  invalidMessageWeight?: number
+}
+
+export interface SoukNetConfig {
+  /** the node's key; when absent it is loaded from (or created in) `dataDir` */
+  identity?: Identity
+  /** peer store, DHT records and (without `identity`) the key live here; in memory when absent */
+  dataDir?: string
+  /** listen multiaddrs; default `/ip4/0.0.0.0/tcp/0` and `/ip4/0.0.0.0/tcp/0/ws` */
+  listen?: string[]
+  /** addresses announced instead of the listen ones */
+  announce?: string[]
+  /** multiaddrs ending in /p2p/<id> */
+  bootstrap?: string[]
+  mdns?: boolean
+  /**
+   * a test network on one machine or LAN: DHT in server mode, private and loopback addresses
+   * kept in DHT answers, loopback exempt from inbound rate limits and IP colocation penalties
+   */
+  testNetwork?: boolean
+  dht?: { clientMode?: boolean }
+  relay?: RelayConfig
+  /** AutoNAT address checks (default true) */
+  autonat?: boolean
+  /** hole punching through relayed connections (default true) */
+  dcutr?: boolean
+  gossip?: GossipConfig
+  /** below this many connections the node dials peers it knows */
+  minConnections?: number
+  maxConnections?: number
+  metrics?: NetMetrics
+  /** serves /souk/sync/1.0.0 with these open orders */
+  openOrders?: OpenOrdersSource
+}
+
+function fail (path: string, message: string): never {
+  throw new NetError(NetErrorCode.CONFIG, message, path)
+}
+
+function checkAddrs (v: unknown, path: string, needPeer: boolean): void {
+  if (v === undefined) return
+  if (!Array.isArray(v)) fail(path, 'must be a list of multiaddrs')
+  if (v.length > 256) fail(path, 'at most 256 entries')
+  v.forEach((a, i) => {
+    if (typeof a !== 'string') fail(`${path}[${i}]`, 'must be a string')
+    let ma
+    try {
+      ma = multiaddr(a)
+    } catch (err: any) {
+      fail(`${path}[${i}]`, `not a multiaddr (${String(err?.message ?? err).slice(0, 100)})`)
+    }
+    if (needPeer && ma.getComponents().findLast((c) => c.name === 'p2p') == null) fail(`${path}[${i}]`, 'must end in /p2p/<peer id>')
+  })
+}
+
+function checkInt (v: unknown, path: string, min: number, max: number): void {
+  if (v === undefined) return
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) fail(path, `must be an integer from ${min} to ${max}`)
+}
+
+/** Throws a NetError naming the first bad field. `prefix` is the config's own path. */
+export function validateNetConfig (c: SoukNetConfig, prefix = 'net'): void {
+  if (c == null || typeof c !== 'object') fail(prefix, 'must be an object')
+  const p = (k: string): string => `${prefix}.${k}`
+  if (c.dataDir !== undefined && (typeof c.dataDir !== 'string' || c.dataDir.length === 0)) fail(p('dataDir'), 'must be a non-empty path')
+  checkAddrs(c.listen, p('listen'), false)
+  checkAddrs(c.announce, p('announce'), false)
+  checkAddrs(c.bootstrap, p('bootstrap'), true)
+  checkAddrs(c.relay?.reserveOn, p('relay.reserveOn'), true)
+  checkAddrs(c.gossip?.directPeers, p('gossip.directPeers'), true)
+  checkInt(c.minConnections, p('minConnections'), 0, 10_000)
+  checkInt(c.maxConnections, p('maxConnections'), 1, 100_000)
+  checkInt(c.relay?.maxReservations, p('relay.maxReservations'), 1, 100_000)
+  const g = c.gossip
+  if (g != null) {
+    checkInt(g.D, p('gossip.D'), 1, 64)
+    checkInt(g.Dlo, p('gossip.Dlo'), 1, 64)
+    checkInt(g.Dhi, p('gossip.Dhi'), 1, 128)
+    checkInt(g.heartbeatMs, p('gossip.heartbeatMs'), 50, 60_000)
+    checkInt(g.seenTtlMs, p('gossip.seenTtlMs'), 100, 3_600_000)
+    if (g.verifier !== undefined && g.verifier !== 'native' && g.verifier !== 'noble') fail(p('gossip.verifier'), 'must be "native" or "noble"')
+    if (g.invalidMessageWeight !== undefined && !(typeof g.invalidMessageWeight === 'number' && g.invalidMessageWeight <= 0)) fail(p('gossip.invalidMessageWeight'), 'must be a number <= 0')
+    for (const [topic, pol] of Object.entries(g.topics ?? {})) {
+      const tp = p(`gossip.topics["${topic}"]`)
+      if (!topic.startsWith('/souk/')) fail(tp, 'souk topics start with /souk/')
+      if ((pol.tags?.length ?? 0) + (pol.tagPrefixes?.length ?? 0) === 0) fail(tp, 'needs tags or tagPrefixes')
+      for (const [k, lim] of [['signerLimit', pol.signerLimit], ['peerLimit', pol.peerLimit]] as const) {
+        if (lim == null) continue
+        if (!(lim.perSecond > 0)) fail(`${tp}.${k}.perSecond`, 'must be > 0')
+        if (!(lim.burst >= 1)) fail(`${tp}.${k}.burst`, 'must be >= 1')
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// Names and limits of the souk network. Topic and protocol names carry a version: a change that
+// old nodes cannot read gets a new name, never a new meaning under the old one.
+
+/** gossip topics */
+export const Topic = {
+  ORDERS: '/souk/1/orders',
+  BIDS: '/souk/1/bids',
+  LEASES: '/souk/1/leases',
+  COMMITTEE: '/souk/1/committee'
+} as const
+export type Topic = typeof Topic[keyof typeof Topic]
+
+/** message tags a committee module registers start with this */
+export const COMMITTEE_TAG_PREFIX = 'souk/committee/'
+
+/** stream protocols */
+export const Protocol = {
+  KAD: '/souk/kad/1.0.0',
+  SYNC: '/souk/sync/1.0.0',
+  MANIFEST: '/souk/manifest/1.0.0',
+  LEASE: '/souk/lease/1.0.0'
+} as const
+export type Protocol = typeof Protocol[keyof typeof Protocol]
+
+/** frame type tags on the stream protocols (the `t` field of every frame) */
+export const FrameTag = {
+  SYNC_REQUEST: 'souk/sync-request',
+  SYNC_RESPONSE: 'souk/sync-orders',
+  SYNC_END: 'souk/sync-end',
+  MANIFEST_RESULT: 'souk/manifest-result',
+  LEASE_REQUEST: 'souk/lease-request',
+  LEASE_RESPONSE: 'souk/lease-response'
+} as const
+
+/** frame format version carried in the `v` field of every stream frame */
+export const FRAME_VERSION = 1
+
+/** role names advertised in the DHT */
+export const Role = {
+  PROVIDER: 'provider',
+  VALIDATOR: 'validator',
+  RELAY: 'relay'
+} as const
+export type Role = typeof Role[keyof typeof Role]
+/** the string whose sha256 is the DHT key of a role: `souk/1/role/<name>` */
+export const ROLE_KEY_PREFIX = 'souk/1/role/'
+
+// stream limits
+/** largest request or response frame on the lease protocol */
+export const MAX_LEASE_FRAME_BYTES = 256 * 1024
+/** largest frame on the sync protocol: one order envelope plus framing */
+export const MAX_SYNC_FRAME_BYTES = 64 * 1024 + 256
+/** open orders a sync response may carry */
+export const MAX_SYNC_ORDERS = 10_000
+/** frames a lease response stream may carry (a followed log ends here at the latest) */
+export const MAX_LEASE_FRAMES = 1_000_000
+/** log line length carried on the lease protocol */
+export const MAX_LOG_LINE_CHARS = 16 * 1024
+/** how long a handler waits for the first request frame */
+export const REQUEST_TIMEOUT_MS = 10_000
+/** whole-stream limit for one-shot exchanges (manifest, status, close) */
+export const EXCHANGE_TIMEOUT_MS = 30_000
+/** whole-stream limit for a sync exchange */
+export const SYNC_TIMEOUT_MS = 30_000
+/** a followed stream with nothing to say for this long is closed */
+export const FOLLOW_IDLE_TIMEOUT_MS = 10 * 60_000
+/** inbound streams per connection and protocol */
+export const MAX_INBOUND_STREAMS = 8
+
+// gossip defaults
+/** gossipsub heartbeat, ms */
+export const HEARTBEAT_INTERVAL_MS = 700
+/** peers a node keeps connected at least; below this it dials peers it knows */
+export const MIN_CONNECTIONS = 4
+/** how often the peer keeper checks the connection count, ms */
+export const PEER_KEEPER_INTERVAL_MS = 5_000

@@ -1,0 +1,275 @@
+// createSoukLibp2p: the libp2p node every souk role runs — tcp and websockets, noise, yamux,
+// identify, ping, gossipsub with the souk validators and scoring, kad-dht on souk's own protocol
+// ID, bootstrap and optional mDNS, AutoNAT, circuit relay v2 and DCUtR — plus the souk stream
+// protocols on top. Peer store and DHT records persist in the data directory.
+import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { gossipsub } from '@libp2p/gossipsub'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { bootstrap } from '@libp2p/bootstrap'
+import { mdns } from '@libp2p/mdns'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { dcutr } from '@libp2p/dcutr'
+import { FaultTolerance } from '@libp2p/interface'
+import type { Libp2p, PeerId, PeerDiscovery, Connection } from '@libp2p/interface'
+import type { GossipSub, GossipsubOpts } from '@libp2p/gossipsub'
+import type { KadDHT, KadDHTInit } from '@libp2p/kad-dht'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { LevelDatastore } from 'datastore-level'
+import { ReplayWindow } from '../wire/index.ts'
+import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
+import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
+import type { Identity } from '../identity/index.ts'
+import { HEARTBEAT_INTERVAL_MS, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol } from './constants.ts'
+import { validateNetConfig } from './config.ts'
+import type { SoukNetConfig } from './config.ts'
+import { gossipValidator, DEFAULT_TOPIC_POLICIES } from './validator.ts'
+import { gossipMessageId, messageIdToString } from './message-id.ts'
+import { gossipsubPubSub } from './pubsub.ts'
+import { soukGossip } from './gossip.ts'
+import type { SoukGossip } from './gossip.ts'
+import { PenaltyBook } from './penalties.ts'
+import { scoreParams, DEFAULT_SCORE_THRESHOLDS } from './scoring.ts'
+import { memoryMetrics } from './metrics.ts'
+import type { NetMetrics } from './metrics.ts'
+import { findRole, provideRole, stopProvidingRole } from './discovery.ts'
+import type { RolePeer } from './discovery.ts'
+import { handleSync, syncOrders } from './sync.ts'
+import type { SyncOptions, SyncResult } from './sync.ts'
+import { handleManifest, sendManifest } from './manifest.ts'
+import type { ManifestHandlerInit, ManifestResult, SendManifestOptions } from './manifest.ts'
+import { handleLease, leaseRequest } from './lease.ts'
+import type { LeaseHandlerInit, LeaseRequest, LeaseRequestOptions, LeaseResponse } from './lease.ts'
+
+export interface SoukServices extends Record<string, unknown> {
+  identify: unknown
+  ping: unknown
+  pubsub: GossipSub
+  dht: KadDHT
+}
+
+export interface SoukNode {
+  readonly libp2p: Libp2p<SoukServices>
+  readonly peerId: PeerId
+  readonly identity: Identity
+  readonly gossip: SoukGossip
+  readonly metrics: NetMetrics
+  readonly replay: ReplayWindow
+  readonly penalties: PenaltyBook
+  /** the node's dialable addresses, each ending in /p2p/<id> */
+  multiaddrs: () => string[]
+  dial: (target: string | PeerId | Multiaddr, opts?: { signal?: AbortSignal }) => Promise<Connection>
+  /** announce a role in the DHT */
+  provideRole: (role: string, opts?: { signal?: AbortSignal }) => Promise<void>
+  stopProvidingRole: (role: string) => Promise<void>
+  findRole: (role: string, opts?: { signal?: AbortSignal, limit?: number }) => Promise<RolePeer[]>
+  /** pull open orders from a peer; accepted ones reach the orders handlers */
+  syncOrders: (peer: PeerId, opts?: SyncOptions) => Promise<SyncResult>
+  handleManifest: (init: ManifestHandlerInit) => Promise<() => Promise<void>>
+  sendManifest: (provider: PeerId, frame: ManifestFrame, opts?: SendManifestOptions) => Promise<ManifestResult>
+  handleLease: (init: LeaseHandlerInit) => Promise<() => Promise<void>>
+  leaseRequest: (provider: PeerId, request: LeaseRequest, opts?: LeaseRequestOptions) => AsyncGenerator<LeaseResponse>
+  stop: () => Promise<void>
+}
+
+/** gossipsub spreads options over its defaults, so an undefined value would erase a default */
+function defined<T extends object> (o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}
+
+function peerOf (addr: string): { id: PeerId, ma: Multiaddr } {
+  const ma = multiaddr(addr)
+  const p = ma.getComponents().findLast((c) => c.name === 'p2p')
+  return { id: peerIdFromString(p?.value ?? ''), ma }
+}
+
+/** Creates and starts a souk network node. */
+export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<SoukNode> {
+  validateNetConfig(config)
+  const testNet = config.testNetwork === true
+  let identity = config.identity
+  let datastore: LevelDatastore | undefined
+  if (config.dataDir != null) {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+    identity ??= await loadOrCreateKey(config.dataDir)
+    datastore = new LevelDatastore(join(config.dataDir, 'datastore'))
+    await datastore.open()
+  }
+  identity ??= generateIdentity()
+
+  const metrics = config.metrics ?? memoryMetrics()
+  const g = config.gossip ?? {}
+  const topics = g.topics ?? DEFAULT_TOPIC_POLICIES
+  const replay = new ReplayWindow(g.replay)
+  const penalties = new PenaltyBook(g.penalties)
+  const validator = gossipValidator({ topics, sustainedOverflow: g.sustainedOverflow, verifier: g.verifier })({ replay, penalties, metrics })
+
+  const listen = [...(config.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
+  for (const r of config.relay?.reserveOn ?? []) listen.push(`${r}/p2p-circuit`)
+
+  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  if ((config.bootstrap?.length ?? 0) > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap!, timeout: 100 }))
+  if (config.mdns === true) peerDiscovery.push(mdns({ serviceTag: '_souk._udp.local' }))
+
+  const services: Record<string, (components: any) => unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub(defined<Partial<GossipsubOpts>>({
+      globalSignaturePolicy: 'StrictNoSign',
+      msgIdFn: (msg: { data: Uint8Array }) => gossipMessageId(msg.data),
+      msgIdToStrFn: messageIdToString,
+      allowPublishToZeroTopicPeers: true,
+      ignoreDuplicatePublishError: true,
+      emitSelf: false,
+      D: g.D,
+      Dlo: g.Dlo,
+      Dhi: g.Dhi,
+      // gossipsub requires Dout < Dlo and Dout <= D/2, Dscore <= D
+      Dout: g.D != null ? Math.max(0, Math.min(2, Math.floor(g.D / 2), (g.Dlo ?? g.D) - 1)) : undefined,
+      Dscore: g.D != null ? Math.min(4, g.D) : undefined,
+      heartbeatInterval: g.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
+      seenTTL: g.seenTtlMs,
+      directPeers: (g.directPeers ?? []).map((a) => { const p = peerOf(a); return { id: p.id, addrs: [p.ma] } }),
+      directConnectTicks: 10,
+      allowedTopics: Object.keys(topics),
+      runOnLimitedConnection: true,
+      scoreParams: scoreParams({
+        topics: Object.keys(topics),
+        penalties,
+        invalidMessageWeight: g.invalidMessageWeight,
+        ipColocationWhitelist: testNet ? ['127.0.0.1', '::1'] : []
+      }),
+      scoreThresholds: DEFAULT_SCORE_THRESHOLDS
+    })),
+    dht: kadDHT(defined<KadDHTInit>({
+      protocol: Protocol.KAD,
+      clientMode: config.dht?.clientMode ?? (testNet ? false : undefined),
+      peerInfoMapper: testNet ? passthroughMapper : removePrivateAddressesMapper,
+      logPrefix: 'souk:dht',
+      datastorePrefix: '/souk/dht'
+    }))
+  }
+  if (config.autonat !== false) services.autonat = autoNAT()
+  if (config.dcutr !== false) services.dcutr = dcutr()
+  if (config.relay?.server === true) {
+    services.relay = circuitRelayServer({
+      reservations: {
+        maxReservations: config.relay.maxReservations ?? 128,
+        applyDefaultLimit: config.relay.limitCircuits !== false
+      }
+    })
+  }
+
+  const libp2p = await createLibp2p<SoukServices>({
+    privateKey: identity.privateKey,
+    datastore,
+    addresses: { listen, announce: config.announce },
+    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    connectionManager: {
+      maxConnections: config.maxConnections ?? 300,
+      // every node of a one-machine network comes from 127.0.0.1; rate limits by host would refuse them
+      allow: testNet ? ['/ip4/127.0.0.0/ipcidr/8'] : undefined
+    },
+    transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
+    services: services as any,
+    start: false
+  })
+
+  const pubsub = gossipsubPubSub<SignedMessage>(libp2p.services.pubsub)
+  let stopped = false
+  let keeper: NodeJS.Timeout | undefined
+  const unhandles: Array<() => Promise<void>> = []
+  try {
+    await libp2p.start()
+  } catch (err) {
+    try { await libp2p.stop() } catch {}
+    await datastore?.close().catch(() => {})
+    throw err
+  }
+  const gossip = soukGossip({ pubsub, validator, replay, metrics })
+  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, metrics }))
+
+  // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
+  // store (which persists), so a restarted node finds the network again on its own.
+  const bootstrapPeers = (config.bootstrap ?? []).map(peerOf)
+  const minConnections = config.minConnections ?? MIN_CONNECTIONS
+  let keeping = false
+  const keep = async (): Promise<void> => {
+    if (keeping || stopped || minConnections === 0) return
+    keeping = true
+    try {
+      const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
+      if (connected.size >= minConnections) return
+      const candidates: Array<PeerId | Multiaddr> = []
+      for (const b of bootstrapPeers) if (!connected.has(b.id.toString())) candidates.push(b.ma)
+      for (const p of await libp2p.peerStore.all()) {
+        const id = p.id.toString()
+        if (connected.has(id) || p.id.equals(libp2p.peerId) || p.addresses.length === 0) continue
+        if (bootstrapPeers.some((b) => b.id.equals(p.id))) continue
+        candidates.push(p.id)
+      }
+      // known peers in random order, bootstrap peers first
+      const rest = candidates.splice(bootstrapPeers.length)
+      for (let i = rest.length - 1; i > 0; i--) { const j = Math.floor(Math.random() * (i + 1)); [rest[i], rest[j]] = [rest[j], rest[i]] }
+      const picks = [...candidates, ...rest].slice(0, Math.max(1, (minConnections - connected.size) * 2))
+      await Promise.allSettled(picks.map(async (t) => await libp2p.dial(t, { signal: AbortSignal.timeout(5_000) })))
+    } catch {
+      // the next tick tries again
+    } finally {
+      keeping = false
+    }
+  }
+  keeper = setInterval(() => { void keep() }, PEER_KEEPER_INTERVAL_MS)
+  keeper.unref()
+  void keep()
+
+  const node: SoukNode = {
+    libp2p,
+    peerId: libp2p.peerId,
+    identity,
+    gossip,
+    metrics,
+    replay,
+    penalties,
+    multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
+    dial: async (target, opts = {}) => await libp2p.dial(typeof target === 'string' ? multiaddr(target) : target, { signal: opts.signal }),
+    provideRole: async (role, opts = {}) => { await provideRole(libp2p, role, opts) },
+    stopProvidingRole: async (role) => { await stopProvidingRole(libp2p, role) },
+    findRole: async (role, opts = {}) => await findRole(libp2p, role, opts),
+    syncOrders: async (peer, opts) => await syncOrders(libp2p, gossip, peer, opts),
+    handleManifest: async (init) => {
+      const u = await handleManifest(libp2p, { metrics, ...init })
+      unhandles.push(u)
+      return u
+    },
+    sendManifest: async (provider, frame, opts) => await sendManifest(libp2p, provider, frame, opts),
+    handleLease: async (init) => {
+      const u = await handleLease(libp2p, { metrics, ...init })
+      unhandles.push(u)
+      return u
+    },
+    leaseRequest: (provider, request, opts) => leaseRequest(libp2p, provider, request, opts),
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      clearInterval(keeper)
+      for (const u of unhandles) await u().catch(() => {})
+      await libp2p.stop()
+      await datastore?.close().catch(() => {})
+    }
+  }
+  return node
+}

@@ -1,0 +1,113 @@
+// Persistence, discovery and catch-up: a restarted node keeps its peer ID and finds the network
+// from its own peer store; providers are found through the DHT from one bootstrap address; a
+// joining node pulls the open orders it missed and validates each like gossip.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { encodeCbor } from '../../src/wire/index.ts'
+import type { SignedMessage } from '../../src/wire/index.ts'
+import { createSoukLibp2p, roleCid, Topic, Role } from '../../src/net/index.ts'
+import type { SoukNode } from '../../src/net/index.ts'
+import { loopbackConfig, signOrder, startNode, stopAll, waitFor } from './helpers.ts'
+
+/** how many peers the node's DHT routing table holds (not part of the KadDHT interface) */
+const routingTableSize = (n: SoukNode): number => (n.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
+
+test('a node restarted with the same data dir keeps its peer ID and finds the network again', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'souk-net-'))
+  const nodes: Array<SoukNode | undefined> = []
+  try {
+    const hub = await startNode()
+    nodes.push(hub)
+    const first = await createSoukLibp2p(loopbackConfig({ dataDir: dir, bootstrap: [hub.multiaddrs()[0]], minConnections: 1 }))
+    nodes.push(first)
+    assert.ok(await waitFor(() => first.libp2p.getPeers().some((p) => p.equals(hub.peerId)), 10_000), 'bootstrapped')
+    const id = first.peerId.toString()
+    await first.stop()
+    // no bootstrap list this time: the persisted peer store must be enough
+    const again = await createSoukLibp2p(loopbackConfig({ dataDir: dir, minConnections: 1 }))
+    nodes.push(again)
+    assert.is(again.peerId.toString(), id, 'same peer ID from the data dir')
+    assert.ok(await waitFor(() => again.libp2p.getPeers().some((p) => p.equals(hub.peerId)), 15_000), 'reconnected to the hub from the peer store')
+    const known = await again.libp2p.peerStore.get(hub.peerId)
+    assert.ok(known.addresses.length > 0)
+  } finally {
+    await stopAll(nodes)
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('role CIDs are fixed by the role name', () => {
+  assert.is(roleCid('provider').toString(), roleCid('provider').toString())
+  assert.is.not(roleCid('provider').toString(), roleCid('validator').toString())
+  assert.throws(() => roleCid('Bad Role'))
+})
+
+test('a new node with one bootstrap address finds providers and validators through the DHT', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const boot = await startNode()
+    nodes.push(boot)
+    const bootAddr = boot.multiaddrs()[0]
+    const providers: SoukNode[] = []
+    for (let i = 0; i < 2; i++) {
+      const p = await startNode({ bootstrap: [bootAddr], minConnections: 1 })
+      nodes.push(p)
+      providers.push(p)
+    }
+    const validator = await startNode({ bootstrap: [bootAddr], minConnections: 1 })
+    nodes.push(validator)
+    const others = [...providers, validator]
+    assert.ok(await waitFor(() => others.every((n) => n.libp2p.getPeers().length > 0), 10_000))
+    // wait until the bootstrap node's DHT routing table knows them
+    assert.ok(await waitFor(async () => routingTableSize(boot) >= 3, 10_000), 'routing table filled')
+    for (const p of providers) await p.provideRole(Role.PROVIDER, { signal: AbortSignal.timeout(10_000) })
+    await validator.provideRole(Role.VALIDATOR, { signal: AbortSignal.timeout(10_000) })
+
+    const joiner = await startNode({ bootstrap: [bootAddr], minConnections: 1 })
+    nodes.push(joiner)
+    assert.ok(await waitFor(async () => routingTableSize(joiner) > 0, 10_000))
+    let found: string[] = []
+    for (let i = 0; i < 20 && found.length < 2; i++) {
+      found = (await joiner.findRole(Role.PROVIDER, { signal: AbortSignal.timeout(5_000) })).map((p) => p.id.toString())
+    }
+    assert.equal(found.sort(), providers.map((p) => p.peerId.toString()).sort())
+    const vals = await joiner.findRole(Role.VALIDATOR, { signal: AbortSignal.timeout(5_000) })
+    assert.equal(vals.map((p) => p.id.toString()), [validator.peerId.toString()])
+    // and it can reach what it found
+    await joiner.dial(vals[0].id)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a joining node pulls the open orders it missed and validates each like gossip', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    const open = [signOrder(tenant.identity), signOrder(tenant.identity), signOrder(tenant.identity)]
+    const forged = (() => { const o = signOrder(tenant.identity); const s = new Uint8Array(o.sig); s[1] ^= 1; return encodeCbor([o.payload, o.signer, s]) })()
+    const stale = signOrder(tenant.identity, { createdAt: Date.now() - 30 * 60_000 }).bytes
+    const server = await startNode({ openOrders: () => [...open.map((o) => o.bytes), forged, stale] })
+    nodes.push(server)
+    const joiner = await startNode()
+    nodes.push(joiner)
+    const got: SignedMessage[] = []
+    joiner.gossip.onMessage(Topic.ORDERS, (m) => { got.push(m) })
+    await joiner.dial(server.multiaddrs()[0])
+    const r = await joiner.syncOrders(server.peerId)
+    assert.equal(r, { received: 5, accepted: 3, ignored: 1, rejected: 1 })
+    assert.equal(got.map((m) => m.idHex).sort(), open.map((o) => o.idHex).sort())
+    // a second sync delivers nothing new: the replay window remembers
+    const again = await joiner.syncOrders(server.peerId)
+    assert.is(again.accepted, 0)
+    assert.is(got.length, 3)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test.run()
