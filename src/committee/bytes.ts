@@ -1,0 +1,48 @@
+// Small byte helpers used across the committee module.
+import { createHash, hash } from 'node:crypto'
+
+export function hex (b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+export function fromHex (s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, 'hex'))
+}
+
+export function equal (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+export function compare (a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+}
+
+export function concat (parts: readonly Uint8Array[]): Uint8Array {
+  let len = 0
+  for (const p of parts) len += p.length
+  const out = new Uint8Array(len)
+  let o = 0
+  for (const p of parts) { out.set(p, o); o += p.length }
+  return out
+}
+
+export function u64 (n: number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+
+export function utf8 (s: string): Uint8Array {
+  return new TextEncoder().encode(s)
+}
+
+export function sha256 (...parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return new Uint8Array(hash('sha256', parts[0], 'buffer'))
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest())
+}
+
+export const EMPTY32 = new Uint8Array(32)

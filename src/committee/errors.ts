@@ -1,0 +1,22 @@
+export const CommitteeErrorCode = {
+  BAD_FILE: 'ERR_COMMITTEE_BAD_FILE',
+  BAD_CHAIN: 'ERR_COMMITTEE_BAD_CHAIN',
+  BAD_CERTIFICATE: 'ERR_COMMITTEE_BAD_CERTIFICATE',
+  BAD_FRAME: 'ERR_COMMITTEE_BAD_FRAME',
+  NOT_VALIDATOR: 'ERR_COMMITTEE_NOT_VALIDATOR',
+  BAD_AMOUNT: 'ERR_COMMITTEE_BAD_AMOUNT',
+  STOPPED: 'ERR_COMMITTEE_STOPPED',
+  INCONSISTENT: 'ERR_COMMITTEE_INCONSISTENT'
+} as const
+export type CommitteeErrorCode = typeof CommitteeErrorCode[keyof typeof CommitteeErrorCode]
+
+export class CommitteeError extends Error {
+  readonly code: CommitteeErrorCode
+  readonly path?: string
+  constructor (code: CommitteeErrorCode, message: string, path?: string) {
+    super(path != null ? `${path}: ${message}` : message)
+    this.name = 'CommitteeError'
+    this.code = code
+    this.path = path
+  }
+}

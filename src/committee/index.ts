@@ -1,0 +1,31 @@
+import './messages.ts'
+
+export { committeeNode } from './node.ts'
+export type {
+  CommitteeNode, CommitteeNodeInit, CommitteeComponents, CommitteeEvents, CommitteeStatus, Clock, Transport,
+  SubmitResult, BatchEvent, CertifiedEvent, LeaseEvent
+} from './node.ts'
+export {
+  buildCommittee, thresholdFor, signCommitteeFile, addFileSignature, countFileSignatures, verifyCommitteeFile,
+  verifyCommitteeChain, committeeFileToJson, committeeFileFromJson, parseCommitteeFiles, decodeCommitteePayload, fileSigningBytes
+} from './committee-file.ts'
+export type { CommitteeFile, CommitteeInfo, CommitteeFields, CommitteeFileJson, FileSignature, Verifier } from './committee-file.ts'
+export { verifyLeaseCertificate, leaseCertificate } from './certificate.ts'
+export type { CertificateVerdict, CertifiedBatch } from './certificate.ts'
+export { match, misfit, totals, tieKey } from './matching.ts'
+export type { BidCandidate, MatchResult } from './matching.ts'
+export { parseAmount, formatAmount } from './amount.ts'
+export { Ledger, ExpiryCode } from './ledger.ts'
+export type { Lease, Expiry, Closure, Plan } from './ledger.ts'
+export { checkEvidence } from './evidence.ts'
+export type { Evidence } from './evidence.ts'
+export { finalizeBytes, medianTime } from './batch.ts'
+export { leaseLeaf, merkleRoot, merkleProofs, rootFromPath, headerHash } from './merkle.ts'
+export { encodeFrame, decodeFrame } from './frames.ts'
+export type { Frame } from './frames.ts'
+export { committeePersistence, COMMITTEE_MIGRATIONS, COMMITTEE_MODULE } from './persist.ts'
+export { CommitteeError, CommitteeErrorCode } from './errors.ts'
+export { CommitteeTag, ChangeAction, VoteType, Defaults, EPOCH_DELAY, MAX_BATCH_ITEMS } from './constants.ts'
+export type { ProposalBody, VoteBody, ChangeBody, ApproveBody, HeaderBody } from './messages.ts'
+export { leaseCertificateToJson, parseLeaseCertificate } from './certificate-json.ts'
+export type { LeaseCertificateJson } from './certificate-json.ts'

@@ -1,0 +1,328 @@
+// The deterministic state every validator derives from the final batches: open orders and their
+// bids, leases, closes, membership changes and the committee of every height. `plan` computes a
+// batch's outcome without changing anything (proposers and voters both need it); `apply` makes it
+// so once the batch is final. Nothing here reads a clock or the network.
+import type { SignedMessage } from '../wire/envelope.ts'
+import type { OrderBody } from '../wire/messages/order.ts'
+import type { BidBody } from '../wire/messages/bid.ts'
+import type { CloseBody } from '../wire/messages/close.ts'
+import type { Price } from '../wire/schema.ts'
+import { encodeCbor } from '../wire/codec.ts'
+import { MessageTag, MAX_CLOCK_SKEW_MS, MAX_MESSAGE_AGE_MS } from '../wire/constants.ts'
+import { buildCommittee } from './committee-file.ts'
+import type { CommitteeInfo } from './committee-file.ts'
+import type { ApproveBody, ChangeBody } from './messages.ts'
+import { ChangeAction, CommitteeTag, EPOCH_DELAY, MAX_BATCH_ITEMS } from './constants.ts'
+import { match } from './matching.ts'
+import type { BidCandidate } from './matching.ts'
+import { leaseLeaf, merkleRoot } from './merkle.ts'
+import { EMPTY32, equal, hex, sha256 } from './bytes.ts'
+
+export const ITEM_TAGS: readonly string[] = [MessageTag.ORDER, MessageTag.BID, MessageTag.CLOSE, CommitteeTag.CHANGE, CommitteeTag.APPROVE]
+
+export interface Lease {
+  order: Uint8Array
+  bid: Uint8Array
+  tenant: Uint8Array
+  provider: Uint8Array
+  prices: Price[]
+  /** height of the batch that decided it, and its index among that batch's leases */
+  height: number
+  index: number
+}
+
+export const ExpiryCode = {
+  NO_BIDS: 'no-bids',
+  NO_FITTING_BID: 'no-fitting-bid',
+  LATE: 'ordered-after-deadline'
+} as const
+export type ExpiryCode = typeof ExpiryCode[keyof typeof ExpiryCode]
+
+export interface Expiry { order: Uint8Array, tenant: Uint8Array, code: ExpiryCode, reason: string, height: number }
+export interface Closure { order: Uint8Array, by: Uint8Array, reason: string, close: Uint8Array, height: number }
+
+interface OrderEntry { msg: SignedMessage<OrderBody>, time: number, bids: BidCandidate[] }
+interface ChangeEntry { msg: SignedMessage<ChangeBody>, approvals: Set<string>, approved: boolean }
+interface LeaseEntry { tenant: Uint8Array, provider: Uint8Array, closed: boolean }
+
+export interface Plan {
+  height: number
+  time: number
+  committee: CommitteeInfo
+  items: SignedMessage[]
+  leases: Lease[]
+  leaves: Uint8Array[]
+  leaseRoot: Uint8Array
+  expired: Expiry[]
+  closed: Closure[]
+  /** change IDs (hex) that reached their approvals in this batch */
+  approved: string[]
+  /** height the next epoch starts at, once scheduled */
+  transitionAt?: number
+  /** the next epoch's committee, when this is the last batch of the epoch */
+  next?: CommitteeInfo
+  outcomes: Uint8Array
+  // what apply() adds
+  newOrders: OrderEntry[]
+  newBids: Array<[string, BidCandidate]>
+  newChanges: ChangeEntry[]
+  newApprovals: Array<[string, string]>
+  resolved: string[]
+}
+
+function byHex<T extends { order: Uint8Array }> (a: T, b: T): number {
+  const x = hex(a.order); const y = hex(b.order)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+export class Ledger {
+  height = 0
+  /** header hash of the last final batch (zeros before height 1) */
+  head: Uint8Array = EMPTY32
+  /** committee time of the last final batch */
+  time: number
+  readonly committees: CommitteeInfo[]
+  private readonly orders = new Map<string, OrderEntry>()
+  /** open orders by deadline; sorted lazily */
+  private deadlines: Array<[number, string]> = []
+  private deadlinesSorted = true
+  private readonly leases = new Map<string, LeaseEntry>()
+  /** IDs of every item ordered within the freshness window, with their creation time */
+  private readonly included = new Map<string, number>()
+  private readonly changes = new Map<string, ChangeEntry>()
+  private transitionAt: number | undefined
+  private readonly transitionChanges: string[] = []
+
+  constructor (genesis: CommitteeInfo) {
+    this.committees = [genesis]
+    this.time = genesis.genesisTime
+  }
+
+  get genesis (): CommitteeInfo { return this.committees[0] }
+  get chain (): Uint8Array { return this.committees[0].chain }
+  get openOrders (): number { return this.orders.size }
+  get pendingTransition (): number | undefined { return this.transitionAt }
+
+  committeeAt (height: number): CommitteeInfo {
+    for (let i = this.committees.length - 1; i >= 0; i--) {
+      if (this.committees[i].startHeight <= height) return this.committees[i]
+    }
+    return this.committees[0]
+  }
+
+  /** whether an item was ordered already */
+  isIncluded (idHex: string): boolean { return this.included.has(idHex) }
+  /** an open (not yet matched or expired) order */
+  isOpenOrder (idHex: string): boolean { return this.orders.has(idHex) }
+  /** the bid deadline of an open order */
+  deadlineOf (idHex: string): number | undefined { return this.orders.get(idHex)?.msg.body.bidDeadline }
+  leaseOf (orderHex: string): LeaseEntry | undefined { return this.leases.get(orderHex) }
+
+  /** Why an item may not go into a batch with committee time `time`; undefined when it may. */
+  itemProblem (msg: SignedMessage, time: number): string | undefined {
+    if (!ITEM_TAGS.includes(msg.tag)) return `${msg.tag} is not an item a batch carries`
+    if (this.included.has(msg.idHex)) return 'already ordered'
+    if (msg.createdAt > time + MAX_CLOCK_SKEW_MS) return 'created after the batch time (beyond the allowed skew)'
+    if (msg.createdAt < time - MAX_MESSAGE_AGE_MS) return 'too old'
+    return undefined
+  }
+
+  /** The outcome of a batch at `height` with committee `time` carrying `items`. Pure. */
+  plan (height: number, time: number, items: readonly SignedMessage[]): Plan {
+    if (height !== this.height + 1) throw new Error(`plan for height ${height} while the ledger is at ${this.height}`)
+    if (items.length > MAX_BATCH_ITEMS) throw new Error('too many items')
+    const committee = this.committeeAt(height)
+    const newOrders: OrderEntry[] = []
+    const newOrderIdx = new Map<string, OrderEntry>()
+    const newBids: Array<[string, BidCandidate]> = []
+    const closed: Closure[] = []
+    const closing = new Set<string>()
+    const newChanges: ChangeEntry[] = []
+    const newApprovals: Array<[string, string]> = []
+    const expired: Expiry[] = []
+
+    for (const m of items) {
+      if (m.tag !== MessageTag.ORDER) continue
+      const e: OrderEntry = { msg: m as SignedMessage<OrderBody>, time, bids: [] }
+      newOrders.push(e)
+      newOrderIdx.set(m.idHex, e)
+    }
+    for (const m of items) {
+      if (m.tag === MessageTag.BID) {
+        const b = m as SignedMessage<BidBody>
+        const o = hex(b.body.order)
+        if (this.orders.has(o) || newOrderIdx.has(o)) newBids.push([o, { msg: b, time }])
+      } else if (m.tag === MessageTag.CLOSE) {
+        const c = m as SignedMessage<CloseBody>
+        const o = hex(c.body.lease)
+        const l = this.leases.get(o)
+        if (l == null || l.closed || closing.has(o)) continue
+        if (!equal(c.signer, l.tenant) && !equal(c.signer, l.provider)) continue
+        closing.add(o)
+        closed.push({ order: c.body.lease, by: c.signer, reason: c.body.reason, close: c.id, height })
+      } else if (m.tag === CommitteeTag.CHANGE) {
+        const c = m as SignedMessage<ChangeBody>
+        if (c.body.epoch !== committee.epoch || !equal(c.signer, c.body.validator)) continue
+        newChanges.push({ msg: c, approvals: new Set(), approved: false })
+      } else if (m.tag === CommitteeTag.APPROVE) {
+        const a = m as SignedMessage<ApproveBody>
+        if (a.body.epoch !== committee.epoch || !committee.index.has(hex(a.signer))) continue
+        newApprovals.push([hex(a.body.change), hex(a.signer)])
+      }
+    }
+
+    // membership: count approvals (existing and new) per change of this epoch
+    const approved: string[] = []
+    const pendingChanges = new Map<string, ChangeEntry>(this.changes)
+    for (const c of newChanges) pendingChanges.set(c.msg.idHex, c)
+    const counts = new Map<string, Set<string>>()
+    for (const [cid, who] of newApprovals) {
+      const c = pendingChanges.get(cid)
+      if (c == null || c.approved) continue
+      const s = counts.get(cid) ?? new Set(c.approvals)
+      s.add(who)
+      counts.set(cid, s)
+    }
+    for (const [cid, s] of counts) {
+      if (s.size >= committee.threshold && this.changeApplies(pendingChanges.get(cid) as ChangeEntry, committee)) approved.push(cid)
+    }
+    approved.sort()
+    let transitionAt = this.transitionAt
+    if (transitionAt == null && approved.length > 0) transitionAt = height + EPOCH_DELAY
+    if (transitionAt != null && height >= transitionAt) {
+      // approvals that come after the last batch of the epoch must be asked again of the next one
+      approved.length = 0
+    }
+    let next: CommitteeInfo | undefined
+    if (transitionAt != null && height === transitionAt - 1) {
+      next = this.nextCommittee(committee, [...this.transitionChanges, ...approved], pendingChanges, transitionAt)
+    }
+
+    // matching: every open order whose deadline has come
+    const leases: Lease[] = []
+    const resolved: string[] = []
+    this.sortDeadlines()
+    for (const [deadline, o] of this.deadlines) {
+      if (deadline > time) break
+      const e = this.orders.get(o)
+      if (e == null) continue
+      resolved.push(o)
+      this.resolve(e, height, leases, expired)
+    }
+    for (const e of newOrders) {
+      if (e.msg.body.bidDeadline > time) continue
+      resolved.push(e.msg.idHex)
+      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.LATE, reason: `the order was ordered at committee time ${time}, after its bid deadline ${e.msg.body.bidDeadline}`, height })
+    }
+    leases.sort(byHex)
+    leases.forEach((l, i) => { l.index = i })
+    expired.sort(byHex)
+    closed.sort(byHex)
+    const leaves = leases.map(leaseLeaf)
+    const outcomes = sha256(encodeCbor([
+      expired.map((x) => [x.order, x.code]),
+      closed.map((x) => [x.order, x.close]),
+      approved,
+      transitionAt ?? 0
+    ]))
+    return {
+      height,
+      time,
+      committee,
+      items: [...items],
+      leases,
+      leaves,
+      leaseRoot: merkleRoot(leaves),
+      expired,
+      closed,
+      approved,
+      transitionAt,
+      next,
+      outcomes,
+      newOrders,
+      newBids,
+      newChanges,
+      newApprovals,
+      resolved
+    }
+  }
+
+  private changeApplies (c: ChangeEntry, committee: CommitteeInfo): boolean {
+    const member = committee.index.has(hex(c.msg.body.validator))
+    return c.msg.body.action === ChangeAction.JOIN ? !member : member
+  }
+
+  private resolve (e: OrderEntry, height: number, leases: Lease[], expired: Expiry[]): void {
+    const r = match(e.msg.id, e.msg.body, e.bids)
+    if (r.winner != null) {
+      const b = r.winner.msg
+      leases.push({ order: e.msg.id, bid: b.id, tenant: e.msg.signer, provider: b.signer, prices: b.body.prices, height, index: 0 })
+    } else if (r.counted === 0) {
+      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.NO_BIDS, reason: 'no bid was ordered before the bid deadline', height })
+    } else {
+      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.NO_FITTING_BID, reason: `${r.counted} bid(s) arrived in time; none fits: ${r.misfits.join('; ')}`, height })
+    }
+  }
+
+  private nextCommittee (cur: CommitteeInfo, ids: string[], changes: Map<string, ChangeEntry>, startHeight: number): CommitteeInfo {
+    const leave = new Set<string>()
+    const join: Uint8Array[] = []
+    for (const id of ids) {
+      const c = changes.get(id)
+      if (c == null) continue
+      const k = hex(c.msg.body.validator)
+      if (c.msg.body.action === ChangeAction.LEAVE) leave.add(k)
+      else if (!join.some((j) => hex(j) === k)) join.push(c.msg.body.validator)
+    }
+    join.sort((a, b) => hex(a) < hex(b) ? -1 : 1)
+    let validators = [...cur.validators.filter((v) => !leave.has(hex(v))), ...join]
+    if (validators.length === 0) validators = [...cur.validators] // a committee never empties itself
+    return buildCommittee({ chain: cur.chain, epoch: cur.epoch + 1, startHeight, genesisTime: cur.genesisTime, previous: cur.hash, validators })
+  }
+
+  private sortDeadlines (): void {
+    if (this.deadlinesSorted) return
+    this.deadlines.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    this.deadlinesSorted = true
+  }
+
+  /** Makes a planned batch final. `head` is its header hash. */
+  apply (p: Plan, head: Uint8Array): void {
+    if (p.height !== this.height + 1) throw new Error(`apply height ${p.height} while the ledger is at ${this.height}`)
+    for (const m of p.items) this.included.set(m.idHex, m.createdAt)
+    for (const e of p.newOrders) {
+      this.orders.set(e.msg.idHex, e)
+      this.deadlines.push([e.msg.body.bidDeadline, e.msg.idHex])
+      this.deadlinesSorted = false
+    }
+    for (const [o, c] of p.newBids) this.orders.get(o)?.bids.push(c)
+    for (const o of p.resolved) this.orders.delete(o)
+    if (p.resolved.length > 0) this.deadlines = this.deadlines.filter(([, o]) => this.orders.has(o))
+    for (const l of p.leases) this.leases.set(hex(l.order), { tenant: l.tenant, provider: l.provider, closed: false })
+    for (const c of p.closed) { const l = this.leases.get(hex(c.order)); if (l != null) l.closed = true }
+    for (const c of p.newChanges) this.changes.set(c.msg.idHex, c)
+    for (const [cid, who] of p.newApprovals) this.changes.get(cid)?.approvals.add(who)
+    for (const cid of p.approved) {
+      const c = this.changes.get(cid)
+      if (c != null) c.approved = true
+      this.transitionChanges.push(cid)
+    }
+    if (this.transitionAt == null && p.transitionAt != null) this.transitionAt = p.transitionAt
+    if (p.next != null) {
+      this.committees.push(p.next)
+      this.transitionAt = undefined
+      this.transitionChanges.length = 0
+      this.changes.clear()
+    }
+    this.height = p.height
+    this.head = head
+    this.time = p.time
+    // items older than the freshness window can never be ordered again: forget them
+    const floor = p.time - MAX_MESSAGE_AGE_MS
+    // insertion order is close to creation order: stop at the first fresh one (stragglers only cost memory)
+    for (const [id, at] of this.included) {
+      if (at >= floor) break
+      this.included.delete(id)
+    }
+  }
+}

@@ -1,0 +1,84 @@
+// Fair matching: a pure function of what the committee finalized. A bid counts when it was
+// ordered in a batch whose committee time is before the order's bid deadline, is still standing
+// at the deadline, and fits the order. The lowest total price wins; ties go to the lowest
+// sha256(orderId || bidId). Amounts are compared exactly as scaled BigInts.
+import type { OrderBody } from '../wire/messages/order.ts'
+import type { BidBody } from '../wire/messages/bid.ts'
+import type { SignedMessage } from '../wire/envelope.ts'
+import { parseAmount } from './amount.ts'
+import { compare, hex, sha256 } from './bytes.ts'
+
+export interface BidCandidate {
+  msg: SignedMessage<BidBody>
+  /** committee time of the batch that ordered the bid */
+  time: number
+}
+
+/** Why a bid does not fit the order, or undefined when it fits. */
+export function misfit (order: OrderBody, bid: BidBody): string | undefined {
+  if (bid.prices.length !== order.groups.length) return `has ${bid.prices.length} prices for ${order.groups.length} groups`
+  for (let i = 0; i < order.groups.length; i++) {
+    const g = order.groups[i]
+    const p = bid.prices[i]
+    if (p.denom !== g.maxPrice.denom) return `prices group ${g.name} in ${p.denom}, the order in ${g.maxPrice.denom}`
+    if (parseAmount(p.amount) > parseAmount(g.maxPrice.amount)) return `asks ${p.amount} ${p.denom} for group ${g.name}, above its maxPrice ${g.maxPrice.amount}`
+    for (const [k, v] of Object.entries(g.attributes)) {
+      if (bid.attributes[k] !== v) return `lacks attribute ${k}=${v} required by group ${g.name}`
+    }
+    const auditors = new Set(bid.auditors.map((a) => hex(a.auditor)))
+    for (const a of g.signedBy.allOf) {
+      if (!auditors.has(a.toLowerCase())) return `lacks auditor ${a} required by group ${g.name}`
+    }
+    if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => auditors.has(a.toLowerCase()))) return `has none of the auditors group ${g.name} accepts`
+  }
+  return undefined
+}
+
+/** total price per denom, denoms sorted: bids on one order always share the same denoms */
+export function totals (bid: BidBody): Array<[string, bigint]> {
+  const m = new Map<string, bigint>()
+  for (const p of bid.prices) m.set(p.denom, (m.get(p.denom) ?? 0n) + parseAmount(p.amount))
+  return [...m.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+}
+
+function cmpTotals (a: Array<[string, bigint]>, b: Array<[string, bigint]>): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i][0] !== b[i][0]) return a[i][0] < b[i][0] ? -1 : 1
+    if (a[i][1] !== b[i][1]) return a[i][1] < b[i][1] ? -1 : 1
+  }
+  return a.length - b.length
+}
+
+/** the tie-break key: sha256(orderId || bidId) */
+export function tieKey (orderId: Uint8Array, bidId: Uint8Array): Uint8Array {
+  return sha256(orderId, bidId)
+}
+
+export interface MatchResult {
+  winner?: BidCandidate
+  /** bids that counted (ordered in time and standing at the deadline) */
+  counted: number
+  /** why counted bids did not fit, one line per bid (at most a few) */
+  misfits: string[]
+}
+
+export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[]): MatchResult {
+  let best: { c: BidCandidate, total: Array<[string, bigint]>, tie: Uint8Array } | undefined
+  let counted = 0
+  const misfits: string[] = []
+  for (const c of candidates) {
+    if (c.time >= order.bidDeadline || c.msg.body.expiresAt < order.bidDeadline) continue
+    counted++
+    const why = misfit(order, c.msg.body)
+    if (why != null) {
+      if (misfits.length < 3) misfits.push(`bid ${c.msg.idHex.slice(0, 12)} ${why}`)
+      continue
+    }
+    const total = totals(c.msg.body)
+    const tie = tieKey(orderId, c.msg.id)
+    if (best == null) { best = { c, total, tie }; continue }
+    const d = cmpTotals(total, best.total)
+    if (d < 0 || (d === 0 && compare(tie, best.tie) < 0)) best = { c, total, tie }
+  }
+  return { winner: best?.c, counted, misfits }
+}

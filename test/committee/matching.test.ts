@@ -1,0 +1,118 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { Ledger, ExpiryCode, parseAmount, formatAmount, tieKey, buildCommittee, misfit } from '../../src/committee/index.ts'
+import { signMessage } from '../../src/wire/envelope.ts'
+import { MessageTag } from '../../src/wire/constants.ts'
+import type { CloseBody } from '../../src/wire/index.ts'
+import { key, order, bid, group, GENESIS_TIME } from './harness.ts'
+import { compare } from '../../src/committee/bytes.ts'
+import type { SignedMessage } from '../../src/wire/envelope.ts'
+
+const T = GENESIS_TIME
+const tenant = key(2, 0)
+const p = [0, 1, 2, 3].map((i) => key(3, i))
+const genesis = buildCommittee({ epoch: 0, startHeight: 1, genesisTime: T, validators: [0, 1, 2, 3].map((i) => key(1, i).publicKey) })
+
+/** applies batches: each is [committee time, items] */
+function run (batches: Array<[number, SignedMessage[]]>): { ledger: Ledger, plans: ReturnType<Ledger['plan']>[] } {
+  const ledger = new Ledger(genesis)
+  const plans = batches.map(([time, items]) => {
+    const plan = ledger.plan(ledger.height + 1, time, items)
+    ledger.apply(plan, new Uint8Array(32).fill(ledger.height + 1))
+    return plan
+  })
+  return { ledger, plans }
+}
+
+test('amounts compare exactly as scaled integers', () => {
+  assert.is(parseAmount('0.1') + parseAmount('0.2'), parseAmount('0.3'))
+  assert.ok(parseAmount('100.000000000000000001') > parseAmount('100'))
+  assert.is(parseAmount('12.50'), parseAmount('12.5'))
+  assert.is(formatAmount(parseAmount('12.50')), '12.5')
+  assert.throws(() => parseAmount('1e3'))
+  assert.throws(() => parseAmount('-1'))
+})
+
+test('the lowest total price among fitting, timely bids wins', () => {
+  const o = order(tenant, T, T + 500)
+  const cheap = bid(p[0], o, T, [{ denom: 'uakt', amount: '10.000000000000000001' }])
+  const cheaper = bid(p[1], o, T, [{ denom: 'uakt', amount: '10' }])
+  const tooDear = bid(p[2], o, T, [{ denom: 'uakt', amount: '100.000000000000000001' }])
+  const wrongDenom = bid(p[3], o, T, [{ denom: 'usdc', amount: '1' }])
+  const { plans } = run([[T + 100, [o, cheap, tooDear]], [T + 200, [cheaper, wrongDenom]], [T + 600, []]])
+  assert.is(plans[2].leases.length, 1)
+  const l = plans[2].leases[0]
+  assert.equal(l.bid, cheaper.id)
+  assert.equal(l.provider, p[1].publicKey)
+  assert.equal(l.tenant, tenant.publicKey)
+  assert.is(plans[0].leases.length + plans[1].leases.length, 0)
+})
+
+test('a bid ordered at or after the deadline, or withdrawn before it, does not count', () => {
+  const o = order(tenant, T, T + 500)
+  const late = bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }])
+  const withdrawn = { ...bid(p[1], o, T, [{ denom: 'uakt', amount: '2' }]) }
+  const w2 = signMessage(p[1], MessageTag.BID, { ...withdrawn.body, expiresAt: T + 499 }, { createdAt: T })
+  const ok = bid(p[2], o, T, [{ denom: 'uakt', amount: '50' }])
+  const { plans } = run([[T + 100, [o, w2, ok]], [T + 500, [late]]])
+  assert.is(plans[1].leases.length, 1)
+  assert.equal(plans[1].leases[0].bid, ok.id)
+})
+
+test('ties go to the lowest sha256(orderId || bidId)', () => {
+  const o = order(tenant, T, T + 500)
+  const bids = p.map((x) => bid(x, o, T, [{ denom: 'uakt', amount: '7' }]))
+  const { plans } = run([[T + 100, [o, ...bids]], [T + 600, []]])
+  const expect = [...bids].sort((a, b) => compare(tieKey(o.id, a.id), tieKey(o.id, b.id)))[0]
+  assert.equal(plans[1].leases[0].bid, expect.id)
+})
+
+test('attributes the group requires must be present and equal', () => {
+  const o = order(tenant, T, T + 500, [group({ denom: 'uakt', amount: '100' }, { region: 'eu', tier: 'gold' })])
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu' }).body)), /tier=gold/)
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'us', tier: 'gold' }).body)), /region=eu/)
+  assert.is(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold', extra: 'x' }).body), undefined)
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }, { denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold' }).body)), /2 prices for 1 groups/)
+})
+
+test('orders without a fitting bid expire with a reason the tenant can read', () => {
+  const none = order(tenant, T, T + 300)
+  const misfits = order(tenant, T, T + 300)
+  const late = order(tenant, T, T + 50)
+  const b = bid(p[0], misfits, T, [{ denom: 'uakt', amount: '101' }])
+  const { plans } = run([[T + 100, [none, misfits, b, late]], [T + 400, []]])
+  const byCode = (c: string) => [...plans[0].expired, ...plans[1].expired].filter((e) => e.code === c)
+  assert.is(byCode(ExpiryCode.LATE).length, 1)
+  assert.is(byCode(ExpiryCode.NO_BIDS).length, 1)
+  const nf = byCode(ExpiryCode.NO_FITTING_BID)
+  assert.is(nf.length, 1)
+  assert.match(nf[0].reason, /above its maxPrice 100/)
+})
+
+test('closes by the tenant or provider end a lease once; others are ignored', () => {
+  const o = order(tenant, T, T + 200)
+  const b = bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }])
+  const close = (who: typeof tenant, createdAt: number): SignedMessage<CloseBody> => signMessage<CloseBody>(who, MessageTag.CLOSE, { lease: o.id, reason: 'done' }, { createdAt })
+  const stranger = close(p[3], T + 1)
+  const first = close(tenant, T + 2)
+  const second = close(p[0], T + 3)
+  const { plans } = run([[T + 100, [o, b]], [T + 300, []], [T + 400, [stranger, first, second]]])
+  assert.is(plans[1].leases.length, 1)
+  assert.is(plans[2].closed.length, 1)
+  assert.equal(plans[2].closed[0].by, tenant.publicKey)
+})
+
+test('plan is pure: the same inputs give the same outcome and nothing changes until apply', () => {
+  const o = order(tenant, T, T + 200)
+  const b = bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }])
+  const ledger = new Ledger(genesis)
+  const a1 = ledger.plan(1, T + 100, [o, b])
+  const a2 = ledger.plan(1, T + 100, [o, b])
+  assert.equal(a1.outcomes, a2.outcomes)
+  assert.is(ledger.openOrders, 0)
+  ledger.apply(a1, new Uint8Array(32))
+  assert.is(ledger.openOrders, 1)
+  assert.ok(ledger.itemProblem(o, T + 150) != null, 'an ordered item cannot be ordered twice')
+})
+
+test.run()

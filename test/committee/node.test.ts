@@ -1,0 +1,112 @@
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cluster, key, order, bid } from './harness.ts'
+import type { Cluster } from './harness.ts'
+import { openStore } from '../../src/store/index.ts'
+import { decodeFrame, checkEvidence, CommitteeTag } from '../../src/committee/index.ts'
+import type { VoteBody } from '../../src/committee/index.ts'
+import { openMessage } from '../../src/wire/envelope.ts'
+
+/** every vote a member sent, keyed by (height, round, type); fails on two different values */
+function assertNoConflicts (c: Cluster, name: string): number {
+  const seen = new Map<string, string>()
+  const me = Buffer.from((c.members.find((m) => m.name === name) as Cluster['members'][0]).id.publicKey)
+  for (const d of c.sent.get(name) ?? []) {
+    const f = decodeFrame(d)
+    if (f.kind !== 'msg') continue
+    const m = openMessage<VoteBody>(f.body, { trusted: true })
+    if (m.tag !== CommitteeTag.VOTE || !me.equals(m.signer)) continue // relayed votes of others
+    const k = `${m.body.height}/${m.body.round}/${m.body.type}`
+    const v = Buffer.from(m.body.value).toString('hex')
+    const prev = seen.get(k)
+    if (prev != null) assert.is(prev, v, `${name} signed two different ${k} votes`)
+    seen.set(k, v)
+  }
+  return seen.size
+}
+
+test('a restarted validator re-sends what it signed and never signs a conflicting vote', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'souk-committee-'))
+  const path = join(dir, 'v0.sqlite')
+  const c = cluster(4, { seed: 3 })
+  try {
+    c.members[0].store.close()
+    c.members[0].store = openStore({ path })
+    for (const m of c.members) c.boot(m)
+    c.run(400)
+    // no quorum: v0 and v1 sign prevotes and precommits, nothing gets decided
+    c.mute.add('v2'); c.mute.add('v3')
+    const before = c.members[0].heights.length
+    c.run(700)
+    assert.is(c.members[0].heights.length, before, 'nothing decided without a quorum')
+    // crash v0 mid-height, reopen its database file, boot it again, and heal
+    c.crash(c.members[0])
+    c.members[0].store.close()
+    c.run(50)
+    c.members[0].store = openStore({ path })
+    c.boot(c.members[0])
+    c.run(300)
+    c.mute.clear()
+    c.run(1500)
+    assert.ok(assertNoConflicts(c, 'v0') > 0)
+    for (const m of c.members) assert.is(m.node?.evidence().length, 0, `${m.name} holds no evidence against anyone`)
+    const h = (m: typeof c.members[0]): number => m.node?.status().height ?? 0
+    assert.ok(h(c.members[0]) > before + 5, 'the restarted validator takes part again')
+    assert.ok(Math.abs(h(c.members[0]) - h(c.members[1])) <= 1)
+  } finally {
+    c.close()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('equivocating twins (two nodes, one key) leave evidence, which anyone can check', () => {
+  const c = cluster(4, { seed: 5 })
+  try {
+    const twin = c.add('v0b', c.members[0].id)
+    for (const m of c.members) c.boot(m)
+    const tenant = key(2, 0)
+    for (let i = 0; i < 5; i++) {
+      const o = order(tenant, c.now(), c.now() + 300)
+      c.submit(o)
+      c.submit(bid(key(3, 0), o, c.now(), [{ denom: 'uakt', amount: '1' }]))
+      c.run(200)
+    }
+    c.run(1500)
+    const honest = c.members.filter((m) => m !== twin && m.name !== 'v0')
+    const all = honest.flatMap((m) => m.node?.evidence() ?? [])
+    assert.ok(all.length > 0, 'conflicting signatures were noticed')
+    for (const e of all) {
+      assert.equal(e.validator, c.members[0].id.publicKey)
+      assert.ok(checkEvidence({ kind: e.kind, a: e.a, b: e.b }, c.genesis.info.chain) != null, 'evidence verifies on its own')
+    }
+    // evidence is gossiped: every honest validator ends up with what any one found
+    const keys = (m: typeof honest[0]): string[] => (m.node?.evidence() ?? []).map((e) => e.key).sort()
+    assert.equal(keys(honest[0]), keys(honest[1]))
+    // safety holds: all honest validators agree and each order got at most one lease
+    const leases = honest.map((m) => m.leases.map((l) => Buffer.from(l.certificate.batch).toString('hex') + Buffer.from(l.lease.order).toString('hex')).sort().join())
+    assert.is(leases[0], leases[1])
+    assert.is(leases[1], leases[2])
+  } finally {
+    c.close()
+  }
+})
+
+test('status reports the height, epoch and verification counts', () => {
+  const c = cluster(4, { seed: 7 })
+  try {
+    for (const m of c.members) c.boot(m)
+    c.run(1000)
+    const s = c.members[1].node?.status()
+    assert.ok(s != null && s.height > 5)
+    assert.is(s?.epoch, 0)
+    assert.is(s?.validator, true)
+    assert.ok((s?.verified ?? 0) > 0)
+  } finally {
+    c.close()
+  }
+})
+
+test.run()
