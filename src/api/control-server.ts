@@ -62,8 +62,10 @@ function isAsyncIterable (v: unknown): v is AsyncIterable<unknown> {
   return v != null && typeof (v as any)[Symbol.asyncIterator] === 'function'
 }
 
-const json = (v: unknown): string => JSON.stringify(v, (_k, x) => {
-  if (x instanceof Uint8Array) return Buffer.from(x).toString('hex')
+// bytes as hex; `this[k]` is the value before toJSON (which turns a Buffer into { type, data })
+const json = (v: unknown): string => JSON.stringify(v, function (this: any, k, x) {
+  const raw = this[k]
+  if (raw instanceof Uint8Array) return Buffer.from(raw).toString('hex')
   if (typeof x === 'bigint') return x.toString()
   return x
 })

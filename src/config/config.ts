@@ -46,6 +46,10 @@ export interface SoukConfig {
     prices: Record<string, string>
     denom: string
     manifestTimeoutMs: number
+    /** how often signed usage statements go to each lease's tenant */
+    usageIntervalMs: number
+    /** a lease whose statements stay unanswered this long is closed */
+    usageGraceMs: number
   }
 }
 
@@ -81,7 +85,9 @@ export function defaultConfig (): SoukConfig {
       pricingScript: '',
       prices: { cpu: '1', memory: '1', storage: '0.1', gpu: '100', endpoint: '0' },
       denom: 'uakt',
-      manifestTimeoutMs: 60_000
+      manifestTimeoutMs: 60_000,
+      usageIntervalMs: 60_000,
+      usageGraceMs: 300_000
     }
   }
 }

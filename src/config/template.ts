@@ -73,6 +73,10 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '  pricingScript: ""',
       '  # a lease whose manifest does not arrive in this many ms is closed',
       '  manifestTimeoutMs: 60000',
+      '  # signed usage statements (time × agreed price) go to the tenant this often, ms',
+      '  usageIntervalMs: 60000',
+      '  # a lease whose statements the tenant leaves unanswered this long is closed, ms',
+      '  usageGraceMs: 300000',
       ''
     )
   }

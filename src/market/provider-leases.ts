@@ -66,6 +66,8 @@ export interface ProviderLeasesComponents {
 export interface ProviderLeases {
   /** the committee made this lease final with this provider */
   leaseWon: (order: SignedMessage<OrderBody>, bid: SignedMessage<BidBody>) => ProviderLease
+  /** after a restart: a lease this provider held, in the state it was in (no watchdog for running ones) */
+  restore: (order: SignedMessage<OrderBody>, bid: SignedMessage<BidBody>, state: LeaseState, sequence: number) => ProviderLease
   /** the tenant signed an update; the frame with the same sequence follows */
   acceptUpdate: (remotePeer: string, update: SignedMessage<ManifestUpdateBody>) => void
   /** a manifest frame arrived from `remotePeer` (the peer noise authenticated) */
@@ -228,6 +230,13 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
           }
         }))
         emit(leaseId, 'lease:won')
+        return lease
+      },
+
+      restore (order, bid, state, sequence) {
+        if (state === 'awaiting-manifest') return api.leaseWon(order, bid)
+        const lease: ProviderLease = { leaseId: order.idHex, order, bid, tenantPeerId: peerIdOfPublicKey(order.signer), state: state === 'deploying' ? 'running' : state, sequence, wonAt: clock.now() }
+        leases.set(lease.leaseId, lease)
         return lease
       },
 

@@ -18,6 +18,8 @@ export interface MeteredLease {
   rate: Price
   /** when billing starts (the manifest was accepted) */
   startedAt: number
+  /** statements issued before a restart: billing goes on from the last one */
+  previous?: UsageRecord[]
 }
 
 export interface UsageRecord {
@@ -88,7 +90,10 @@ export function usageMeter (init: UsageMeterInit): (components: UsageMeterCompon
     const meter: UsageMeter = {
       track (lease) {
         const id = toHex(lease.leaseId)
-        if (!leases.has(id)) leases.set(id, { lease, records: [], periodStart: lease.startedAt, total: 0n })
+        if (leases.has(id)) return
+        const prev = lease.previous ?? []
+        const last = prev.at(-1)?.statement.body
+        leases.set(id, { lease, records: [...prev], periodStart: last?.periodEnd ?? lease.startedAt, total: last != null ? parseAmount(last.total.amount) : 0n })
       },
       untrack (id, at) {
         const s = leases.get(id)
@@ -140,6 +145,8 @@ export interface AuditedLease {
   leaseId: Uint8Array
   provider: Uint8Array
   rate: Price
+  /** the last statement countersigned before a restart, when this auditor has none in memory */
+  last?: { sequence: number, periodEnd: number, total: Price }
 }
 
 /**
@@ -163,16 +170,17 @@ export function usageAuditor (components: { signer: Signer, clock?: Clock, maxSk
       }
       if (b.periodEnd > clock.now() + (components.maxSkewMs ?? 30_000)) throw new UsageDisputeError('statement period ends in the future')
       const past = seen.get(id) ?? []
-      const prev = past[past.length - 1]
-      if (prev != null && b.sequence === prev.statement.body.sequence) return prev.ack // a resend: answer again
-      const expectedSeq = prev == null ? 0 : prev.statement.body.sequence + 1
+      const prevMsg = past[past.length - 1]
+      if (prevMsg != null && b.sequence === prevMsg.statement.body.sequence) return prevMsg.ack // a resend: answer again
+      const prev = prevMsg != null ? { sequence: prevMsg.statement.body.sequence, periodEnd: prevMsg.statement.body.periodEnd, total: prevMsg.statement.body.total } : lease.last
+      const expectedSeq = prev == null ? 0 : prev.sequence + 1
       if (b.sequence !== expectedSeq) throw new UsageDisputeError(`statement sequence ${b.sequence}, expected ${expectedSeq}`)
-      if (prev != null && b.periodStart !== prev.statement.body.periodEnd) throw new UsageDisputeError('statement period does not start where the last one ended')
+      if (prev != null && b.periodStart !== prev.periodEnd) throw new UsageDisputeError('statement period does not start where the last one ended')
       const expected = usageAmount(lease.rate, b.periodEnd - b.periodStart)
       if (parseAmount(b.amount.amount) !== parseAmount(expected.amount)) {
         throw new UsageDisputeError(`statement amount ${b.amount.amount} ${b.amount.denom} for ${b.periodEnd - b.periodStart} ms, expected ${expected.amount}`)
       }
-      const prevTotal = prev == null ? 0n : parseAmount(prev.statement.body.total.amount)
+      const prevTotal = prev == null ? 0n : parseAmount(prev.total.amount)
       if (parseAmount(b.total.amount) !== prevTotal + parseAmount(b.amount.amount)) throw new UsageDisputeError('statement total does not add up')
       const ack = signMessage<UsageAckBody>(components.signer, MessageTag.USAGE_ACK, { lease: b.lease, statement: s.id, sequence: b.sequence })
       past.push({ statement: s, ack })

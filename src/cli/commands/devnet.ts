@@ -1,0 +1,42 @@
+import type { Command } from 'commander'
+import { devnetUp, devnetStatus, devnetDown } from '../../node/devnet.ts'
+import { print, printJson } from '../output.ts'
+
+const DEFAULT_DIR = './.souk-devnet'
+
+export function devnetCommand (program: Command): void {
+  const devnet = program.command('devnet').description('a complete souk network on this machine: validators, providers and a tenant')
+  devnet.command('up').description('start 4 validators, 2 providers (local Docker) and a tenant as processes on loopback')
+    .option('--dir <dir>', 'where the node homes go', DEFAULT_DIR)
+    .option('--validators <n>', 'committee size (3f+1)', '4')
+    .option('--providers <n>', 'providers', '2')
+    .option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const state = await devnetUp(opts.dir, {
+        validators: Number(opts.validators),
+        providers: Number(opts.providers),
+        onProgress: (e) => {
+          if (opts.json === true) return
+          if (e.type === 'devnet:image') print(e.detail.built ? `built the example image ${e.detail.image}` : `example image ${e.detail.image} present`)
+          if (e.type === 'devnet:node-started') print(`started ${e.detail.name.padEnd(12)} ${e.detail.peerId}`)
+        }
+      })
+      if (opts.json === true) { printJson(state); return }
+      print(`devnet up in ${state.dir}`)
+      print('deploy with:')
+      print(`  souk --home ${opts.dir.replace(/\/$/, '')}/tenant deploy examples/web.yaml`)
+    })
+  devnet.command('status').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const s = await devnetStatus(opts.dir)
+      if (opts.json === true) { printJson(s); return }
+      for (const n of s) print(`${n.name.padEnd(12)} ${n.running ? 'running' : 'stopped'}  ${n.running ? `${n.peers ?? 0} peers` : ''}  ${n.peerId}`)
+      if (s.some((n) => !n.running)) process.exitCode = 1
+    })
+  devnet.command('down').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const r = await devnetDown(opts.dir)
+      if (opts.json === true) { printJson(r); return }
+      print(`stopped ${r.stopped} nodes${r.removed > 0 ? `, removed ${r.removed} leftover containers` : ''}`)
+    })
+}

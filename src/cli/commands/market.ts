@@ -1,0 +1,156 @@
+// Tenant and provider commands: deploy, lease, order, provider. They talk to the running daemon.
+import { readFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { checkSdlFile } from './sdl.ts'
+import { client } from './node.ts'
+import { print, printJson, CliError } from '../output.ts'
+
+const short = (id: string | undefined): string => id == null ? '?' : id.length > 16 ? `…${id.slice(-8)}` : id
+const price = (ps: Array<{ amount: string, denom: string }> | undefined): string => (ps ?? []).map((p) => `${p.amount} ${p.denom}`).join(' + ')
+
+function renderEvent (e: any): void {
+  const d = e.detail ?? {}
+  switch (e.type) {
+    case 'deploy:validated': print(`✓ deployment file valid: ${d.totals}`); break
+    case 'deploy:order-published': print(`✓ order ${d.order.slice(0, 12)} published; bids until ${new Date(d.bidDeadline).toISOString().slice(11, 19)}`); break
+    case 'deploy:bid': print(`  bid ${d.bids} from ${short(d.provider)}: ${price(d.prices)}`); break
+    case 'deploy:lease-final': print(`✓ lease final: provider ${short(d.provider)} at ${price(d.prices)} per 6 s (${d.bids} bid${d.bids === 1 ? '' : 's'}, batch ${d.height})`); break
+    case 'deploy:manifest-accepted': print(`✓ manifest accepted by ${short(d.provider)}`); break
+    case 'deploy:services-running': print('✓ services running'); break
+    default: print(`  ${e.type}`)
+  }
+}
+
+function servicesLines (services: Array<{ name: string, ready: number, count: number, urls: string[] }> | undefined): void {
+  for (const s of services ?? []) print(`  ${s.name.padEnd(12)} ${s.ready}/${s.count}  ${s.urls.join('  ')}`)
+}
+
+export function deployCommand (program: Command): void {
+  program.command('deploy').description('deploy an SDL file: order, bids, lease, manifest, running services')
+    .argument('<file>', 'Akash SDL v2.0 deployment file')
+    .option('--bid-window <ms>', 'how long providers may bid, ms')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (file: string, opts) => {
+      const report = await checkSdlFile(file)
+      if (!report.ok) {
+        const lines = report.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')
+        throw new CliError(`${file} is not a valid deployment file:\n${lines}`)
+      }
+      const sdl = await readFile(file, 'utf8')
+      const body: Record<string, unknown> = { sdl }
+      if (opts.bidWindow != null) body.bidWindowMs = Number(opts.bidWindow)
+      let result: any
+      for await (const line of client(program).stream<any>('POST', '/v1/deploy', body)) {
+        if (line.event != null && opts.json !== true) renderEvent(line.event)
+        if (line.result != null) result = line.result
+        if (line.error != null) {
+          if (opts.json === true) { printJson({ ok: false, error: line.error }); process.exitCode = 1; return }
+          throw new CliError(line.error.message)
+        }
+      }
+      if (result == null) throw new CliError('the daemon ended the deployment without an outcome')
+      if (opts.json === true) { printJson(result); return }
+      servicesLines(result.services)
+      print(`lease ${result.order}`)
+    })
+}
+
+export function leaseCommand (program: Command): void {
+  const lease = program.command('lease').description('leases: list, status, logs, events, close')
+  lease.command('list').description('this node\'s leases').option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const r: any = await client(program).get('/v1/leases')
+      if (opts.json === true) { printJson(r); return }
+      if (r.tenant.length === 0 && r.provider.length === 0) { print('no leases'); return }
+      for (const d of r.tenant) {
+        print(`${d.order.slice(0, 16)}  ${d.state.padEnd(9)} ${short(d.provider)}  ${price(d.prices)}  ${d.totals}${d.reason != null ? `  (${d.reason})` : ''}`)
+        servicesLines(d.services)
+      }
+      for (const l of r.provider) print(`${l.lease.slice(0, 16)}  ${l.state.padEnd(9)} tenant ${short(l.tenant)}  (provider)${l.closeReason != null ? `  ${l.closeReason}` : ''}`)
+    })
+  lease.command('status').argument('<id>', 'lease (order) ID or a prefix').option('--json', 'print as JSON')
+    .action(async (id: string, opts) => {
+      const r: any = await client(program).get(`/v1/leases/${encodeURIComponent(id)}`)
+      if (opts.json === true) { printJson(r); return }
+      const d = r.deployment
+      print(`lease     ${d.order}`)
+      print(`state     ${r.provider?.state ?? d.state}`)
+      print(`provider  ${d.provider}`)
+      print(`price     ${price(d.prices)} per 6 s`)
+      for (const s of r.provider?.deployed?.services ?? []) {
+        print(`service   ${s.name}  ${s.ready}/${s.count} ready  ${(s.urls ?? []).map((u: any) => u.url).join('  ')}`)
+        for (const rep of s.replicas ?? []) print(`  ${rep.name}  ${rep.state}${rep.restarts > 0 ? ` (${rep.restarts} restarts)` : ''}${rep.message != null ? `  ${rep.message}` : ''}`)
+      }
+      for (const n of r.provider?.deployed?.notices ?? []) print(`notice    ${n.path}: ${n.message}`)
+    })
+  lease.command('logs').argument('<id>', 'lease ID').option('-f, --follow', 'keep following').option('--tail <n>', 'lines per replica from the end').option('--service <name>', 'one service only').option('--json', 'print JSON lines')
+    .action(async (id: string, opts) => {
+      const q = new URLSearchParams()
+      if (opts.follow === true) q.set('follow', '1')
+      if (opts.tail != null) q.set('tail', String(opts.tail))
+      if (opts.service != null) q.set('service', opts.service)
+      for await (const l of client(program).stream<any>('GET', `/v1/leases/${encodeURIComponent(id)}/logs?${q}`)) {
+        if (opts.json === true) process.stdout.write(JSON.stringify(l) + '\n')
+        else print(`${l.service} | ${l.line}`)
+      }
+    })
+  lease.command('events').argument('<id>', 'lease ID').option('-f, --follow', 'keep following').option('--json', 'print JSON lines')
+    .action(async (id: string, opts) => {
+      for await (const e of client(program).stream<any>('GET', `/v1/leases/${encodeURIComponent(id)}/events${opts.follow === true ? '?follow=1' : ''}`)) {
+        if (opts.json === true) process.stdout.write(JSON.stringify(e) + '\n')
+        else print(`${new Date(e.time).toISOString()} ${e.type} ${e.service ?? ''} ${e.message ?? ''}`)
+      }
+    })
+  lease.command('usage').argument('<id>', 'lease ID').description('signed usage statements: period, amount, running total, countersigned or not').option('--json', 'print as JSON')
+    .action(async (id: string, opts) => {
+      const r: any = await client(program).get(`/v1/leases/${encodeURIComponent(id)}/usage`)
+      if (opts.json === true) { printJson(r); return }
+      if (r.statements.length === 0) { print('no usage statements yet'); return }
+      for (const u of r.statements) {
+        const from = new Date(u.periodStart).toISOString().slice(11, 19)
+        const to = new Date(u.periodEnd).toISOString().slice(11, 19)
+        print(`#${String(u.sequence).padEnd(4)} ${from}–${to}  ${u.amount.amount} ${u.amount.denom}  total ${u.total.amount} ${u.total.denom}  ${u.ack != null ? 'countersigned' : 'unanswered'}`)
+      }
+    })
+  lease.command('close').argument('<id>', 'lease ID').option('--reason <text>', 'told to the provider', '').option('--json', 'print as JSON')
+    .action(async (id: string, opts) => {
+      const d: any = await client(program).post(`/v1/leases/${encodeURIComponent(id)}/close`, { reason: opts.reason })
+      if (opts.json === true) { printJson(d); return }
+      print(`lease ${d.order} closed`)
+    })
+}
+
+export function orderCommand (program: Command): void {
+  const order = program.command('order').description('orders')
+  order.command('list').description('this node\'s orders and the open orders it sees').option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const r: any = await client(program).get('/v1/orders')
+      if (opts.json === true) { printJson(r); return }
+      for (const o of r.mine) print(`${o.order.slice(0, 16)}  ${o.state.padEnd(9)} ${o.bids ?? 0} bids  ${o.totals}${o.reason != null ? `  (${o.reason})` : ''}`)
+      if (r.open.length > 0) print(`open orders on the network: ${r.open.length}`)
+      if (r.mine.length === 0 && r.open.length === 0) print('no orders')
+    })
+}
+
+export function providerCommand (program: Command): void {
+  const provider = program.command('provider').description('the provider role: capacity, leases, bid decisions')
+  provider.command('status').option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const s: any = await client(program).get('/v1/provider')
+      if (opts.json === true) { printJson(s); return }
+      print(`runtime       ${s.runtime}`)
+      print(`attributes    ${Object.entries(s.attributes).map(([k, v]) => `${k}=${String(v)}`).join(', ') || '(none)'}`)
+      print(`cpu free      ${(s.free.cpu / 1000).toFixed(2)} of ${(s.capacity.cpu / 1000).toFixed(2)}`)
+      print(`memory free   ${(s.free.memory / 2 ** 30).toFixed(1)} of ${(s.capacity.memory / 2 ** 30).toFixed(1)} GiB`)
+      print(`gpus free     ${s.free.gpus.length} of ${s.capacity.gpus.length}`)
+      print(`open bids     ${s.reservations.filter((r: any) => r.state === 'open').length}`)
+      for (const l of s.leases) print(`lease         ${l.lease.slice(0, 16)}  ${l.state}${l.closeReason != null ? `  ${l.closeReason}` : ''}`)
+    })
+  provider.command('explain').argument('<order>', 'order ID').description('why this provider bid on an order, or why not').option('--json', 'print as JSON')
+    .action(async (order: string, opts) => {
+      const d: any = await client(program).get(`/v1/provider/explain/${encodeURIComponent(order)}`)
+      if (opts.json === true) { printJson(d); return }
+      if (d.outcome === 'bid') print(`bid ${price(d.prices)}${d.state != null ? ` (${d.state})` : ''}`)
+      else for (const r of d.reasons) print(`declined: ${r.message}`)
+    })
+}

@@ -1,0 +1,193 @@
+// createNode(): one libp2p node, one store, and the roles its configuration asks for (tenant,
+// provider, validator, any mix). The library's front door for running souk inside a program.
+import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { loadConfig } from './config/index.ts'
+import type { SoukConfig } from './config/index.ts'
+import { loadOrCreateKey } from './identity/index.ts'
+import type { Identity } from './identity/index.ts'
+import { openStore } from './store/index.ts'
+import type { Store } from './store/index.ts'
+import { createSoukLibp2p, DEFAULT_TOPIC_POLICIES, Topic } from './net/index.ts'
+import type { SoukNode } from './net/index.ts'
+import { parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
+import type { CommitteeFile } from './committee/index.ts'
+import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
+import type { ContainerRuntime } from './runtime/index.ts'
+import { MessageTag } from './wire/index.ts'
+import { createMetricsRegistry } from './api/index.ts'
+import type { MetricsRegistry } from './api/index.ts'
+import { leaseBook } from './node/lease-book.ts'
+import type { LeaseBook } from './node/lease-book.ts'
+import { validatorRole } from './node/validator-role.ts'
+import type { ValidatorRole } from './node/validator-role.ts'
+import { providerRole } from './node/provider-role.ts'
+import type { ProviderRole } from './node/provider-role.ts'
+import { tenantRole } from './node/tenant-role.ts'
+import type { TenantRole } from './node/tenant-role.ts'
+import { createLogger } from './node/logger.ts'
+import type { Logger } from './node/logger.ts'
+import { NodeError } from './node/errors.ts'
+
+export interface CreateNodeOptions {
+  /** the node home: key, souk.yaml, store, committee file, control socket */
+  home: string
+  /** defaults to HOME/souk.yaml with SOUK_* overrides */
+  config?: SoukConfig
+  /** defaults to the key in the home (created when missing) */
+  identity?: Identity
+  /** a provider's container runtime; defaults to what the config names */
+  runtime?: ContainerRuntime
+  /** defaults to the chain in the committee file named by the config */
+  committee?: CommitteeFile[]
+  logger?: Logger
+}
+
+export interface SoukNodeStatus {
+  peerId: string
+  roles: string[]
+  addresses: string[]
+  peers: number
+  leases: number
+  committee?: unknown
+}
+
+export interface Souk {
+  readonly home: string
+  readonly config: SoukConfig
+  readonly identity: Identity
+  readonly peerId: string
+  readonly net: SoukNode
+  readonly store: Store
+  readonly book: LeaseBook
+  readonly metrics: MetricsRegistry
+  readonly logger: Logger
+  readonly committeeFiles: () => CommitteeFile[]
+  readonly tenant?: TenantRole
+  readonly provider?: ProviderRole
+  readonly validator?: ValidatorRole
+  status: () => SoukNodeStatus
+  /** stops the roles, then the network, then closes the store */
+  stop: () => Promise<void>
+}
+
+export async function readCommitteeFiles (path: string): Promise<CommitteeFile[]> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch {
+    throw new NodeError('ERR_NO_COMMITTEE_FILE', `no committee file at ${path}; every node needs the committee file to check leases (see docs/validator.md)`)
+  }
+  const files = parseCommitteeFiles(text, path)
+  verifyCommitteeChain(files)
+  return files
+}
+
+function defaultRuntime (config: SoukConfig, logger: Logger, owner: string): ContainerRuntime {
+  const p = config.provider
+  if (p.runtime === 'kubernetes') return kubernetesRuntime(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig })({})
+  const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
+  logger.debug({ dockerHost }, 'docker runtime')
+  // the owner label keeps providers that share one engine from adopting or removing each other's leases
+  return dockerRuntime({ dockerHost, hostIp: p.publishHost, pull: 'missing', instance: owner })({})
+}
+
+export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
+  const home = opts.home
+  const config = opts.config ?? await loadConfig({ home })
+  const logger = opts.logger ?? createLogger({ level: config.log.level, name: 'souk' })
+  const identity = opts.identity ?? await loadOrCreateKey(home)
+  let files = opts.committee ?? await readCommitteeFiles(join(home, config.committee.file))
+  const store = openStore({ path: join(home, 'store.db') })
+  const metrics = createMetricsRegistry()
+  let book: LeaseBook | undefined
+
+  let net: SoukNode
+  try {
+    net = await createSoukLibp2p({
+      identity,
+      dataDir: join(home, 'p2p'),
+      listen: config.network.listen,
+      announce: config.network.announce,
+      bootstrap: config.network.bootstrap,
+      mdns: config.network.mdns,
+      testNetwork: config.network.testNetwork,
+      relay: { server: config.network.relayServer },
+      metrics,
+      openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
+      gossip: {
+        directPeers: config.network.directPeers,
+        topics: {
+          ...DEFAULT_TOPIC_POLICIES,
+          [Topic.LEASES]: { ...DEFAULT_TOPIC_POLICIES[Topic.LEASES], tags: [...(DEFAULT_TOPIC_POLICIES[Topic.LEASES].tags ?? []), MessageTag.ORDER_EXPIRED] }
+        }
+      }
+    })
+  } catch (err) {
+    store.close()
+    throw err
+  }
+  book = leaseBook({ committee: () => files })({ gossip: net.gossip })
+
+  const roles = new Set(config.roles)
+  let validator: ValidatorRole | undefined
+  let provider: ProviderRole | undefined
+  let tenant: TenantRole | undefined
+  try {
+    if (roles.has('validator')) {
+      validator = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
+      validator.committee.on('epoch', (f) => { files = [...files, f] })
+      await validator.start()
+    }
+    if (roles.has('provider')) {
+      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`), logger: logger.child({ role: 'provider' }), home, store })
+      await provider.start()
+    }
+    if (roles.has('tenant')) {
+      tenant = tenantRole(config, { identity, net, book, store, logger: logger.child({ role: 'tenant' }) })
+      await tenant.start()
+    }
+  } catch (err) {
+    await provider?.stop().catch(() => {})
+    await validator?.stop().catch(() => {})
+    await net.stop().catch(() => {})
+    store.close()
+    throw err
+  }
+
+  const leasesGauge = metrics.gauge('souk_leases', 'leases this node knows, by state', (g) => {
+    const counts: Record<string, number> = { active: 0, closed: 0 }
+    for (const l of book!.leases()) counts[l.state]++
+    for (const [state, n] of Object.entries(counts)) g.set(n, { state })
+  })
+  void leasesGauge
+  if (validator != null) {
+    metrics.gauge('souk_committee_height', 'height the committee is deciding', (g) => g.set(validator!.committee.status().height))
+    metrics.gauge('souk_committee_round', 'round at the current height (above 0 means view changes)', (g) => g.set(validator!.committee.status().round))
+  }
+
+  let stopped = false
+  return {
+    home, config, identity, net, store, metrics, logger, tenant, provider, validator,
+    book,
+    peerId: net.peerId.toString(),
+    committeeFiles: () => files,
+    status: () => ({
+      peerId: net.peerId.toString(),
+      roles: [...roles],
+      addresses: net.multiaddrs(),
+      peers: net.libp2p.getPeers().length,
+      leases: book!.leases().length,
+      committee: validator?.committee.status()
+    }),
+    async stop () {
+      if (stopped) return
+      stopped = true
+      await tenant?.stop().catch(() => {})
+      await provider?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'provider stop'))
+      await validator?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'validator stop'))
+      await net.stop().catch(() => {})
+      store.close()
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// The daemon's control API routes (HTTP/JSON over the node's unix socket), used by the CLI.
+import type { ControlServer } from '../api/index.ts'
+import { ApiError } from '../api/index.ts'
+import { committeeFileToJson } from '../committee/index.ts'
+import type { Souk } from '../node.ts'
+import type { Deployment, DeployProgressEvent } from './tenant-role.ts'
+
+/** a deployment as the CLI shows it: without the order and manifest bytes */
+export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> {
+  const { orderBytes: _o, manifest: _m, ...rest } = d
+  return rest
+}
+
+function need<T> (role: T | undefined, name: string): T {
+  if (role == null) throw new ApiError('ERR_ROLE_NOT_RUNNING', `this node does not run the ${name} role (see roles in souk.yaml)`, 400)
+  return role
+}
+
+const bool = (v: string | null): boolean => v === '1' || v === 'true'
+
+export function registerRoutes (server: ControlServer, node: Souk, extra: { metricsPort?: number, stop: () => void }): void {
+  server.route('GET', '/v1/node', () => ({ ...node.status(), home: node.home, metricsPort: extra.metricsPort }))
+  server.route('POST', '/v1/node/stop', () => { setTimeout(extra.stop, 10); return { stopping: true } })
+
+  server.route('POST', '/v1/deploy', ({ body, signal }) => {
+    const tenant = need(node.tenant, 'tenant')
+    if (typeof body?.sdl !== 'string') throw new ApiError('ERR_BAD_REQUEST', 'body.sdl must be the deployment file text')
+    // progress events and the outcome, as NDJSON lines, in order
+    const queue: unknown[] = []
+    let wake: (() => void) | undefined
+    let finished = false
+    const push = (x: unknown): void => { queue.push(x); wake?.() }
+    tenant.deploy(body.sdl, {
+      signal,
+      bidWindowMs: typeof body.bidWindowMs === 'number' ? body.bidWindowMs : undefined,
+      onProgress: (e: DeployProgressEvent) => push({ event: e })
+    }).then((d) => push({ result: deploymentView(d) }), (err: any) => push({ error: { code: err?.code ?? 'ERR_DEPLOY_FAILED', message: String(err?.message ?? err), detail: err?.detail } }))
+      .finally(() => { finished = true; wake?.() })
+    return (async function * () {
+      for (;;) {
+        while (queue.length > 0) yield queue.shift()
+        if (finished) return
+        await new Promise<void>((resolve) => { wake = resolve })
+        wake = undefined
+      }
+    })()
+  })
+
+  server.route('GET', '/v1/leases', () => ({
+    tenant: node.tenant?.list().map(deploymentView) ?? [],
+    provider: node.provider?.leases.list().map((l) => ({ lease: l.leaseId, state: l.state, tenant: l.tenantPeerId, closeReason: l.closeReason, error: l.error })) ?? []
+  }))
+  server.route('GET', '/v1/leases/:id', async ({ params, signal }) => await need(node.tenant, 'tenant').status(params.id, { signal }))
+  server.route('GET', '/v1/leases/:id/logs', ({ params, query, signal }) => need(node.tenant, 'tenant').logs(params.id, {
+    follow: bool(query.get('follow')),
+    tail: query.get('tail') != null ? Number(query.get('tail')) : undefined,
+    service: query.get('service') ?? undefined,
+    signal
+  }))
+  server.route('GET', '/v1/leases/:id/events', ({ params, query, signal }) => need(node.tenant, 'tenant').events(params.id, { follow: bool(query.get('follow')), signal }))
+  server.route('POST', '/v1/leases/:id/close', async ({ params, body }) => deploymentView(await need(node.tenant, 'tenant').close(params.id, typeof body?.reason === 'string' ? body.reason : undefined)))
+
+  server.route('GET', '/v1/leases/:id/usage', ({ params }) => {
+    if (node.tenant?.get(params.id) != null) return { side: 'tenant', statements: node.tenant.usage(params.id) }
+    const l = node.provider?.leases.list().find((x) => x.leaseId.startsWith(params.id))
+    if (l == null) throw new ApiError('ERR_NOT_FOUND', `no lease ${params.id} on this node`, 404)
+    return {
+      side: 'provider',
+      statements: node.provider!.usage.records(l.leaseId).map((r) => {
+        const b = r.statement.body
+        return { sequence: b.sequence, periodStart: b.periodStart, periodEnd: b.periodEnd, amount: b.amount, total: b.total, statement: r.statement.idHex, ack: r.ack?.idHex }
+      })
+    }
+  })
+
+  server.route('GET', '/v1/orders', () => ({
+    mine: node.tenant?.list().map((d) => ({ order: d.order, state: d.state, createdAt: d.createdAt, bidDeadline: d.bidDeadline, bids: d.bids, totals: d.totals, reason: d.reason })) ?? [],
+    open: node.book.openOrders(Date.now()).map((o) => ({ order: o.idHex, tenant: Buffer.from(o.signer).toString('hex'), bidDeadline: o.body.bidDeadline, groups: o.body.groups.length }))
+  }))
+
+  server.route('GET', '/v1/provider', async () => await need(node.provider, 'provider').status())
+  server.route('GET', '/v1/provider/explain/:order', async ({ params }) => {
+    const d = await need(node.provider, 'provider').explain(params.order)
+    if (d == null) throw new ApiError('ERR_NOT_FOUND', `this provider has no decision about order ${params.order}`, 404)
+    return d
+  })
+
+  server.route('GET', '/v1/committee', () => ({
+    status: node.validator?.committee.status(),
+    files: node.committeeFiles().map(committeeFileToJson)
+  }))
+  server.route('GET', '/v1/committee/evidence', () => need(node.validator, 'validator').committee.evidence())
+}

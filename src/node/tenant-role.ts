@@ -1,0 +1,273 @@
+// A tenant inside a node: one call from a deployment file to running services. Publishes the
+// order, follows bids, waits for the committee's certified lease (or its expiry), hands the
+// manifest to the winning provider over a direct stream, and watches the services come up.
+import { peerIdFromString } from '@libp2p/peer-id'
+import { signMessage, MessageTag, toHex } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody, CloseBody, Price } from '../wire/index.ts'
+import { Topic } from '../net/index.ts'
+import type { SoukNode, LeaseLogLine, LeaseEvent } from '../net/index.ts'
+import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
+import { handleUsage } from './usage-protocol.ts'
+import { NodeError } from './errors.ts'
+import { loadSdl, canonicalManifestBytes, formatTotals } from '../sdl/index.ts'
+import type { LoadedSdl } from '../sdl/index.ts'
+import { peerIdOfPublicKey } from '../identity/index.ts'
+import type { Identity } from '../identity/index.ts'
+import type { SoukConfig } from '../config/index.ts'
+import type { Store } from '../store/index.ts'
+import type { LeaseBook } from './lease-book.ts'
+import { askExplain } from './explain-protocol.ts'
+import type { ExplainAnswer } from './explain-protocol.ts'
+import { records } from './records.ts'
+import { DeployError, DeployErrorCode } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+const STATUS_POLL_MS = 100
+
+export type DeploymentState = 'ordering' | 'leased' | 'deploying' | 'running' | 'failed' | 'expired' | 'closed'
+
+export interface ServiceView { name: string, ready: number, count: number, urls: string[] }
+
+export interface Deployment {
+  order: string
+  state: DeploymentState
+  createdAt: number
+  bidDeadline: number
+  totals: string
+  /** winning provider peer ID */
+  provider?: string
+  prices?: Price[]
+  bids?: number
+  services?: ServiceView[]
+  reason?: string
+  /** countersigned usage statements */
+  usage?: UsageLine[]
+  /** the signed order envelope and the canonical manifest, for resends and updates */
+  orderBytes: Uint8Array
+  manifest: Uint8Array
+}
+
+export type DeployProgressEvent =
+  | { type: 'deploy:validated', detail: { totals: string, groups: number, notices: number } }
+  | { type: 'deploy:order-published', detail: { order: string, bidDeadline: number } }
+  | { type: 'deploy:bid', detail: { bids: number, provider: string, prices: Price[] } }
+  | { type: 'deploy:lease-final', detail: { provider: string, prices: Price[], height: number, bids: number } }
+  | { type: 'deploy:manifest-accepted', detail: { provider: string } }
+  | { type: 'deploy:services-running', detail: { services: ServiceView[] } }
+
+export interface DeployOptions {
+  signal?: AbortSignal
+  onProgress?: (evt: DeployProgressEvent) => void
+  bidWindowMs?: number
+  /** after the manifest is accepted, how long to wait for every service to run */
+  runTimeoutMs?: number
+}
+
+export interface TenantRole {
+  deploy: (sdl: string | LoadedSdl, opts?: DeployOptions) => Promise<Deployment>
+  list: () => Deployment[]
+  get: (order: string) => Deployment | undefined
+  status: (order: string, opts?: { signal?: AbortSignal }) => Promise<unknown>
+  logs: (order: string, opts?: { follow?: boolean, tail?: number, service?: string, signal?: AbortSignal }) => AsyncGenerator<LeaseLogLine>
+  events: (order: string, opts?: { follow?: boolean, signal?: AbortSignal }) => AsyncGenerator<LeaseEvent>
+  close: (order: string, reason?: string) => Promise<Deployment>
+  /** usage statements the provider sent and this node countersigned */
+  usage: (order: string) => UsageLine[]
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface UsageLine { sequence: number, periodStart: number, periodEnd: number, amount: Price, total: Price, statement: string, ack: string }
+
+function view (status: any): ServiceView[] {
+  const services = status?.deployed?.services
+  if (!Array.isArray(services)) return []
+  return services.map((s: any) => ({ name: String(s.name), ready: Number(s.ready ?? 0), count: Number(s.count ?? 0), urls: Array.isArray(s.urls) ? s.urls.map((u: any) => String(u.url)) : [] }))
+}
+
+export function tenantRole (config: SoukConfig, components: { identity: Identity, net: SoukNode, book: LeaseBook, store: Store, logger: Logger }): TenantRole {
+  const { identity, net, book, logger } = components
+  const saved = records<Deployment>(components.store, 'tenant-deployment')
+  const live = new Map<string, Deployment>(saved.list().map((d) => [d.order, d]))
+  const save = (d: Deployment): void => { live.set(d.order, d); saved.put(d.order, d) }
+
+  const providerOf = (d: Deployment): ReturnType<typeof peerIdFromString> => {
+    if (d.provider == null) throw new DeployError(DeployErrorCode.NO_LEASE, `deployment ${d.order.slice(0, 12)} has no lease (${d.state})`)
+    return peerIdFromString(d.provider)
+  }
+  const find = (order: string): Deployment => {
+    const d = live.get(order) ?? [...live.values()].find((x) => x.order.startsWith(order))
+    if (d == null) throw new DeployError(DeployErrorCode.UNKNOWN_DEPLOYMENT, `no deployment ${order} on this node`)
+    return d
+  }
+
+  async function explainDeclines (orderId: Uint8Array, signal?: AbortSignal): Promise<ExplainAnswer[]> {
+    const peers = new Set<string>()
+    for (const p of net.libp2p.getPeers()) peers.add(p.toString())
+    try {
+      for (const r of await net.findRole('provider', { signal: AbortSignal.timeout(3_000), limit: 20 })) peers.add(r.id.toString())
+    } catch {}
+    const answers = await Promise.all([...peers].map(async (p) => await askExplain(net, peerIdFromString(p), orderId, signal).catch(() => null)))
+    return answers.filter((a): a is ExplainAnswer => a?.decision != null)
+  }
+
+  const auditor = usageAuditor({ signer: identity })
+  let stopUsage: (() => Promise<void>) | undefined
+
+  return {
+    async start () {
+      stopUsage = await handleUsage(net, (from, s) => {
+        const d = live.get(toHex(s.body.lease))
+        if (d == null || d.provider == null || d.prices == null) throw new NodeError('ERR_UNKNOWN_LEASE', 'no lease of this tenant with that ID')
+        if (from.toString() !== d.provider) throw new NodeError('ERR_NOT_LEASE_PROVIDER', 'only the lease\'s provider sends its usage')
+        const providerKey = s.signer
+        const rate = { denom: d.prices[0].denom, amount: addAmounts(...d.prices.map((p) => p.amount)) }
+        const lastLine = (d.usage ?? []).at(-1)
+        const last = lastLine != null ? { sequence: lastLine.sequence, periodEnd: lastLine.periodEnd, total: lastLine.total } : undefined
+        const ack = auditor.handleStatement({ leaseId: s.body.lease, provider: providerKey, rate, last }, s)
+        const line: UsageLine = { sequence: s.body.sequence, periodStart: s.body.periodStart, periodEnd: s.body.periodEnd, amount: s.body.amount, total: s.body.total, statement: s.idHex, ack: ack.idHex }
+        d.usage = [...(d.usage ?? []).filter((u) => u.sequence !== line.sequence), line]
+        save(d)
+        return ack
+      })
+    },
+    async stop () { await stopUsage?.() },
+    usage: (order) => find(order).usage ?? [],
+
+    async deploy (sdl, opts = {}) {
+      const emit = (e: DeployProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
+      const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
+      emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length } })
+      const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
+      const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
+      const d: Deployment = {
+        order: order.idHex, state: 'ordering', createdAt: Date.now(), bidDeadline: body.bidDeadline,
+        totals: formatTotals(loaded.totals), orderBytes: order.bytes, manifest: canonicalManifestBytes(loaded.manifest), bids: 0
+      }
+      save(d)
+      const stopBids = book.on('bid', (b: SignedMessage<BidBody>) => {
+        if (toHex(b.body.order) !== d.order) return
+        d.bids = (d.bids ?? 0) + 1
+        emit({ type: 'deploy:bid', detail: { bids: d.bids, provider: peerIdOfPublicKey(b.signer), prices: b.body.prices } })
+      })
+      try {
+        book.record(order)
+        const { recipients } = await net.gossip.publish(Topic.ORDERS, order)
+        if (recipients === 0) logger.warn('order published, but no peer is subscribed yet')
+        emit({ type: 'deploy:order-published', detail: { order: d.order, bidDeadline: d.bidDeadline } })
+
+        const outcome = await book.outcome(d.order, { signal: opts.signal })
+        if (outcome.kind === 'expired') {
+          d.state = 'expired'
+          const declines = await explainDeclines(order.id, opts.signal)
+          const why = declines.flatMap((a) => (a.decision?.reasons ?? []).map((r) => `${a.provider.slice(-8)}: ${r.message}`))
+          d.reason = `${outcome.expiry.reason}${why.length > 0 ? `; providers said: ${why.join('; ')}` : ''}`
+          save(d)
+          throw new DeployError(DeployErrorCode.NO_LEASE, `no lease: ${d.reason}`, { declines })
+        }
+        const lease = outcome.lease
+        const bid = book.bid(lease.bidId)
+        d.provider = peerIdOfPublicKey(Buffer.from(lease.provider, 'hex'))
+        d.prices = bid?.body.prices
+        d.state = 'leased'
+        save(d)
+        emit({ type: 'deploy:lease-final', detail: { provider: d.provider, prices: d.prices ?? [], height: lease.certificate.height, bids: d.bids ?? 0 } })
+
+        let result
+        try {
+          result = await net.sendManifest(providerOf(d), { lease: order.id, manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
+        } catch (err: any) {
+          d.state = 'failed'; d.reason = `provider ${d.provider} unreachable: ${String(err?.message ?? err)}`; save(d)
+          throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, d.reason)
+        }
+        if (!result.ok) {
+          d.state = 'failed'; d.reason = `provider refused the manifest: ${result.reason} (${result.code})`; save(d)
+          throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, d.reason)
+        }
+        d.state = 'deploying'
+        save(d)
+        emit({ type: 'deploy:manifest-accepted', detail: { provider: d.provider } })
+
+        const until = Date.now() + (opts.runTimeoutMs ?? 120_000)
+        let last: any
+        // a status request is one small frame each way on an open connection: poll briskly
+        while (Date.now() < until) {
+          opts.signal?.throwIfAborted()
+          last = await net.leaseRequest(providerOf(d), { type: 'status', lease: order.id }, { signal: opts.signal }).next().then((r) => r.value).catch(() => undefined)
+          const st = last?.kind === 'status' ? last.status : undefined
+          if (st?.state === 'closed' || st?.error != null) {
+            d.state = 'failed'; d.reason = st.error ?? st.closeReason ?? 'the provider closed the lease'; save(d)
+            throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `deployment failed at the provider: ${d.reason}`)
+          }
+          const services = view(st)
+          if (st?.state === 'running' && services.length > 0 && services.every((s) => s.ready >= s.count)) {
+            d.state = 'running'
+            d.services = services
+            save(d)
+            emit({ type: 'deploy:services-running', detail: { services } })
+            return d
+          }
+          await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+        }
+        d.state = 'failed'; d.reason = 'services did not start in time'; save(d)
+        throw new DeployError(DeployErrorCode.TIMEOUT, `services did not come up within ${Math.round((opts.runTimeoutMs ?? 120_000) / 1000)} s`)
+      } finally {
+        stopBids()
+      }
+    },
+
+    list: () => [...live.values()],
+    get: (order) => { try { return find(order) } catch { return undefined } },
+
+    async status (order, opts = {}) {
+      const d = find(order)
+      for await (const r of net.leaseRequest(providerOf(d), { type: 'status', lease: Buffer.from(d.order, 'hex') }, { signal: opts.signal })) {
+        if (r.kind === 'status') {
+          const services = view(r.status)
+          if (services.length > 0) { d.services = services; save(d) }
+          return { deployment: { ...d, orderBytes: undefined, manifest: undefined }, provider: r.status }
+        }
+        if (r.kind === 'error') throw new DeployError(r.code, r.reason)
+      }
+      throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, 'provider sent no status')
+    },
+
+    async * logs (order, opts = {}) {
+      const d = find(order)
+      for await (const r of net.leaseRequest(providerOf(d), { type: 'logs', lease: Buffer.from(d.order, 'hex'), follow: opts.follow, tail: opts.tail, service: opts.service }, { signal: opts.signal })) {
+        if (r.kind === 'log') yield r.log
+        else if (r.kind === 'error') throw new DeployError(r.code, r.reason)
+      }
+    },
+
+    async * events (order, opts = {}) {
+      const d = find(order)
+      for await (const r of net.leaseRequest(providerOf(d), { type: 'events', lease: Buffer.from(d.order, 'hex'), follow: opts.follow }, { signal: opts.signal })) {
+        if (r.kind === 'event') yield r.event
+        else if (r.kind === 'error') throw new DeployError(r.code, r.reason)
+      }
+    },
+
+    async close (order, reason = '') {
+      const d = find(order)
+      if (d.state === 'closed') return d
+      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
+      book.record(close)
+      await net.gossip.publish(Topic.LEASES, close).catch(() => {})
+      if (d.provider != null) {
+        try {
+          for await (const r of net.leaseRequest(providerOf(d), { type: 'close', lease: close.body.lease, close: close.bytes })) {
+            if (r.kind === 'error') throw new DeployError(r.code, r.reason)
+          }
+        } catch (err: any) {
+          // the gossiped Close still reaches the provider; say so rather than fail
+          logger.warn({ err: String(err?.message ?? err) }, 'direct close failed; the provider will see the gossiped close')
+        }
+      }
+      d.state = 'closed'
+      d.reason = reason
+      save(d)
+      return d
+    }
+  }
+}

@@ -1,0 +1,72 @@
+// A committee validator inside a node: orders, bids and closes from gossip go into the
+// committee's pool; committee frames travel on the committee's own stream protocol; certified
+// leases and expiries are published on the leases topic for tenants and providers.
+import { committeeNode } from '../committee/index.ts'
+import type { CommitteeNode, CommitteeFile } from '../committee/index.ts'
+import { signMessage, MessageTag } from '../wire/index.ts'
+import type { LeaseCertificateBody, OrderExpiredBody } from '../wire/index.ts'
+import { Topic } from '../net/index.ts'
+import type { SoukNode } from '../net/index.ts'
+import type { Store } from '../store/index.ts'
+import type { Identity } from '../identity/index.ts'
+import { committeeTransport } from './committee-transport.ts'
+import type { CommitteeTransport } from './committee-transport.ts'
+import type { LeaseBook } from './lease-book.ts'
+import type { Logger } from './logger.ts'
+
+export interface ValidatorRole {
+  readonly committee: CommitteeNode
+  start: () => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface ValidatorRoleInit {
+  committeeFiles: CommitteeFile[]
+  batchIntervalMs?: number
+}
+
+export function validatorRole (init: ValidatorRoleInit): (components: { identity: Identity, net: SoukNode, store: Store, book: LeaseBook, logger: Logger }) => ValidatorRole {
+  return ({ identity, net, store, book, logger }) => {
+    let files = init.committeeFiles
+    const transport: CommitteeTransport = committeeTransport({ members: () => files.at(-1)?.info.validators ?? [] })({ net })
+    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, relay: true })({
+      signer: identity,
+      store,
+      clock: {
+        now: () => Date.now(),
+        setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) }
+      },
+      transport,
+      logger: (line) => logger.debug({ committee: line })
+    })
+    const unsubs: Array<() => void> = []
+
+    const publish = (topic: string, tag: string, body: unknown): void => {
+      const msg = signMessage(identity, tag, body)
+      book.record(msg)
+      net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
+    }
+
+    return {
+      committee,
+      async start () {
+        await transport.start((from, data) => committee.handleMessage(from, data))
+        for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) {
+          unsubs.push(net.gossip.onMessage(t, (m) => {
+            if (m.tag === MessageTag.ORDER || m.tag === MessageTag.BID || m.tag === MessageTag.CLOSE) committee.submit(m)
+          }))
+        }
+        unsubs.push(committee.on('lease', (e) => publish(Topic.LEASES, MessageTag.LEASE_CERTIFICATE, e.certificate satisfies LeaseCertificateBody)))
+        unsubs.push(committee.on('expired', (e) => publish(Topic.LEASES, MessageTag.ORDER_EXPIRED, { order: e.order, code: e.code, reason: e.reason, height: e.height } satisfies OrderExpiredBody)))
+        unsubs.push(committee.on('epoch', (f) => { files = [...files, f] }))
+        unsubs.push(committee.on('evidence', (ev) => logger.warn({ evidence: ev.kind ?? 'equivocation' }, 'equivocation evidence recorded')))
+        committee.start()
+      },
+      async stop () {
+        for (const u of unsubs.splice(0)) u()
+        committee.stop()
+        await transport.stop()
+      }
+    }
+  }
+}

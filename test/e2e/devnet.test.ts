@@ -1,0 +1,73 @@
+// The README's main job, as a person would run it: devnet up, deploy the web example, fetch the
+// page through the printed URL, read logs, close the lease, devnet down; nothing left behind.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
+
+const root = new URL('../..', import.meta.url).pathname
+const docker = dockerFromEnv()
+
+function souk (args: string[], timeoutMs = 120_000): { code: number | null, out: string, err: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env: process.env })
+  return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+if (docker == null) {
+  skipNotice('test/e2e/devnet.test.ts')
+} else {
+  const dir = mkdtempSync(join(tmpdir(), 'souk-devnet-'))
+  let pids: number[] = []
+
+  test.after(() => {
+    if (pids.some((p) => { try { process.kill(p, 0); return true } catch { return false } })) souk(['devnet', 'down', '--dir', dir])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('devnet up, deploy the web example, fetch it, read logs, close, devnet down', async () => {
+    const up = souk(['devnet', 'up', '--dir', dir])
+    assert.is(up.code, 0, up.out + up.err)
+    assert.match(up.out, new RegExp(`souk --home ${dir}/tenant deploy examples/web.yaml`))
+    pids = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8')).nodes.map((n: any) => n.pid)
+    assert.is(pids.length, 7)
+
+    const dep = souk(['--home', join(dir, 'tenant'), 'deploy', 'examples/web.yaml'])
+    assert.is(dep.code, 0, dep.out + dep.err)
+    for (const step of ['deployment file valid', 'published', 'lease final', 'manifest accepted', 'services running']) assert.match(dep.out, new RegExp(step))
+    const url = /http:\/\/127\.0\.0\.1:\d+/.exec(dep.out)?.[0]
+    const lease = /^lease ([0-9a-f]{64})$/m.exec(dep.out)?.[1]
+    assert.ok(url != null && lease != null, dep.out)
+    const page = await fetch(url!).then(async (r) => await r.text())
+    assert.match(page, /hello from souk/)
+
+    const logs = souk(['--home', join(dir, 'tenant'), 'lease', 'logs', lease!, '--tail', '20'])
+    assert.is(logs.code, 0, logs.err)
+    assert.match(logs.out, /web \| .*response:200/)
+
+    const close = souk(['--home', join(dir, 'tenant'), 'lease', 'close', lease!])
+    assert.is(close.code, 0, close.err)
+    const down = souk(['devnet', 'down', '--dir', dir])
+    assert.is(down.code, 0, down.err)
+    for (const p of pids) assert.throws(() => process.kill(p, 0), undefined, `process ${p} still running`)
+    const left = await docker.listContainers({ all: true, filters: { label: [`souk.lease=${lease}`] } })
+    assert.is(left.length, 0)
+  })
+
+  test('a bad deployment file is refused before anything is published, with the path of each error', () => {
+    const r = souk(['--home', join(dir, 'none'), 'deploy', 'test/fixtures/sdl/invalid/expose.yaml'])
+    assert.is(r.code, 1)
+    assert.match(r.err, /services\.web\.expose\[0\]\.port: must be an integer 1-65535/)
+    assert.not.match(r.err, /at .*\.ts:\d+/)
+  })
+
+  test('a command against a node that is not running says how to start it', () => {
+    const r = souk(['--home', join(dir, 'nobody'), 'lease', 'list'])
+    assert.is(r.code, 1)
+    assert.match(r.err, /daemon is not running.*node start/)
+  })
+
+  test.run()
+}

@@ -1,0 +1,144 @@
+// Four validators, a provider on the real Docker engine and a tenant, each a full node on
+// loopback: a deployment file goes from order to a page served through the reported URL.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createNode } from '../../src/node.ts'
+import type { Souk } from '../../src/node.ts'
+import { genesisCommittee } from '../../src/node/genesis.ts'
+import { createLogger } from '../../src/node/logger.ts'
+import { defaultConfig } from '../../src/config/index.ts'
+import type { SoukConfig, Role } from '../../src/config/index.ts'
+import { generateIdentity } from '../../src/identity/index.ts'
+import { dockerRuntime, LABEL_LEASE } from '../../src/runtime/index.ts'
+import { DeployError } from '../../src/node/errors.ts'
+import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
+
+const docker = dockerFromEnv()
+const root = mkdtempSync(join(tmpdir(), 'souk-market-'))
+const nodes: Souk[] = []
+const web = readFileSync(new URL('../../examples/web.yaml', import.meta.url), 'utf8')
+
+function cfg (roles: Role[], bootstrap: string[]): SoukConfig {
+  const c = defaultConfig()
+  c.roles = roles
+  c.network.listen = ['/ip4/127.0.0.1/tcp/0']
+  c.network.bootstrap = bootstrap
+  c.network.testNetwork = true
+  c.tenant.bidWindowMs = 1500
+  c.provider.attributes = { region: 'local' }
+  c.provider.prices = { cpu: '100', memory: '10', storage: '1', gpu: '1000', endpoint: '0' }
+  c.provider.usageIntervalMs = 300
+  c.log.level = 'warn'
+  return c
+}
+
+if (docker == null) {
+  skipNotice('test/node/marketplace.test.ts')
+} else {
+  const logger = createLogger({ level: 'warn', destination: process.stderr })
+  const validators = Array.from({ length: 4 }, () => generateIdentity())
+  const committee = [genesisCommittee(validators)]
+  let tenant: Souk
+  let provider: Souk
+  let boot: string[] = []
+  const instance = `souk-test-${randomBytes(4).toString('hex')}`
+
+  test.before(async () => {
+    for (const [i, id] of validators.entries()) {
+      const n = await createNode({ home: join(root, `v${i}`), config: cfg(['validator'], boot), identity: id, committee, logger })
+      nodes.push(n)
+      if (i === 0) boot = n.net.multiaddrs().slice(0, 1)
+    }
+    const runtime = dockerRuntime({ dockerHost: process.env.DOCKER_HOST, instance, pull: 'never' })({})
+    provider = await createNode({ home: join(root, 'p'), config: cfg(['provider'], boot), committee, logger, runtime })
+    nodes.push(provider)
+    tenant = await createNode({ home: join(root, 't'), config: cfg(['tenant'], boot), committee, logger })
+    nodes.push(tenant)
+    // let gossip meshes form before the first order
+    for (let i = 0; i < 100 && (tenant.net.gossip.meshPeers('/souk/1/orders').length === 0 || provider.net.gossip.meshPeers('/souk/1/bids').length === 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })
+
+  test.after(async () => {
+    for (const n of nodes.reverse()) await n.stop().catch(() => {})
+    rmSync(root, { recursive: true, force: true })
+    // whatever a failed test left running
+    for (const c of await docker.listContainers({ all: true, filters: { label: [`souk.instance=${instance}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {})
+  })
+
+  test('a deployment file becomes a served page: order, bid, final lease, manifest, running', async () => {
+    const steps: string[] = []
+    const d = await tenant.tenant!.deploy(web, { onProgress: (e) => steps.push(e.type) })
+    assert.is(d.state, 'running')
+    assert.equal(steps.filter((s) => s !== 'deploy:bid'), ['deploy:validated', 'deploy:order-published', 'deploy:lease-final', 'deploy:manifest-accepted', 'deploy:services-running'])
+    assert.ok(steps.includes('deploy:bid'))
+    assert.is(d.provider, provider.peerId)
+    const url = d.services![0].urls[0]
+    let page = ''
+    for (let i = 0; i < 50 && !page.includes('hello from souk'); i++) {
+      page = await fetch(url).then(async (r) => await r.text()).catch(() => '')
+      if (!page.includes('hello from souk')) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.match(page, /hello from souk/)
+    // every validator's certificate checks out on the tenant and on the provider
+    assert.is(tenant.book.lease(d.order)?.state, 'active')
+    assert.is(provider.book.lease(d.order)?.provider, tenant.book.lease(d.order)?.provider)
+    // logs come from the provider over the lease stream, for the tenant only
+    const lines: string[] = []
+    for await (const l of tenant.tenant!.logs(d.order, { tail: 50 })) lines.push(l.line)
+    assert.ok(lines.some((l) => l.includes('response:200')), `httpd logged the request: ${lines.join(' | ')}`)
+    // usage: the provider states each period's cost, the tenant checks and countersigns it
+    for (let i = 0; i < 50 && tenant.tenant!.usage(d.order).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    const usage = tenant.tenant!.usage(d.order)
+    assert.ok(usage.length >= 2, 'at least two countersigned statements')
+    assert.equal(usage.map((u) => u.sequence), usage.map((_u, i) => i))
+    assert.ok(provider.provider!.usage.records(d.order).filter((r) => r.ack != null).length >= 2)
+
+    // the provider restarts from its home: the lease and its container are adopted, not removed
+    const containerIds = async (): Promise<string[]> => (await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${d.order}`] } })).map((c) => c.Id)
+    const before = await containerIds()
+    await provider.stop()
+    nodes.splice(nodes.indexOf(provider), 1)
+    provider = await createNode({ home: join(root, 'p'), config: cfg(['provider'], boot), committee, logger, runtime: dockerRuntime({ dockerHost: process.env.DOCKER_HOST, instance, pull: 'never' })({}) })
+    nodes.push(provider)
+    assert.is(provider.provider!.leases.get(d.order)?.state, 'running')
+    assert.equal(await containerIds(), before)
+    let st: any
+    for (let i = 0; i < 50 && st == null; i++) {
+      st = await tenant.tenant!.status(d.order).catch(() => undefined)
+      if (st == null) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.is(st.provider.state, 'running')
+    // billing goes on from where it stopped, and the tenant keeps countersigning
+    const before2 = tenant.tenant!.usage(d.order).length
+    for (let i = 0; i < 50 && tenant.tenant!.usage(d.order).length <= before2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.ok(tenant.tenant!.usage(d.order).length > before2, 'statements continue after the restart')
+    await tenant.tenant!.close(d.order, 'test done')
+    for (let i = 0; i < 50; i++) {
+      const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${d.order}`] } })
+      if (left.length === 0) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.is((await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${d.order}`] } })).length, 0)
+  })
+
+  test('an order no provider can serve expires, and the tenant is told why providers declined', async () => {
+    const huge = web.replace('size: 64Mi', 'size: 4096Gi').replace('amount: 100', 'amount: 100000000')
+    try {
+      await tenant.tenant!.deploy(huge)
+      assert.unreachable('deployed an order no provider can hold')
+    } catch (err: any) {
+      assert.instance(err, DeployError)
+      assert.is(err.code, 'ERR_NO_LEASE')
+      assert.match(err.message, /no lease/)
+      assert.match(err.message, /memory/i, err.message)
+    }
+  })
+
+  test.run()
+}
