@@ -26,6 +26,7 @@ import type { ProviderRole } from './node/provider-role.ts'
 import { tenantRole } from './node/tenant-role.ts'
 import type { TenantRole } from './node/tenant-role.ts'
 import { createLogger } from './node/logger.ts'
+import { committeeChain } from './node/committee-chain.ts'
 import type { Logger } from './node/logger.ts'
 import { NodeError } from './node/errors.ts'
 
@@ -97,7 +98,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
   const config = opts.config ?? await loadConfig({ home })
   const logger = opts.logger ?? createLogger({ level: config.log.level, name: 'souk' })
   const identity = opts.identity ?? await loadOrCreateKey(home)
-  let files = opts.committee ?? await readCommitteeFiles(join(home, config.committee.file))
+  const files = opts.committee ?? await readCommitteeFiles(join(home, config.committee.file))
   const store = openStore({ path: join(home, 'store.db') })
   const metrics = createMetricsRegistry()
   let book: LeaseBook | undefined
@@ -119,7 +120,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
         directPeers: config.network.directPeers,
         topics: {
           ...DEFAULT_TOPIC_POLICIES,
-          [Topic.LEASES]: { ...DEFAULT_TOPIC_POLICIES[Topic.LEASES], tags: [...(DEFAULT_TOPIC_POLICIES[Topic.LEASES].tags ?? []), MessageTag.ORDER_EXPIRED] }
+          [Topic.LEASES]: { ...DEFAULT_TOPIC_POLICIES[Topic.LEASES], tags: [...(DEFAULT_TOPIC_POLICIES[Topic.LEASES].tags ?? []), MessageTag.ORDER_EXPIRED, MessageTag.COMMITTEE_CHAIN] }
         }
       }
     })
@@ -127,7 +128,8 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     store.close()
     throw err
   }
-  book = leaseBook({ committee: () => files })({ gossip: net.gossip })
+  const chain = committeeChain({ home, file: config.committee.file, files }, { net, identity, logger, announcer: config.roles.includes('validator') })
+  book = leaseBook({ committee: () => chain.files() })({ gossip: net.gossip })
 
   const roles = new Set(config.roles)
   let validator: ValidatorRole | undefined
@@ -136,8 +138,10 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
   try {
     if (roles.has('validator')) {
       validator = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
-      validator.committee.on('epoch', (f) => { files = [...files, f] })
+      const v = validator
+      v.committee.on('epoch', () => { chain.adopt(v.committee.committeeFiles()) })
       await validator.start()
+      chain.announce()
     }
     if (roles.has('provider')) {
       provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`), logger: logger.child({ role: 'provider' }), home, store })
@@ -171,7 +175,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     home, config, identity, net, store, metrics, logger, tenant, provider, validator,
     book,
     peerId: net.peerId.toString(),
-    committeeFiles: () => files,
+    committeeFiles: () => chain.files(),
     status: () => ({
       peerId: net.peerId.toString(),
       roles: [...roles],
@@ -186,6 +190,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       await tenant?.stop().catch(() => {})
       await provider?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'provider stop'))
       await validator?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'validator stop'))
+      chain.stop()
       await net.stop().catch(() => {})
       store.close()
     }

@@ -142,6 +142,14 @@ export function signCommitteeFile (info: CommitteeInfo, signer: Signer): FileSig
   return { validator: signer.publicKey, sig: signer.sign(fileSigningBytes(info)) }
 }
 
+/** A genesis file for the given signers (who sign it now) and public keys (whose owners sign later). */
+export function genesisCommitteeFile (signers: Signer[], pubkeys: Uint8Array[] = [], genesisTime = Date.now()): CommitteeFile {
+  const info = buildCommittee({ epoch: 0, startHeight: 1, genesisTime, validators: [...signers.map((s) => s.publicKey), ...pubkeys] })
+  let file: CommitteeFile = { info, signatures: [] }
+  for (const s of signers) file = addFileSignature(file, signCommitteeFile(info, s))
+  return file
+}
+
 /** adds a signature, keeping one per key, sorted by key */
 export function addFileSignature (file: CommitteeFile, s: FileSignature): CommitteeFile {
   const others = file.signatures.filter((x) => !equal(x.validator, s.validator))

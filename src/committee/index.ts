@@ -6,7 +6,7 @@ export type {
   SubmitResult, BatchEvent, CertifiedEvent, LeaseEvent
 } from './node.ts'
 export {
-  buildCommittee, thresholdFor, signCommitteeFile, addFileSignature, countFileSignatures, verifyCommitteeFile,
+  buildCommittee, genesisCommitteeFile, thresholdFor, signCommitteeFile, addFileSignature, countFileSignatures, verifyCommitteeFile,
   verifyCommitteeChain, committeeFileToJson, committeeFileFromJson, parseCommitteeFiles, decodeCommitteePayload, fileSigningBytes
 } from './committee-file.ts'
 export type { CommitteeFile, CommitteeInfo, CommitteeFields, CommitteeFileJson, FileSignature, Verifier } from './committee-file.ts'
@@ -16,7 +16,7 @@ export { match, misfit, totals, tieKey } from './matching.ts'
 export type { BidCandidate, MatchResult } from './matching.ts'
 export { parseAmount, formatAmount } from './amount.ts'
 export { Ledger, ExpiryCode } from './ledger.ts'
-export type { Lease, Expiry, Closure, Plan } from './ledger.ts'
+export type { Lease, Expiry, Closure, Plan, PendingChange } from './ledger.ts'
 export { checkEvidence } from './evidence.ts'
 export type { Evidence } from './evidence.ts'
 export { finalizeBytes, medianTime } from './batch.ts'

@@ -75,6 +75,8 @@ function byHex<T extends { order: Uint8Array }> (a: T, b: T): number {
   return x < y ? -1 : x > y ? 1 : 0
 }
 
+export interface PendingChange { id: string, action: string, validator: Uint8Array, epoch: number, approvals: number, approved: boolean }
+
 export class Ledger {
   height = 0
   /** header hash of the last final batch (zeros before height 1) */
@@ -90,6 +92,13 @@ export class Ledger {
   /** IDs of every item ordered within the freshness window, with their creation time */
   private readonly included = new Map<string, number>()
   private readonly changes = new Map<string, ChangeEntry>()
+
+  /** membership changes ordered so far, with the approvals counted for each */
+  pendingChanges (): PendingChange[] {
+    return [...this.changes.values()].map((c) => ({
+      id: c.msg.idHex, action: c.msg.body.action, validator: c.msg.body.validator, epoch: c.msg.body.epoch, approvals: c.approvals.size, approved: c.approved
+    }))
+  }
   private transitionAt: number | undefined
   private readonly transitionChanges: string[] = []
 

@@ -19,7 +19,7 @@ import type { BatchValue } from './batch.ts'
 import { HeightConsensus, Step } from './consensus.ts'
 import type { HeightHost, TimeoutKind, Validity } from './consensus.ts'
 import { Ledger, ITEM_TAGS } from './ledger.ts'
-import type { Plan, Lease, Expiry, Closure } from './ledger.ts'
+import type { Plan, Lease, Expiry, Closure, PendingChange } from './ledger.ts'
 import { addFileSignature, committeeFileToJson, fileSigningBytes, committeeFileFromJson } from './committee-file.ts'
 import type { CommitteeFile, CommitteeInfo, Verifier } from './committee-file.ts'
 import { committeePersistence } from './persist.ts'
@@ -107,6 +107,14 @@ export interface CommitteeStatus {
   verifyCacheHits: number
   rejected: number
   evidence: number
+  /** validator keys (hex) of the epoch of `height` */
+  members: string[]
+  /** key (hex) of the proposer of (height, round) */
+  leader: string
+  /** what the other validators last said of themselves; `behind` is how many heights they lag */
+  peers: Array<{ peer: string, height: number, round: number, behind: number, seenAt: number }>
+  /** membership changes ordered so far */
+  changes: PendingChange[]
 }
 
 export interface CommitteeNode {
@@ -169,6 +177,7 @@ class CommitteeNodeImpl implements CommitteeNode {
   private readonly pendingFins = new Map<number, FinalizeSig[]>()
   private readonly pendingFileSigs = new Map<number, FileSig[]>()
   private readonly syncPending = new Map<number, PendingSync>()
+  private readonly peerStatus = new Map<string, { height: number, round: number, at: number }>()
   private readonly evidenceList: Evidence[] = []
   private readonly evidenceKeys = new Set<string>()
   private lowestUncertified = 1
@@ -265,7 +274,11 @@ class CommitteeNodeImpl implements CommitteeNode {
       verified: this.verdicts.stats.verified,
       verifyCacheHits: this.verdicts.stats.cached,
       rejected: this.verdicts.stats.rejected,
-      evidence: this.evidenceList.length
+      evidence: this.evidenceList.length,
+      members: committee.validators.map((v) => hex(v)),
+      leader: hex(committee.validators[(this.ledger.height + 1 + Math.max(0, c?.round ?? 0)) % committee.validators.length]),
+      peers: [...this.peerStatus].map(([peer, x]) => ({ peer, height: x.height, round: x.round, behind: Math.max(0, this.ledger.height + 1 - x.height), seenAt: x.at })),
+      changes: this.ledger.pendingChanges()
     }
   }
 
@@ -934,6 +947,8 @@ class CommitteeNodeImpl implements CommitteeNode {
 
   private onStatus (from: string, s: Status): void {
     const mine = this.ledger.height + 1
+    this.peerStatus.set(from, { height: s.height, round: s.round, at: this.clock.now() })
+    if (this.peerStatus.size > 1024) this.peerStatus.delete(this.peerStatus.keys().next().value as string)
     if (s.height < mine) {
       this.onSyncRequest(from, s.height)
     } else if (s.height > mine) {

@@ -12,6 +12,8 @@ export const COMMITTEE_PROTOCOL = '/souk/committee/1.0.0'
 const MAX_COMMITTEE_FRAME = 4 * 1024 * 1024
 /** frames queued per peer while its stream is (re)opening; older ones are dropped */
 const MAX_QUEUE = 4096
+/** inbound streams from peers outside the committee file (joining validators) */
+const MAX_GUESTS = 16
 
 export interface CommitteeTransport {
   broadcast: (data: Uint8Array) => void
@@ -82,9 +84,14 @@ export function committeeTransport (init: { members: () => Uint8Array[] }): (com
       void pump(peer, o)
     }
 
+    let guests = 0
     async function onStream (stream: Stream, connection: Connection): Promise<void> {
       const from = connection.remotePeer
-      if (!isMember(from)) { stream.abort(new Error('not a committee member')); return }
+      // a node about to join is not in the file yet but must catch up; frames prove themselves
+      // (signed items) or are requests, so guests are heard, a bounded number at a time
+      const member = isMember(from)
+      if (!member && guests >= MAX_GUESTS) { stream.abort(new Error('too many non-member committee streams')); return }
+      if (!member) guests++
       const fs = new FrameStream(stream, { maxFrameBytes: MAX_COMMITTEE_FRAME })
       try {
         for (;;) {
@@ -95,6 +102,7 @@ export function committeeTransport (init: { members: () => Uint8Array[] }): (com
       } catch {
         // a broken stream is reopened by the sender
       } finally {
+        if (!member) guests--
         fs.abort(new Error('closed'))
       }
     }

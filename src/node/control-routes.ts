@@ -1,7 +1,8 @@
 // The daemon's control API routes (HTTP/JSON over the node's unix socket), used by the CLI.
 import type { ControlServer } from '../api/index.ts'
 import { ApiError } from '../api/index.ts'
-import { committeeFileToJson } from '../committee/index.ts'
+import { committeeFileToJson, ChangeAction } from '../committee/index.ts'
+import { publicKeyOfPeerId } from '../identity/index.ts'
 import type { Souk } from '../node.ts'
 import type { Deployment, DeployProgressEvent } from './tenant-role.ts'
 
@@ -90,4 +91,21 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     files: node.committeeFiles().map(committeeFileToJson)
   }))
   server.route('GET', '/v1/committee/evidence', () => need(node.validator, 'validator').committee.evidence())
+  server.route('POST', '/v1/committee/join', () => {
+    const m = need(node.validator, 'validator').committee.requestChange(ChangeAction.JOIN)
+    return { change: m.idHex, action: 'join' }
+  })
+  server.route('POST', '/v1/committee/leave', () => {
+    const m = need(node.validator, 'validator').committee.requestChange(ChangeAction.LEAVE)
+    return { change: m.idHex, action: 'leave' }
+  })
+  server.route('POST', '/v1/committee/approve', ({ body }) => {
+    const c = need(node.validator, 'validator').committee
+    const target = String(body?.target ?? '')
+    const key = /^[0-9a-f]{64}$/i.test(target) ? target.toLowerCase() : (() => { const k = publicKeyOfPeerId(target); return k != null ? Buffer.from(k).toString('hex') : undefined })()
+    const pending = c.status().changes.filter((x) => !x.approved && (x.id === key || Buffer.from(x.validator).toString('hex') === key))
+    if (pending.length === 0) throw new ApiError('ERR_NOT_FOUND', `no pending membership change for ${target}; the peer asks first with \`souk committee join\``, 404)
+    const m = c.approveChange(Buffer.from(pending[pending.length - 1].id, 'hex'))
+    return { change: pending[pending.length - 1].id, approval: m.idHex }
+  })
 }

@@ -11,7 +11,8 @@ import type { Identity } from '../identity/index.ts'
 import { CONFIG_FILE } from '../config/index.ts'
 import { controlClient } from '../api/index.ts'
 import { LABEL_INSTANCE } from '../runtime/index.ts'
-import { genesisCommittee, committeeJson } from './genesis.ts'
+import { committeeJson } from './genesis.ts'
+import { genesisCommitteeFile } from '../committee/index.ts'
 import { controlSocketPath } from './daemon.ts'
 import { ensureExampleImage } from './test-image.ts'
 import { NodeError } from './errors.ts'
@@ -108,7 +109,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
   for (let i = 0; i < (opts.validators ?? 4); i++) plan.push({ name: `validator-${i}`, role: 'validator', id: generateIdentity() })
   for (let i = 0; i < (opts.providers ?? 2); i++) plan.push({ name: `provider-${i}`, role: 'provider', id: generateIdentity() })
   plan.push({ name: 'tenant', role: 'tenant', id: generateIdentity() })
-  const committee = committeeJson([genesisCommittee(plan.filter((p) => p.role === 'validator').map((p) => p.id))])
+  const committee = committeeJson([genesisCommitteeFile(plan.filter((p) => p.role === 'validator').map((p) => p.id))])
 
   const nodes: DevnetNode[] = []
   for (const p of plan) {

@@ -54,6 +54,7 @@ export const MessageTag = {
   USAGE_STATEMENT: 'souk/usage',
   USAGE_ACK: 'souk/usage-ack',
   MANIFEST_UPDATE: 'souk/manifest-update',
-  ORDER_EXPIRED: 'souk/order-expired'
+  ORDER_EXPIRED: 'souk/order-expired',
+  COMMITTEE_CHAIN: 'souk/committee-chain'
 } as const
 export type MessageTag = typeof MessageTag[keyof typeof MessageTag]

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createNode } from '../../src/node.ts'
 import type { Souk } from '../../src/node.ts'
-import { genesisCommittee } from '../../src/node/genesis.ts'
+import { genesisCommitteeFile } from '../../src/committee/index.ts'
 import { createLogger } from '../../src/node/logger.ts'
 import { defaultConfig } from '../../src/config/index.ts'
 import type { SoukConfig, Role } from '../../src/config/index.ts'
@@ -41,7 +41,7 @@ if (docker == null) {
 } else {
   const logger = createLogger({ level: 'warn', destination: process.stderr })
   const validators = Array.from({ length: 4 }, () => generateIdentity())
-  const committee = [genesisCommittee(validators)]
+  const committee = [genesisCommitteeFile(validators)]
   let tenant: Souk
   let provider: Souk
   let boot: string[] = []

@@ -3,24 +3,18 @@ import type { Command } from 'commander'
 import { decodeKeyFile } from '../../identity/index.ts'
 import type { Identity } from '../../identity/index.ts'
 import {
-  buildCommittee, signCommitteeFile, addFileSignature, committeeFileToJson, parseCommitteeFiles, verifyCommitteeChain,
+  genesisCommitteeFile, signCommitteeFile, addFileSignature, committeeFileToJson, parseCommitteeFiles, verifyCommitteeChain,
   countFileSignatures, verifyLeaseCertificate, parseLeaseCertificate, CommitteeError
 } from '../../committee/index.ts'
 import type { CommitteeFile } from '../../committee/index.ts'
 import { print, printJson, CliError } from '../output.ts'
+import { client } from './node.ts'
+import { peerIdOfPublicKey } from '../../identity/index.ts'
 
 const HEX64 = /^[0-9a-f]{64}$/i
 
 async function readKeys (files: string[]): Promise<Identity[]> {
   return await Promise.all(files.map(async (f) => decodeKeyFile(await readFile(f, 'utf8'), f)))
-}
-
-/** A genesis committee file for the given keys (which sign it) and public keys (which sign later). */
-export function genesisFile (signers: Identity[], pubkeys: Uint8Array[], genesisTime: number): CommitteeFile {
-  const info = buildCommittee({ epoch: 0, startHeight: 1, genesisTime, validators: [...signers.map((s) => s.publicKey), ...pubkeys] })
-  let file: CommitteeFile = { info, signatures: [] }
-  for (const s of signers) file = addFileSignature(file, signCommitteeFile(info, s))
-  return file
 }
 
 export interface VerifyReport {
@@ -80,7 +74,7 @@ export function committeeCommand (program: Command): void {
       if (!Number.isSafeInteger(time) || time < 0) throw new CliError('--genesis-time: must be whole milliseconds since 1970')
       let file: CommitteeFile
       try {
-        file = genesisFile(signers, pubkeys, time)
+        file = genesisCommitteeFile(signers, pubkeys, time)
       } catch (err) {
         if (err instanceof CommitteeError) throw new CliError(err.message)
         throw err
@@ -123,5 +117,53 @@ export function committeeCommand (program: Command): void {
       else if (report.ok) print(report.kind === 'committee' ? `ok: committee epochs ${report.epochs?.join(', ')}; ${report.validators} validators, threshold ${report.threshold}` : `ok: lease certificate with ${report.signatures} signatures (threshold ${report.threshold})`)
       else print(`INVALID ${report.kind}: ${report.reason}`)
       if (!report.ok) process.exitCode = 1
+    })
+
+  // commands of a running validator node
+  committee.command('status').description('epoch, members, height, leader, and which validators are behind').option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const r: any = await client(program).get('/v1/committee')
+      if (opts.json === true) { printJson(r); return }
+      const st = r.status
+      const last = r.files[r.files.length - 1]
+      if (st == null) {
+        print(`this node is not a validator; committee epoch ${last.epoch}, ${last.validators.length} validators, threshold ${last.threshold}`)
+        return
+      }
+      const name = (k: string): string => peerIdOfPublicKey(Buffer.from(k, 'hex'))
+      print(`epoch       ${st.epoch}${st.validator ? '' : ' (this node is not a member)'}`)
+      print(`height      ${st.height}  round ${st.round}  step ${st.step}`)
+      print(`leader      ${name(st.leader)}`)
+      print(`pool        ${st.pool} items, ${st.openOrders} open orders`)
+      print(`evidence    ${st.evidence}`)
+      for (const m of st.members) {
+        const p = st.peers.find((x: any) => x.peer === name(m))
+        const state = p == null ? '' : p.behind > 0 ? `behind by ${p.behind} heights` : 'in step'
+        print(`member      ${name(m)}  ${state}`)
+      }
+      for (const c of st.changes) print(`change      ${c.action} ${name(Buffer.from(c.validator).toString('hex'))}  ${c.approvals} approvals${c.approved ? ', approved' : ''}`)
+    })
+  committee.command('evidence').description('conflicting signatures by one validator, kept as evidence').option('--json', 'print as JSON')
+    .action(async (opts) => {
+      const ev: any[] = await client(program).get('/v1/committee/evidence')
+      if (opts.json === true) { printJson(ev); return }
+      if (ev.length === 0) { print('no evidence'); return }
+      for (const e of ev) print(`${e.kind}  validator ${e.validator != null ? peerIdOfPublicKey(Buffer.from(e.validator, 'hex')) : '?'}  height ${e.height ?? '?'}`)
+    })
+  committee.command('join').description('ask the committee to admit this validator node (its members approve)')
+    .action(async () => {
+      const r: any = await client(program).post('/v1/committee/join')
+      print(`asked to join: change ${r.change}`)
+      print('each current member approves with: souk committee approve <this node\'s peer ID>')
+    })
+  committee.command('leave').description('ask the committee to let this validator go')
+    .action(async () => {
+      const r: any = await client(program).post('/v1/committee/leave')
+      print(`asked to leave: change ${r.change}`)
+    })
+  committee.command('approve').argument('<peer>', 'peer ID (or key, or change ID) of the validator joining or leaving').description('approve a pending membership change')
+    .action(async (peer: string) => {
+      const r: any = await client(program).post('/v1/committee/approve', { target: peer })
+      print(`approved change ${r.change}`)
     })
 }

@@ -7,6 +7,7 @@ import { validateLeaseCertificate } from './lease-certificate.ts'
 import { validateUsageStatement, validateUsageAck } from './usage.ts'
 import { validateManifestUpdate } from './manifest-update.ts'
 import { validateOrderExpired } from './order-expired.ts'
+import { validateCommitteeChain } from './committee-chain.ts'
 
 registerMessageType(MessageTag.ORDER, validateOrder)
 registerMessageType(MessageTag.BID, validateBid)
@@ -16,11 +17,14 @@ registerMessageType(MessageTag.USAGE_STATEMENT, validateUsageStatement)
 registerMessageType(MessageTag.USAGE_ACK, validateUsageAck)
 registerMessageType(MessageTag.MANIFEST_UPDATE, validateManifestUpdate)
 registerMessageType(MessageTag.ORDER_EXPIRED, validateOrderExpired)
+registerMessageType(MessageTag.COMMITTEE_CHAIN, validateCommitteeChain)
 
 export { validateOrder, validateBid, validateClose, validateLeaseCertificate, validateUsageStatement, validateUsageAck }
 export type { UsageStatementBody, UsageAckBody } from './usage.ts'
 export { validateManifestUpdate, validateOrderExpired }
 export type { OrderExpiredBody } from './order-expired.ts'
+export { validateCommitteeChain }
+export type { CommitteeChainBody } from './committee-chain.ts'
 export type { ManifestUpdateBody } from './manifest-update.ts'
 export type { OrderBody, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
 export type { BidBody, AuditorAttestation } from './bid.ts'

@@ -1,0 +1,77 @@
+// Keeps every node's committee chain current. Validators announce the chain when an epoch starts
+// (and now and then, for late joiners); any node adopts a longer chain that verifies from its own
+// genesis, and stores it, so certificates of the new epoch check out offline.
+import { join } from 'node:path'
+import { signMessage, MessageTag, toHex } from '../wire/index.ts'
+import type { CommitteeChainBody, SignedMessage } from '../wire/index.ts'
+import { parseCommitteeFiles, verifyCommitteeChain } from '../committee/index.ts'
+import type { CommitteeFile } from '../committee/index.ts'
+import { Topic } from '../net/index.ts'
+import type { SoukNode } from '../net/index.ts'
+import { writeSecretFile } from '../identity/index.ts'
+import type { Identity } from '../identity/index.ts'
+import { committeeJson } from './genesis.ts'
+import type { Logger } from './logger.ts'
+
+const ANNOUNCE_EVERY_MS = 60_000
+
+export interface CommitteeChain {
+  files: () => CommitteeFile[]
+  /** a chain this node learned itself (a validator's epoch event) */
+  adopt: (files: CommitteeFile[]) => void
+  /** validators: publish the chain now, and regularly while the epoch is above 0 */
+  announce: () => void
+  stop: () => void
+}
+
+export function committeeChain (init: { home: string, file: string, files: CommitteeFile[] }, components: { net: SoukNode, identity: Identity, logger: Logger, announcer: boolean }): CommitteeChain {
+  let files = init.files
+  const genesis = toHex(files[0].info.chain)
+  const { net, identity, logger } = components
+
+  const store = (): void => {
+    writeSecretFile(join(init.home, init.file), committeeJson(files), true).catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'could not store the committee chain'))
+  }
+
+  const consider = (next: CommitteeFile[], from: string): void => {
+    if (next.length <= files.length) return
+    try {
+      verifyCommitteeChain(next)
+    } catch (err: any) {
+      logger.warn({ from, err: String(err?.message ?? err) }, 'ignored a committee chain that does not verify')
+      return
+    }
+    if (toHex(next[0].info.chain) !== genesis) return
+    files = next
+    logger.info({ epoch: files.at(-1)!.info.epoch }, 'committee chain updated')
+    store()
+  }
+
+  const unsub = net.gossip.onMessage(Topic.LEASES, (m: SignedMessage) => {
+    if (m.tag !== MessageTag.COMMITTEE_CHAIN) return
+    try {
+      consider(parseCommitteeFiles(Buffer.from((m.body as CommitteeChainBody).chain).toString('utf8'), 'announced committee chain'), toHex(m.signer))
+    } catch {}
+  })
+
+  let timer: NodeJS.Timeout | undefined
+  const publish = (): void => {
+    if (files.length < 2) return
+    const msg = signMessage<CommitteeChainBody>(identity, MessageTag.COMMITTEE_CHAIN, { chain: new TextEncoder().encode(JSON.stringify(JSON.parse(committeeJson(files)))) })
+    net.gossip.publish(Topic.LEASES, msg).catch(() => {})
+  }
+
+  return {
+    files: () => files,
+    adopt (next) {
+      if (next.length > files.length) { files = next; store() }
+      if (components.announcer) publish()
+    },
+    announce () {
+      if (!components.announcer) return
+      publish()
+      timer ??= setInterval(publish, ANNOUNCE_EVERY_MS).unref()
+    },
+    stop () { unsub(); if (timer != null) clearInterval(timer) }
+  }
+}
