@@ -104,7 +104,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       if (answer.ok) usage.handleAck(answer.ack)
       else logger.warn({ lease: statement.body.lease, code: answer.code, reason: answer.reason }, 'tenant refused a usage statement')
     },
-    closeLease: async (leaseId, reason) => { await leases.close(leaseId, reason) },
+    closeLease: async (leaseId, reason) => { await track(leases.close(leaseId, reason)) },
     onRecord: (leaseId) => { usageSaved.put(leaseId, { lease: leaseId, records: usage.records(leaseId) }) }
   })
   /** bills from now at the winning bid's price (all groups in one denom) */
@@ -143,6 +143,14 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     }
   }
   const me = toHex(identity.publicKey)
+  // closes under way finish (and are stored) before the role stops and the store closes
+  const inflight = new Set<Promise<unknown>>()
+  function track<T> (p: Promise<T>): Promise<T> {
+    const q = p.catch((err: any) => { logger.warn({ err: String(err?.message ?? err) }, 'lease close failed') })
+    inflight.add(q)
+    void q.finally(() => inflight.delete(q))
+    return p
+  }
   const unsubs: Array<() => void> = []
   const stoppers: Array<() => Promise<void>> = []
 
@@ -188,7 +196,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       for await (const e of runtime.events(toHex(lease), { signal: o.signal })) yield { type: e.type, time: e.time, service: e.service, replica: e.replica, message: e.message }
     })(),
     close: async (lease, close) => {
-      await leases.close(toHex(lease), close.body.reason === '' ? 'closed by the tenant' : `closed by the tenant: ${close.body.reason}`)
+      await track(leases.close(toHex(lease), close.body.reason === '' ? 'closed by the tenant' : `closed by the tenant: ${close.body.reason}`))
     }
   }
 
@@ -219,7 +227,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       unsubs.push(book.on('lease', onLease))
       unsubs.push(book.on('expired', (e: ExpiryRecord) => { void engine.onBidLost(e.orderId) }))
       unsubs.push(book.on('closed', (rec: LeaseRecord) => {
-        if (rec.provider === me) void leases.close(rec.orderId, rec.closeReason == null || rec.closeReason === '' ? `closed by the ${rec.closedBy ?? 'tenant'}` : `closed by the ${rec.closedBy ?? 'tenant'}: ${rec.closeReason}`)
+        if (rec.provider === me) track(leases.close(rec.orderId, rec.closeReason == null || rec.closeReason === '' ? `closed by the ${rec.closedBy ?? 'tenant'}` : `closed by the ${rec.closedBy ?? 'tenant'}: ${rec.closeReason}`))
       }))
       stoppers.push(await net.handleManifest({
         onManifest: (remote, frame) => {
@@ -252,6 +260,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       for (const u of unsubs.splice(0)) u()
       for (const s of stoppers.splice(0)) await s().catch(() => {})
       usage.stop()
+      await Promise.allSettled([...inflight])
       leases.stop()
       await engine.stop()
     }

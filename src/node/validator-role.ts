@@ -3,7 +3,7 @@
 // leases and expiries are published on the leases topic for tenants and providers.
 import { committeeNode } from '../committee/index.ts'
 import type { CommitteeNode, CommitteeFile } from '../committee/index.ts'
-import { signMessage, MessageTag } from '../wire/index.ts'
+import { signMessage, MessageTag, toHex } from '../wire/index.ts'
 import type { LeaseCertificateBody, OrderExpiredBody } from '../wire/index.ts'
 import { Topic } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
@@ -56,8 +56,10 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
             if (m.tag === MessageTag.ORDER || m.tag === MessageTag.BID || m.tag === MessageTag.CLOSE) committee.submit(m)
           }))
         }
-        unsubs.push(committee.on('lease', (e) => publish(Topic.LEASES, MessageTag.LEASE_CERTIFICATE, e.certificate satisfies LeaseCertificateBody)))
-        unsubs.push(committee.on('expired', (e) => publish(Topic.LEASES, MessageTag.ORDER_EXPIRED, { order: e.order, code: e.code, reason: e.reason, height: e.height } satisfies OrderExpiredBody)))
+        // a node catching up replays old batches: only the validators of a height announce its outcomes
+        const memberAt = (height: number): boolean => committee.committeeAt(height).index.has(toHex(identity.publicKey))
+        unsubs.push(committee.on('lease', (e) => { if (memberAt(e.certificate.height)) publish(Topic.LEASES, MessageTag.LEASE_CERTIFICATE, e.certificate satisfies LeaseCertificateBody) }))
+        unsubs.push(committee.on('expired', (e) => { if (memberAt(e.height)) publish(Topic.LEASES, MessageTag.ORDER_EXPIRED, { order: e.order, code: e.code, reason: e.reason, height: e.height } satisfies OrderExpiredBody) }))
         unsubs.push(committee.on('epoch', (f) => { files = [...files, f] }))
         unsubs.push(committee.on('evidence', (ev) => logger.warn({ evidence: ev.kind ?? 'equivocation' }, 'equivocation evidence recorded')))
         committee.start()

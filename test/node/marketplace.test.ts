@@ -140,5 +140,22 @@ if (docker == null) {
     }
   })
 
+  test('a validator joins; the new epoch reaches the tenant, which still checks its leases', async () => {
+    const joiner = generateIdentity()
+    const v4 = await createNode({ home: join(root, 'v4'), config: cfg(['validator'], boot), identity: joiner, committee, logger })
+    nodes.push(v4)
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const change = v4.validator!.committee.requestChange('join')
+    for (let i = 0; i < 50 && nodes[0].validator!.committee.status().changes.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    for (const v of nodes.slice(0, 3)) v.validator!.committee.approveChange(change.id)
+    for (let i = 0; i < 100 && tenant.committeeFiles().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    assert.is(tenant.committeeFiles().length, 2, 'the tenant adopted the epoch 1 committee file')
+    assert.is(tenant.committeeFiles()[1].info.validators.length, 5)
+    const d = await tenant.tenant!.deploy(web)
+    assert.is(d.state, 'running')
+    assert.is(tenant.book.lease(d.order)!.certificate.epoch, 1)
+    await tenant.tenant!.close(d.order)
+  })
+
   test.run()
 }
