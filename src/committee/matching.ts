@@ -5,7 +5,7 @@
 import type { OrderBody } from '../wire/messages/order.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
-import { parseAmount } from './amount.ts'
+import { parseAmount } from '../wire/amount.ts'
 import { compare, hex, sha256 } from './bytes.ts'
 
 export interface BidCandidate {

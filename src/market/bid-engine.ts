@@ -13,7 +13,7 @@ import {
   DEFAULT_BID_VALIDITY_MS, DEFAULT_MAX_BID_WINDOW_MS, DEFAULT_MAX_CONCURRENT_RESERVATIONS, DEFAULT_MAX_DECISIONS,
   MarketMetricName, ReasonCode
 } from './constants.ts'
-import { parseAmount } from './decimal.ts'
+import { parseAmount } from '../wire/amount.ts'
 import { memoryDecisionStore } from './decisions.ts'
 import type { BidState, Decision, DecisionStore, Reason } from './decisions.ts'
 import { MarketError, MarketErrorCode, PricingError } from './errors.ts'

@@ -53,10 +53,6 @@ export const DEFAULT_SCRIPT_MAX_OUTPUT_BYTES = 64 * 1024
 /** stderr kept for the failure message */
 export const SCRIPT_STDERR_EXCERPT_BYTES = 1024
 
-/** digits after the decimal point that prices carry (the wire allows 18) */
-export const PRICE_SCALE = 18
-/** digits before the decimal point (the wire allows 30) */
-export const PRICE_MAX_INTEGER_DIGITS = 30
 
 /** the domain tag and version that start every auditor attestation */
 export const ATTESTATION_TYPE = 'souk/provider-attestation'

@@ -2,7 +2,6 @@ export const MarketErrorCode = {
   /** engine or strategy configuration is wrong; `path` names the field */
   CONFIG: 'ERR_MARKET_CONFIG',
   /** a decimal amount is malformed or out of range */
-  BAD_AMOUNT: 'ERR_MARKET_BAD_AMOUNT',
   /** an order could not be built from a loaded SDL */
   INVALID_ORDER: 'ERR_MARKET_INVALID_ORDER',
   /** an auditor attestation does not verify */

@@ -3,7 +3,7 @@
 // lease whose statements go unanswered past a grace period. Nothing here moves money.
 import { signMessage, MessageTag, PRICE_PERIOD_MS, toHex } from '../wire/index.ts'
 import type { Price, Signer, SignedMessage, UsageStatementBody, UsageAckBody } from '../wire/index.ts'
-import { parseAmount, formatAmount, mulDivCeil } from './decimal.ts'
+import { parseAmount, formatAmount, mulDivCeil } from '../wire/amount.ts'
 import { systemClock } from './clock.ts'
 import type { Clock, Timer } from './clock.ts'
 

@@ -88,4 +88,4 @@ export const ENDPOINT_NAME_PATTERN = /^[a-z]+[a-z0-9_-]+$/
 /** Cosmos SDK denominations, as Akash accepts them */
 export const DENOM_PATTERN = /^[a-zA-Z][a-zA-Z0-9/:._-]{2,127}$/
 /** a price amount: a plain decimal, at most 18 digits after the point */
-export const AMOUNT_PATTERN = /^[0-9]{1,40}(\.[0-9]{1,18})?$/
+export const AMOUNT_PATTERN = /^[0-9]{1,30}(\.[0-9]{1,18})?$/

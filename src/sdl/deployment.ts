@@ -1,7 +1,7 @@
 // `deployment` joins services with placements and compute profiles. From it come the manifest
 // (what a provider runs), the resource groups (what an order asks for) and the totals.
 import { Context, checkKeys, join, readInt, readMap, readString } from './context.ts'
-import { sumProducts } from './decimal.ts'
+import { sumProducts } from '../wire/amount.ts'
 import type { ParsedPlacement } from './profiles.ts'
 import type { ParsedService } from './services.ts'
 import type { ComputeResources, GroupManifest, Price, ResourceGroup, ResourceTotals, ServiceManifest } from './types.ts'

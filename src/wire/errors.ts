@@ -27,3 +27,14 @@ export class WireError extends Error {
 export function schemaError (path: string, message: string): WireError {
   return new WireError(WireErrorCode.SCHEMA, message, path)
 }
+
+/** A price amount that is not a non-negative decimal with at most 30 integer and 18 fraction digits. */
+export class AmountError extends Error {
+  readonly code = 'ERR_BAD_AMOUNT'
+  readonly path?: string
+  constructor (message: string, path?: string) {
+    super(path != null ? `${path}: ${message}` : message)
+    this.name = 'AmountError'
+    this.path = path
+  }
+}

@@ -1,5 +1,6 @@
 export * from './constants.ts'
-export { WireError, WireErrorCode } from './errors.ts'
+export { WireError, WireErrorCode, AmountError } from './errors.ts'
+export { parseAmount, formatAmount, addAmounts, multiplyAmount, compareAmounts, mulDivCeil, sumProducts, ONE as AMOUNT_ONE, PRICE_SCALE, PRICE_MAX_INTEGER_DIGITS } from './amount.ts'
 export { encodeCbor, decodeCbor } from './codec.ts'
 export { signMessage, openMessage, registerMessageType, isRegisteredTag, sha256, toHex } from './envelope.ts'
 export type { SignedMessage, Signer, SignOptions, OpenOptions, BodyValidator } from './envelope.ts'

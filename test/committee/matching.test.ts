@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Ledger, ExpiryCode, parseAmount, formatAmount, tieKey, buildCommittee, misfit } from '../../src/committee/index.ts'
+import { Ledger, ExpiryCode, tieKey, buildCommittee, misfit } from '../../src/committee/index.ts'
+import { parseAmount, formatAmount } from '../../src/wire/amount.ts'
 import { signMessage } from '../../src/wire/envelope.ts'
 import { MessageTag } from '../../src/wire/constants.ts'
 import type { CloseBody } from '../../src/wire/index.ts'

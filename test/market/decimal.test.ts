@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { addAmounts, compareAmounts, formatAmount, multiplyAmount, parseAmount, mulDivCeil, AMOUNT_ONE, MarketError } from '../../src/market/index.ts'
+import { addAmounts, compareAmounts, formatAmount, multiplyAmount, parseAmount, mulDivCeil, AMOUNT_ONE, AmountError } from '../../src/market/index.ts'
 
 test('0.1 + 0.2 is exactly 0.3', () => {
   assert.is(addAmounts('0.1', '0.2'), '0.3')
@@ -36,8 +36,8 @@ test('malformed amounts are typed errors naming the value', () => {
       parseAmount(bad, 'pricing.cpu')
       assert.unreachable(`accepted ${JSON.stringify(bad)}`)
     } catch (err: any) {
-      assert.instance(err, MarketError)
-      assert.is(err.code, 'ERR_MARKET_BAD_AMOUNT')
+      assert.instance(err, AmountError)
+      assert.is(err.code, 'ERR_BAD_AMOUNT')
       assert.match(err.message, /^pricing\.cpu: /)
     }
   }

@@ -3,7 +3,7 @@
 // one replica times the replica count, computed exactly and rounded up once to 10^-18.
 import { MarketError, MarketErrorCode, PricingError } from '../errors.ts'
 import { ReasonCode } from '../constants.ts'
-import { formatAmount, parseAmount } from '../decimal.ts'
+import { formatAmount, parseAmount } from '../../wire/amount.ts'
 import { globalEndpoints } from './strategy.ts'
 import type { PricingRequest, PricingStrategy } from './strategy.ts'
 import type { Price, WireResources } from '../../wire/index.ts'

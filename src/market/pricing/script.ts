@@ -10,7 +10,7 @@ import {
   DEFAULT_SCRIPT_CONCURRENCY, DEFAULT_SCRIPT_MAX_OUTPUT_BYTES, DEFAULT_SCRIPT_MAX_QUEUE, DEFAULT_SCRIPT_TIMEOUT_MS,
   ReasonCode, SCRIPT_STDERR_EXCERPT_BYTES
 } from '../constants.ts'
-import { formatAmount, parseAmount } from '../decimal.ts'
+import { formatAmount, parseAmount } from '../../wire/amount.ts'
 import { globalEndpoints } from './strategy.ts'
 import type { PriceOptions, PricingRequest, PricingStrategy } from './strategy.ts'
 import type { Price } from '../../wire/index.ts'
