@@ -144,7 +144,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`), logger: logger.child({ role: 'provider' }), home, store })
+      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`), logger: logger.child({ role: 'provider' }), home, store, metrics })
       await provider.start()
     }
     if (roles.has('tenant')) {
@@ -165,9 +165,12 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     for (const [state, n] of Object.entries(counts)) g.set(n, { state })
   })
   void leasesGauge
+  const seen = metrics.counter('souk_market_messages_total', 'orders, bids, certified leases and expiries this node accepted, by kind')
+  for (const kind of ['order', 'bid', 'lease', 'expired', 'closed'] as const) book.on(kind, () => seen.inc({ kind }))
+  metrics.gauge('souk_orders_open', 'orders seen that have neither a lease nor an expiry yet', (g) => g.set(book!.openOrders(Date.now()).length))
   if (validator != null) {
     metrics.gauge('souk_committee_height', 'height the committee is deciding', (g) => g.set(validator!.committee.status().height))
-    metrics.gauge('souk_committee_round', 'round at the current height (above 0 means view changes)', (g) => g.set(validator!.committee.status().round))
+    metrics.gauge('souk_committee_round', 'round at the current height (above 0 means view changes)', (g) => g.set(Math.max(0, validator!.committee.status().round)))
   }
 
   let stopped = false

@@ -13,6 +13,7 @@ import { sendUsage } from './usage-protocol.ts'
 import { inventory, hostCapacity, detectNvidiaGpus } from '../runtime/index.ts'
 import type { ContainerRuntime, Inventory } from '../runtime/index.ts'
 import type { Store } from '../store/index.ts'
+import type { MetricsRegistry } from '../api/index.ts'
 import { records } from './records.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
@@ -41,6 +42,7 @@ export interface ProviderRoleComponents {
   logger: Logger
   home: string
   store: Store
+  metrics?: MetricsRegistry
 }
 
 /** what survives a provider restart: enough to re-adopt the lease's containers */
@@ -143,6 +145,13 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     }
   }
   const me = toHex(identity.publicKey)
+  const runtimeErrors = components.metrics?.counter('souk_runtime_errors_total', 'container runtime calls that failed, by operation')
+  const leaseStates = components.metrics?.gauge('souk_provider_leases', 'leases this provider holds, by state', (g) => {
+    const counts: Record<string, number> = { 'awaiting-manifest': 0, deploying: 0, running: 0, closed: 0 }
+    for (const l of leases.list()) counts[l.state]++
+    for (const [state, n] of Object.entries(counts)) g.set(n, { state })
+  })
+  void leaseStates
   // closes under way finish (and are stored) before the role stops and the store closes
   const inflight = new Set<Promise<unknown>>()
   function track<T> (p: Promise<T>): Promise<T> {
@@ -185,7 +194,9 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       try {
         return { ...base, deployed: await runtime.status(l.leaseId) }
       } catch (err: any) {
-        return { ...base, error: String(err?.message ?? err) }
+        runtimeErrors?.inc({ op: 'status' })
+        // transient (the engine restarting, say): not a failed deployment
+        return { ...base, statusError: String(err?.message ?? err) }
       }
     },
     logs: (lease, o) => (async function * () {
@@ -232,7 +243,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       stoppers.push(await net.handleManifest({
         onManifest: (remote, frame) => {
           try {
-            leases.accept(remote.toString(), frame)
+            leases.accept(remote.toString(), frame).done.catch(() => runtimeErrors?.inc({ op: frame.sequence === 0 ? 'deploy' : 'update' }))
             return accept()
           } catch (err: any) {
             if (err instanceof LeaseRefusedError) return refuse(err.code, err.message)
@@ -251,6 +262,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         const r = await leases.reconcile()
         if (r.removed.length > 0) logger.info({ removed: r.removed.length }, 'removed objects of leases this provider no longer holds')
       } catch (err: any) {
+        runtimeErrors?.inc({ op: 'reconcile' })
         logger.warn({ err: String(err?.message ?? err) }, 'reconcile skipped: runtime unavailable')
       }
       usage.start()
