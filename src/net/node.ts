@@ -183,6 +183,9 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       // every node of a one-machine network comes from 127.0.0.1; rate limits by host would refuse them
       allow: testNet ? ['/ip4/127.0.0.0/ipcidr/8'] : undefined
     },
+    // a missed ping on a busy machine is not a dead peer: closing the connection would only force
+    // a new handshake (and more load); yamux and TCP notice real failures
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: services as any,
     start: false
