@@ -44,6 +44,8 @@ export interface ProviderLease {
   closeReason?: string
   /** why the last deployment failed */
   error?: string
+  /** the last update tried: its sequence, and why it failed (the previous manifest kept running) */
+  lastUpdate?: { sequence: number, error?: string }
   wonAt: number
 }
 
@@ -203,10 +205,12 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         emit(leaseId, 'lease:running', lease.deployed)
         return lease.deployed
       }
+      lease.lastUpdate = { sequence: p.sequence }
       try {
         lease.deployed = await components.runtime.update(leaseId, manifest, { signal: opts.signal, onProgress })
       } catch (err: any) {
         // the runtime keeps the old manifest running
+        lease.lastUpdate.error = String(err?.message ?? err)
         throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
       } finally {
         updates.delete(leaseId)

@@ -59,6 +59,10 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     signal
   }))
   server.route('GET', '/v1/leases/:id/events', ({ params, query, signal }) => need(node.tenant, 'tenant').events(params.id, { follow: bool(query.get('follow')), signal }))
+  server.route('POST', '/v1/leases/:id/update', async ({ params, body, signal }) => {
+    if (typeof body?.sdl !== 'string') throw new ApiError('ERR_BAD_REQUEST', 'body.sdl must be the deployment file text')
+    return deploymentView(await need(node.tenant, 'tenant').update(params.id, body.sdl, { signal }))
+  })
   server.route('POST', '/v1/leases/:id/close', async ({ params, body }) => deploymentView(await need(node.tenant, 'tenant').close(params.id, typeof body?.reason === 'string' ? body.reason : undefined)))
 
   server.route('GET', '/v1/leases/:id/usage', ({ params }) => {

@@ -2,8 +2,8 @@
 // provider go to the lease lifecycle; manifests arrive on the manifest stream; tenants read
 // status, logs and events and close on the lease stream; the role is advertised in the DHT.
 import type { PeerId } from '@libp2p/interface'
-import { signMessage, openMessage, MessageTag, toHex } from '../wire/index.ts'
-import type { SignedMessage, OrderBody, BidBody, CloseBody } from '../wire/index.ts'
+import { signMessage, openMessage, MessageTag, toHex, WireError } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody, CloseBody, ManifestUpdateBody } from '../wire/index.ts'
 import { Topic, accept, refuse, peerIsKey } from '../net/index.ts'
 import type { SoukNode, LeaseService } from '../net/index.ts'
 import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, formatDecision, usageMeter, addAmounts } from '../market/index.ts'
@@ -189,7 +189,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     authorize: (remote, req) => authorizeTenant(remote, req.lease),
     status: async (lease) => {
       const l = leases.get(toHex(lease))!
-      const base = { state: l.state, sequence: l.sequence, closeReason: l.closeReason, error: l.error }
+      const base = { state: l.state, sequence: l.sequence, closeReason: l.closeReason, error: l.error, lastUpdate: l.lastUpdate }
       if (l.state !== 'running') return base
       try {
         return { ...base, deployed: await runtime.status(l.leaseId) }
@@ -243,10 +243,11 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       stoppers.push(await net.handleManifest({
         onManifest: (remote, frame) => {
           try {
+            if (frame.update != null) leases.acceptUpdate(remote.toString(), openMessage<ManifestUpdateBody>(frame.update, { expect: MessageTag.MANIFEST_UPDATE }))
             leases.accept(remote.toString(), frame).done.catch(() => runtimeErrors?.inc({ op: frame.sequence === 0 ? 'deploy' : 'update' }))
             return accept()
           } catch (err: any) {
-            if (err instanceof LeaseRefusedError) return refuse(err.code, err.message)
+            if (err instanceof LeaseRefusedError || err instanceof WireError) return refuse(err.code, err.message)
             return refuse('ERR_INTERNAL', String(err?.message ?? err))
           }
         }

@@ -2,8 +2,8 @@
 // order, follows bids, waits for the committee's certified lease (or its expiry), hands the
 // manifest to the winning provider over a direct stream, and watches the services come up.
 import { peerIdFromString } from '@libp2p/peer-id'
-import { signMessage, MessageTag, toHex } from '../wire/index.ts'
-import type { SignedMessage, OrderBody, BidBody, CloseBody, Price } from '../wire/index.ts'
+import { signMessage, MessageTag, toHex, sha256 } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody, CloseBody, Price, ManifestUpdateBody } from '../wire/index.ts'
 import { Topic } from '../net/index.ts'
 import type { SoukNode, LeaseLogLine, LeaseEvent } from '../net/index.ts'
 import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
@@ -40,6 +40,8 @@ export interface Deployment {
   bids?: number
   services?: ServiceView[]
   reason?: string
+  /** sequence of the manifest running (0 first, then each update) */
+  sequence?: number
   /** countersigned usage statements */
   usage?: UsageLine[]
   /** the signed order envelope and the canonical manifest, for resends and updates */
@@ -71,6 +73,8 @@ export interface TenantRole {
   logs: (order: string, opts?: { follow?: boolean, tail?: number, service?: string, signal?: AbortSignal }) => AsyncGenerator<LeaseLogLine>
   events: (order: string, opts?: { follow?: boolean, signal?: AbortSignal }) => AsyncGenerator<LeaseEvent>
   close: (order: string, reason?: string) => Promise<Deployment>
+  /** rolls out a new manifest (same resources or fewer) on the running lease; a failed rollout keeps the old one */
+  update: (order: string, sdl: string | LoadedSdl, opts?: { signal?: AbortSignal, runTimeoutMs?: number }) => Promise<Deployment>
   /** usage statements the provider sent and this node countersigned */
   usage: (order: string) => UsageLine[]
   start: () => Promise<void>
@@ -246,6 +250,42 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         if (r.kind === 'event') yield r.event
         else if (r.kind === 'error') throw new DeployError(r.code, r.reason)
       }
+    },
+
+    async update (order, sdl, opts = {}) {
+      const d = find(order)
+      if (d.state !== 'running') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `lease ${d.order.slice(0, 12)} is ${d.state}; only a running lease can be updated`)
+      const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
+      const manifest = canonicalManifestBytes(loaded.manifest)
+      const sequence = (d.sequence ?? 0) + 1
+      const lease = Buffer.from(d.order, 'hex')
+      const update = signMessage<ManifestUpdateBody>(identity, MessageTag.MANIFEST_UPDATE, { lease, manifestHash: sha256(manifest), sequence })
+      let result
+      try {
+        result = await net.sendManifest(providerOf(d), { lease, manifest, sequence, update: update.bytes }, { signal: opts.signal })
+      } catch (err: any) {
+        throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider} unreachable: ${String(err?.message ?? err)}`)
+      }
+      if (!result.ok) throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, `provider refused the update: ${result.reason} (${result.code})`)
+      const until = Date.now() + (opts.runTimeoutMs ?? 120_000)
+      while (Date.now() < until) {
+        opts.signal?.throwIfAborted()
+        const r = await net.leaseRequest(providerOf(d), { type: 'status', lease }, { signal: opts.signal }).next().then((x) => x.value).catch(() => undefined)
+        const st = r?.kind === 'status' ? r.status as any : undefined
+        if (st?.sequence === sequence && st.state === 'running') {
+          d.sequence = sequence
+          d.manifest = manifest
+          d.services = view(st)
+          save(d)
+          return d
+        }
+        if (st?.state === 'closed') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the provider closed the lease: ${st.closeReason ?? ''}`)
+        if (st?.lastUpdate?.sequence === sequence && st.lastUpdate.error != null) {
+          throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the update failed and the previous manifest keeps running: ${st.lastUpdate.error}`)
+        }
+        await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+      }
+      throw new DeployError(DeployErrorCode.TIMEOUT, 'the update did not roll out in time; the previous manifest keeps running')
     },
 
     async close (order, reason = '') {

@@ -6,7 +6,7 @@ export const MAX_ENVELOPE_BYTES = 64 * 1024
 /** largest manifest carried in a manifest frame, in bytes */
 export const MAX_MANIFEST_BYTES = 1024 * 1024
 /** largest manifest frame (the manifest plus its header) */
-export const MAX_MANIFEST_FRAME_BYTES = MAX_MANIFEST_BYTES + 1024
+export const MAX_MANIFEST_FRAME_BYTES = MAX_MANIFEST_BYTES + 2048
 
 export const NONCE_MIN_BYTES = 8
 export const NONCE_MAX_BYTES = 32

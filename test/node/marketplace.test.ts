@@ -118,6 +118,22 @@ if (docker == null) {
     const before2 = tenant.tenant!.usage(d.order).length
     for (let i = 0; i < 50 && tenant.tenant!.usage(d.order).length <= before2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
     assert.ok(tenant.tenant!.usage(d.order).length > before2, 'statements continue after the restart')
+    // a signed update rolls out a new manifest on the same lease
+    const updated = await tenant.tenant!.update(d.order, web.replace('GREETING=hello', 'GREETING=updated'))
+    assert.is(updated.sequence, 1)
+    assert.is(provider.provider!.leases.get(d.order)?.sequence, 1)
+    const env = await docker.listContainers({ filters: { label: [`${LABEL_LEASE}=${d.order}`] } })
+    assert.is(env.length, 1)
+    assert.ok((await docker.getContainer(env[0].Id).inspect()).Config.Env.includes('GREETING=updated'))
+    // an update that asks for more than the order is refused, and the lease keeps running
+    try {
+      await tenant.tenant!.update(d.order, web.replace('size: 64Mi', 'size: 128Mi'))
+      assert.unreachable('an update beyond the order was accepted')
+    } catch (err: any) {
+      assert.is(err.code, 'ERR_MANIFEST_REFUSED')
+      assert.match(err.message, /memory/)
+    }
+    assert.is(provider.provider!.leases.get(d.order)?.state, 'running')
     await tenant.tenant!.close(d.order, 'test done')
     for (let i = 0; i < 50; i++) {
       const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${d.order}`] } })

@@ -112,6 +112,15 @@ export function leaseCommand (program: Command): void {
         print(`#${String(u.sequence).padEnd(4)} ${from}–${to}  ${u.amount.amount} ${u.amount.denom}  total ${u.total.amount} ${u.total.denom}  ${u.ack != null ? 'countersigned' : 'unanswered'}`)
       }
     })
+  lease.command('update').argument('<id>', 'lease ID').argument('<file>', 'the new deployment file').description('roll out a new manifest on a running lease; a failed rollout keeps the old one').option('--json', 'print as JSON')
+    .action(async (id: string, file: string, opts) => {
+      const report = await checkSdlFile(file)
+      if (!report.ok) throw new CliError(`${file} is not a valid deployment file:\n${report.errors.map((e) => `  ${e.path}: ${e.message}`).join('\n')}`)
+      const d: any = await client(program).post(`/v1/leases/${encodeURIComponent(id)}/update`, { sdl: await readFile(file, 'utf8') })
+      if (opts.json === true) { printJson(d); return }
+      print(`✓ lease ${d.order.slice(0, 12)} runs manifest ${d.sequence}`)
+      servicesLines(d.services)
+    })
   lease.command('close').argument('<id>', 'lease ID').option('--reason <text>', 'told to the provider', '').option('--json', 'print as JSON')
     .action(async (id: string, opts) => {
       const d: any = await client(program).post(`/v1/leases/${encodeURIComponent(id)}/close`, { reason: opts.reason })
