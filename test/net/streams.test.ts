@@ -69,7 +69,7 @@ test('a peer that is not the lease\'s tenant is refused', async () => {
 
 test('a manifest whose hash differs from the order\'s is refused', async () => {
   const other = new TextEncoder().encode('{"services":{"web":{"image":"evil"}}}')
-  const r = await tenant.sendManifest(provider.peerId, { lease: leaseId, manifest: other, sequence: 1 })
+  const r = await tenant.sendManifest(provider.peerId, { lease: leaseId, manifest: other, sequence: 0 })
   assert.is(!r.ok && r.code, ManifestRefusal.HASH_MISMATCH)
 })
 
