@@ -13,7 +13,7 @@ import { controlClient } from '../api/index.ts'
 import { LABEL_INSTANCE } from '../runtime/index.ts'
 import { committeeJson } from './genesis.ts'
 import { genesisCommitteeFile } from '../committee/index.ts'
-import { controlSocketPath } from './daemon.ts'
+import { controlSocketPath, READY_FILE } from './daemon.ts'
 import { ensureExampleImage } from './test-image.ts'
 import { NodeError } from './errors.ts'
 
@@ -203,6 +203,9 @@ export async function devnetDown (dirIn: string, opts: { dockerHost?: string } =
   if (state == null) throw new NodeError('ERR_NO_DEVNET', `no devnet in ${dirIn}`)
   let stopped = 0
   await Promise.all(state.nodes.map(async (n) => {
+    // a node restarted by hand has a new pid: its ready file knows it
+    const ready = await readFile(join(n.home, READY_FILE), 'utf8').then((t) => JSON.parse(t) as { pid?: number }, () => undefined)
+    if (ready?.pid != null && alive(ready.pid)) n.pid = ready.pid
     if (!alive(n.pid)) return
     await controlClient({ socketPath: controlSocketPath(n.home) }).post('/v1/node/stop').catch(() => { try { process.kill(n.pid!, 'SIGTERM') } catch {} })
     for (let i = 0; i < 150 && alive(n.pid); i++) await new Promise((resolve) => setTimeout(resolve, 100))

@@ -2,7 +2,7 @@
 // page through the printed URL, read logs, close the lease, devnet down; nothing left behind.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync } from 'node:child_process'
+import { spawnSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +14,16 @@ const docker = dockerFromEnv()
 function souk (args: string[], timeoutMs = 120_000): { code: number | null, out: string, err: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env: process.env })
   return { code: r.status, out: r.stdout, err: r.stderr }
+}
+
+/** like souk(), but the event loop keeps running (so this process reaps its own children meanwhile) */
+async function soukAsync (args: string[]): Promise<{ code: number | null, out: string, err: string }> {
+  const c = spawn(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, env: process.env })
+  let out = ''; let err = ''
+  c.stdout.on('data', (d) => { out += String(d) })
+  c.stderr.on('data', (d) => { err += String(d) })
+  const code = await new Promise<number | null>((resolve) => c.on('close', resolve))
+  return { code, out, err }
 }
 
 if (docker == null) {
@@ -47,10 +57,34 @@ if (docker == null) {
     assert.is(logs.code, 0, logs.err)
     assert.match(logs.out, /web \| .*response:200/)
 
+    // the winning provider's process stops and starts again: the lease and its container are adopted
+    const state = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8'))
+    const status = JSON.parse(souk(['--home', join(dir, 'tenant'), 'lease', 'status', lease!, '--json']).out)
+    const winner = state.nodes.find((n: any) => n.peerId === status.deployment.provider)
+    assert.ok(winner != null, 'the winning provider is a devnet node')
+    assert.is(souk(['--home', winner.home, 'node', 'stop']).code, 0)
+    for (let i = 0; i < 100; i++) { try { process.kill(winner.pid, 0) } catch { break } await new Promise((resolve) => setTimeout(resolve, 100)) }
+    const restarted = spawn(process.execPath, [join(root, 'bin/souk'), '--home', winner.home, 'node', 'start'], { detached: true, stdio: 'ignore', env: process.env })
+    // this test is its parent: it learns of the exit through the event, not through kill(pid, 0),
+    // which a not-yet-reaped child would pass
+    const restartedExit = new Promise<void>((resolve) => restarted.once('exit', () => resolve()))
+    restarted.unref()
+    let after: any
+    for (let i = 0; i < 100 && after?.provider?.state !== 'running'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const r = souk(['--home', join(dir, 'tenant'), 'lease', 'status', lease!, '--json'])
+      if (r.code === 0) after = JSON.parse(r.out)
+    }
+    assert.is(after?.provider?.state, 'running', 'the restarted provider adopted the lease')
+    assert.match(await fetch(url!).then(async (r) => await r.text()), /hello from souk/)
+
     const close = souk(['--home', join(dir, 'tenant'), 'lease', 'close', lease!])
     assert.is(close.code, 0, close.err)
-    const down = souk(['devnet', 'down', '--dir', dir])
+    const down = await soukAsync(['devnet', 'down', '--dir', dir])
     assert.is(down.code, 0, down.err)
+
+    await Promise.race([restartedExit, new Promise((resolve) => setTimeout(resolve, 20_000))])
+    assert.is(restarted.exitCode != null || restarted.signalCode != null, true, 'the restarted provider stopped')
     for (const p of pids) assert.throws(() => process.kill(p, 0), undefined, `process ${p} still running`)
     const left = await docker.listContainers({ all: true, filters: { label: [`souk.lease=${lease}`] } })
     assert.is(left.length, 0)
