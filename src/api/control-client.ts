@@ -5,6 +5,8 @@ export interface ControlClient {
   get: <T = unknown>(path: string, opts?: { signal?: AbortSignal }) => Promise<T>
   post: <T = unknown>(path: string, body?: unknown, opts?: { signal?: AbortSignal }) => Promise<T>
   delete: <T = unknown>(path: string, opts?: { signal?: AbortSignal }) => Promise<T>
+  /** NDJSON both ways on one request: write values, read values, until either side ends */
+  duplex: <T = unknown>(path: string) => Promise<{ write: (value: unknown) => void, end: () => void, read: AsyncIterable<T> }>
   /** NDJSON stream: one parsed value per line; an `{ error }` line ends it with that error */
   stream: <T = unknown>(method: 'GET' | 'POST', path: string, body?: unknown, opts?: { signal?: AbortSignal }) => AsyncIterable<T>
 }
@@ -54,7 +56,35 @@ export function controlClient (init: ControlClientInit): ControlClient {
     return parsed as T
   }
 
+  async function duplex<T> (path: string): Promise<{ write: (value: unknown) => void, end: () => void, read: AsyncIterable<T> }> {
+    const req = request({ socketPath: init.socketPath, path, method: 'POST', headers: { 'content-type': 'application/x-ndjson', 'transfer-encoding': 'chunked' } })
+    const response = new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve)
+      req.on('error', (err: any) => reject(err?.code === 'ENOENT' || err?.code === 'ECONNREFUSED' ? notRunning(init) : err))
+    })
+    req.flushHeaders()
+    async function * read (): AsyncGenerator<T> {
+      const res = await response
+      let buf = ''
+      for await (const c of res) {
+        buf += String(c)
+        let nl: number
+        while ((nl = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, nl)
+          buf = buf.slice(nl + 1)
+          if (line.trim() !== '') yield JSON.parse(line) as T
+        }
+      }
+    }
+    return {
+      write: (value) => { req.write(JSON.stringify(value) + '\n') },
+      end: () => { req.end() },
+      read: read()
+    }
+  }
+
   return {
+    duplex,
     get: (path, opts) => call('GET', path, undefined, opts?.signal),
     post: (path, body, opts) => call('POST', path, body, opts?.signal),
     delete: (path, opts) => call('DELETE', path, undefined, opts?.signal),

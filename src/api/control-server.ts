@@ -18,8 +18,12 @@ export interface RouteRequest {
 /** A handler answers with JSON, or with an async iterable of JSON values streamed as NDJSON. */
 export type RouteHandler = (req: RouteRequest) => Promise<unknown> | unknown
 
+/** A handler that owns the request and response streams (both directions at once, e.g. a shell). */
+export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse, params: Record<string, string>) => Promise<void>
+
 export interface ControlServer {
   route: (method: 'GET' | 'POST' | 'DELETE', pattern: string, handler: RouteHandler) => void
+  raw: (method: 'GET' | 'POST', pattern: string, handler: RawRouteHandler) => void
   start: () => Promise<void>
   stop: () => Promise<void>
   readonly socketPath: string
@@ -29,7 +33,7 @@ export interface ControlServerInit {
   socketPath: string
 }
 
-interface Route { method: string, parts: string[], handler: RouteHandler }
+interface Route { method: string, parts: string[], handler: RouteHandler, raw?: RawRouteHandler }
 
 function match (route: Route, method: string, parts: string[]): Record<string, string> | null {
   if (route.method !== method || route.parts.length !== parts.length) return null
@@ -86,6 +90,7 @@ export function controlServer (init: ControlServerInit): ControlServer {
         if (params != null) { found = { route: r, params }; break }
       }
       if (found == null) throw new ApiError(ApiErrorCode.NOT_FOUND, `no such endpoint: ${req.method} ${url.pathname}`, 404)
+      if (found.route.raw != null) { await found.route.raw(req, res, found.params); return }
       const body = await readBody(req)
       const out = await found.route.handler({ params: found.params, query: url.searchParams, body, signal: ac.signal })
       if (isAsyncIterable(out)) {
@@ -118,6 +123,9 @@ export function controlServer (init: ControlServerInit): ControlServer {
     socketPath: init.socketPath,
     route (method, pattern, handler) {
       routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler })
+    },
+    raw (method, pattern, raw) {
+      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler: () => undefined, raw })
     },
     async start () {
       // a socket left by a crashed daemon is stale: remove it, but never one a live daemon holds

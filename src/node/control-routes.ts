@@ -63,6 +63,32 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     if (typeof body?.sdl !== 'string') throw new ApiError('ERR_BAD_REQUEST', 'body.sdl must be the deployment file text')
     return deploymentView(await need(node.tenant, 'tenant').update(params.id, body.sdl, { signal }))
   })
+  // a shell: NDJSON both ways. In: { service?, command, tty } then { stdin: base64 } … { eof: true }.
+  // Out: { stream, data: base64 } … then { exit: code } or { error: { code, message } }.
+  server.raw('POST', '/v1/leases/:id/exec', async (req, res, params) => {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+    const send = (x: unknown): void => { res.write(JSON.stringify(x) + '\n') }
+    const lines = ndjsonLines(req)
+    try {
+      const first = (await lines.next()).value as any
+      if (first == null || !Array.isArray(first.command) || first.command.length === 0) throw new ApiError('ERR_BAD_REQUEST', 'the first line must be { command: [...] }')
+      const handle = await need(node.tenant, 'tenant').exec(params.id, { service: first.service, command: first.command.map(String), tty: first.tty === true })
+      void (async () => {
+        for await (const l of lines) {
+          const m = l as any
+          if (typeof m?.stdin === 'string') handle.stdin.write(new Uint8Array(Buffer.from(m.stdin, 'base64')))
+          else if (m?.eof === true) { handle.stdin.end(); return }
+        }
+        handle.stdin.end()
+      })().catch(() => {})
+      for await (const out of handle.output) send({ stream: out.stream, data: Buffer.from(out.data).toString('base64') })
+      send({ exit: await handle.exitCode })
+    } catch (err: any) {
+      send({ error: { code: String(err?.code ?? 'ERR_EXEC_FAILED'), message: String(err?.message ?? err) } })
+    } finally {
+      res.end()
+    }
+  })
   server.route('POST', '/v1/leases/:id/close', async ({ params, body }) => deploymentView(await need(node.tenant, 'tenant').close(params.id, typeof body?.reason === 'string' ? body.reason : undefined)))
 
   server.route('GET', '/v1/leases/:id/usage', ({ params }) => {
@@ -112,4 +138,19 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     const m = c.approveChange(Buffer.from(pending[pending.length - 1].id, 'hex'))
     return { change: pending[pending.length - 1].id, approval: m.idHex }
   })
+}
+
+/** the request body as parsed NDJSON lines, each at most 1 MiB */
+async function * ndjsonLines (req: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  let buf = ''
+  for await (const chunk of req) {
+    buf += String(chunk)
+    if (buf.length > 1024 * 1024) throw new ApiError('ERR_REQUEST_TOO_LARGE', 'an exec line over 1 MiB')
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl)
+      buf = buf.slice(nl + 1)
+      if (line.trim() !== '') yield JSON.parse(line)
+    }
+  }
 }

@@ -20,6 +20,7 @@ import type { Identity } from '../identity/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
 import { handleExplain } from './explain-protocol.ts'
+import { handleExec } from './exec-protocol.ts'
 import type { Logger } from './logger.ts'
 
 export interface ProviderRole {
@@ -253,6 +254,11 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         }
       }))
       stoppers.push(await net.handleLease({ service }))
+      stoppers.push(await handleExec(net, async (remote, req) => {
+        const d = authorizeTenant(remote, req.lease)
+        if (!d.ok) throw Object.assign(new Error(d.reason), { code: d.code })
+        return await runtime.exec(toHex(req.lease), { service: req.service, command: req.command, tty: req.tty })
+      }))
       stoppers.push(await handleExplain(net, async (orderId, remote) => {
         const order = book.order(orderId)
         if (order == null || !peerIsKey(remote, order.signer)) return undefined

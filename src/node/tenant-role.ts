@@ -17,6 +17,8 @@ import type { SoukConfig } from '../config/index.ts'
 import type { Store } from '../store/index.ts'
 import type { LeaseBook } from './lease-book.ts'
 import { askExplain } from './explain-protocol.ts'
+import { openExec } from './exec-protocol.ts'
+import type { ExecHandle } from '../runtime/index.ts'
 import type { ExplainAnswer } from './explain-protocol.ts'
 import { records } from './records.ts'
 import { DeployError, DeployErrorCode } from './errors.ts'
@@ -75,6 +77,8 @@ export interface TenantRole {
   close: (order: string, reason?: string) => Promise<Deployment>
   /** rolls out a new manifest (same resources or fewer) on the running lease; a failed rollout keeps the old one */
   update: (order: string, sdl: string | LoadedSdl, opts?: { signal?: AbortSignal, runTimeoutMs?: number }) => Promise<Deployment>
+  /** a command in one of the lease's containers (an interactive shell with tty) */
+  exec: (order: string, opts: { service?: string, command: string[], tty?: boolean, signal?: AbortSignal }) => Promise<ExecHandle>
   /** usage statements the provider sent and this node countersigned */
   usage: (order: string) => UsageLine[]
   start: () => Promise<void>
@@ -286,6 +290,13 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
       }
       throw new DeployError(DeployErrorCode.TIMEOUT, 'the update did not roll out in time; the previous manifest keeps running')
+    },
+
+    async exec (order, opts) {
+      const d = find(order)
+      const service = opts.service ?? d.services?.[0]?.name
+      if (service == null) throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `lease ${d.order.slice(0, 12)} has no running service`)
+      return await openExec(net, providerOf(d), { lease: Buffer.from(d.order, 'hex'), service, command: opts.command, tty: opts.tty === true }, opts.signal)
     },
 
     async close (order, reason = '') {

@@ -57,6 +57,11 @@ if (docker == null) {
     assert.is(logs.code, 0, logs.err)
     assert.match(logs.out, /web \| .*response:200/)
 
+    // a command in the container, through the provider, for the tenant only
+    const sh = souk(['--home', join(dir, 'tenant'), 'lease', 'shell', lease!, '--', 'sh', '-c', 'cat /www/index.html; exit 3'])
+    assert.is(sh.code, 3, sh.err)
+    assert.match(sh.out, /hello from souk/)
+
     // the winning provider's process stops and starts again: the lease and its container are adopted
     const state = JSON.parse(readFileSync(join(dir, 'devnet.json'), 'utf8'))
     const status = JSON.parse(souk(['--home', join(dir, 'tenant'), 'lease', 'status', lease!, '--json']).out)

@@ -121,6 +121,29 @@ export function leaseCommand (program: Command): void {
       print(`✓ lease ${d.order.slice(0, 12)} runs manifest ${d.sequence}`)
       servicesLines(d.services)
     })
+  lease.command('shell').argument('<id>', 'lease ID').argument('[command...]', 'command to run instead of a shell').description('a shell (or a command) in one of the lease\'s containers')
+    .option('--service <name>', 'which service (default: the first)')
+    .action(async (id: string, command: string[], opts) => {
+      const tty = process.stdin.isTTY === true && command.length === 0
+      const s = await client(program).duplex<any>(`/v1/leases/${encodeURIComponent(id)}/exec`)
+      s.write({ service: opts.service, command: command.length > 0 ? command : ['sh'], tty })
+      if (tty) process.stdin.setRawMode(true)
+      const onData = (d: Buffer): void => { s.write({ stdin: d.toString('base64') }) }
+      process.stdin.on('data', onData)
+      process.stdin.on('end', () => { s.write({ eof: true }); s.end() })
+      try {
+        for await (const m of s.read) {
+          if (m.data != null) (m.stream === 'stderr' ? process.stderr : process.stdout).write(Buffer.from(m.data, 'base64'))
+          if (m.exit != null) { process.exitCode = m.exit; break }
+          if (m.error != null) throw new CliError(m.error.message)
+        }
+      } finally {
+        if (tty) process.stdin.setRawMode(false)
+        process.stdin.off('data', onData)
+        process.stdin.pause()
+        s.end()
+      }
+    })
   lease.command('close').argument('<id>', 'lease ID').option('--reason <text>', 'told to the provider', '').option('--json', 'print as JSON')
     .action(async (id: string, opts) => {
       const d: any = await client(program).post(`/v1/leases/${encodeURIComponent(id)}/close`, { reason: opts.reason })
