@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import { ApiError, ApiErrorCode } from './errors.ts'
+import { ndjsonLines } from './ndjson.ts'
 
 export interface ControlClient {
   get: <T = unknown>(path: string, opts?: { signal?: AbortSignal }) => Promise<T>
@@ -64,17 +65,7 @@ export function controlClient (init: ControlClientInit): ControlClient {
     })
     req.flushHeaders()
     async function * read (): AsyncGenerator<T> {
-      const res = await response
-      let buf = ''
-      for await (const c of res) {
-        buf += String(c)
-        let nl: number
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl)
-          buf = buf.slice(nl + 1)
-          if (line.trim() !== '') yield JSON.parse(line) as T
-        }
-      }
+      yield * ndjsonLines<T>(await response)
     }
     return {
       write: (value) => { req.write(JSON.stringify(value) + '\n') },
@@ -97,18 +88,9 @@ export function controlClient (init: ControlClientInit): ControlClient {
         try { parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch {}
         throw new ApiError(parsed?.error?.code ?? ApiErrorCode.INTERNAL, parsed?.error?.message ?? `HTTP ${res.statusCode}`, res.statusCode)
       }
-      let buf = ''
-      for await (const c of res) {
-        buf += String(c)
-        let nl: number
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl)
-          buf = buf.slice(nl + 1)
-          if (line.trim() === '') continue
-          const v = JSON.parse(line)
-          if (v?.error?.code != null) throw new ApiError(v.error.code, v.error.message)
-          yield v as T
-        }
+      for await (const v of ndjsonLines<any>(res)) {
+        if (v?.error?.code != null) throw new ApiError(v.error.code, v.error.message)
+        yield v as T
       }
     }
   }

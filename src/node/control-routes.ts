@@ -1,6 +1,6 @@
 // The daemon's control API routes (HTTP/JSON over the node's unix socket), used by the CLI.
 import type { ControlServer } from '../api/index.ts'
-import { ApiError } from '../api/index.ts'
+import { ApiError, ndjsonLines } from '../api/index.ts'
 import { committeeFileToJson, ChangeAction } from '../committee/index.ts'
 import { publicKeyOfPeerId } from '../identity/index.ts'
 import type { Souk } from '../node.ts'
@@ -140,17 +140,3 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
   })
 }
 
-/** the request body as parsed NDJSON lines, each at most 1 MiB */
-async function * ndjsonLines (req: AsyncIterable<unknown>): AsyncGenerator<unknown> {
-  let buf = ''
-  for await (const chunk of req) {
-    buf += String(chunk)
-    if (buf.length > 1024 * 1024) throw new ApiError('ERR_REQUEST_TOO_LARGE', 'an exec line over 1 MiB')
-    let nl: number
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl)
-      buf = buf.slice(nl + 1)
-      if (line.trim() !== '') yield JSON.parse(line)
-    }
-  }
-}

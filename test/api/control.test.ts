@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { controlServer, controlClient, createMetricsRegistry, metricsServer, ApiError } from '../../src/api/index.ts'
+import { controlServer, controlClient, createMetricsRegistry, metricsServer, ApiError, ndjsonLines } from '../../src/api/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-api-'))
 const socketPath = join(dir, 'control.sock')
@@ -64,6 +64,14 @@ test('metrics render in Prometheus text format and are served on loopback', asyn
     assert.is(res.status, 200)
     assert.match(await res.text(), /souk_leases/)
   } finally { await m.stop() }
+})
+
+test('NDJSON lines survive chunks that split a line or a UTF-8 character', async () => {
+  const text = new TextEncoder().encode('{"a":"ü€"}\n{"b":2}\n')
+  const chunks = [text.slice(0, 7), text.slice(7, 9), text.slice(9)]
+  const got: unknown[] = []
+  for await (const v of ndjsonLines((async function * () { yield * chunks })())) got.push(v)
+  assert.equal(got, [{ a: 'ü€' }, { b: 2 }])
 })
 
 test.run()
