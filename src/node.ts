@@ -8,13 +8,12 @@ import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
 import { openStore } from './store/index.ts'
 import type { Store } from './store/index.ts'
-import { createSoukLibp2p, DEFAULT_TOPIC_POLICIES, Topic } from './net/index.ts'
+import { createSoukLibp2p } from './net/index.ts'
 import type { SoukNode } from './net/index.ts'
 import { parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
 import type { CommitteeFile } from './committee/index.ts'
 import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
 import type { ContainerRuntime } from './runtime/index.ts'
-import { MessageTag } from './wire/index.ts'
 import { createMetricsRegistry } from './api/index.ts'
 import type { MetricsRegistry } from './api/index.ts'
 import { leaseBook } from './node/lease-book.ts'
@@ -116,13 +115,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       relay: { server: config.network.relayServer },
       metrics,
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
-      gossip: {
-        directPeers: config.network.directPeers,
-        topics: {
-          ...DEFAULT_TOPIC_POLICIES,
-          [Topic.LEASES]: { ...DEFAULT_TOPIC_POLICIES[Topic.LEASES], tags: [...(DEFAULT_TOPIC_POLICIES[Topic.LEASES].tags ?? []), MessageTag.ORDER_EXPIRED, MessageTag.COMMITTEE_CHAIN] }
-        }
-      }
+      gossip: { directPeers: config.network.directPeers }
     })
   } catch (err) {
     store.close()

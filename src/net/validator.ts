@@ -36,7 +36,7 @@ export type TopicPolicies = Record<string, TopicPolicy>
 export const DEFAULT_TOPIC_POLICIES: TopicPolicies = {
   [Topic.ORDERS]: { tags: [MessageTag.ORDER], signerLimit: { perSecond: 10, burst: 50 }, peerLimit: { perSecond: 300, burst: 600 } },
   [Topic.BIDS]: { tags: [MessageTag.BID], signerLimit: { perSecond: 200, burst: 400 }, peerLimit: { perSecond: 2000, burst: 4000 } },
-  [Topic.LEASES]: { tags: [MessageTag.LEASE_CERTIFICATE, MessageTag.CLOSE], peerLimit: { perSecond: 2000, burst: 4000 } },
+  [Topic.LEASES]: { tags: [MessageTag.LEASE_CERTIFICATE, MessageTag.CLOSE, MessageTag.ORDER_EXPIRED, MessageTag.COMMITTEE_CHAIN], peerLimit: { perSecond: 2000, burst: 4000 } },
   [Topic.COMMITTEE]: { tagPrefixes: [COMMITTEE_TAG_PREFIX] }
 }
 
