@@ -4,6 +4,7 @@ import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import { promises as fs } from 'node:fs'
 import { ApiError, ApiErrorCode } from './errors.ts'
+import { toJsonText } from './json.ts'
 
 export const MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
@@ -66,13 +67,7 @@ function isAsyncIterable (v: unknown): v is AsyncIterable<unknown> {
   return v != null && typeof (v as any)[Symbol.asyncIterator] === 'function'
 }
 
-// bytes as hex; `this[k]` is the value before toJSON (which turns a Buffer into { type, data })
-const json = (v: unknown): string => JSON.stringify(v, function (this: any, k, x) {
-  const raw = this[k]
-  if (raw instanceof Uint8Array) return Buffer.from(raw).toString('hex')
-  if (typeof x === 'bigint') return x.toString()
-  return x
-})
+const json = (v: unknown): string => toJsonText(v)
 
 export function controlServer (init: ControlServerInit): ControlServer {
   const routes: Route[] = []

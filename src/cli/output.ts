@@ -1,11 +1,8 @@
+import { toJsonText } from '../api/index.ts'
+
 // Output helpers shared by commands: --json prints data, otherwise lines for a person.
 export function printJson (value: unknown): void {
-  process.stdout.write(JSON.stringify(value, function (this: any, k, v) {
-    const raw = this[k]
-    if (raw instanceof Uint8Array) return Buffer.from(raw).toString('hex')
-    if (typeof v === 'bigint') return v.toString()
-    return v
-  }, 2) + '\n')
+  process.stdout.write(toJsonText(value, 2) + '\n')
 }
 
 export function print (line = ''): void {

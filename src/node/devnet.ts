@@ -5,12 +5,11 @@ import { createServer } from 'node:net'
 import { mkdir, writeFile, readFile, rm, open } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Docker from 'dockerode'
 import { generateIdentity, encodeKeyFile, writeSecretFile, keyFilePath } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { CONFIG_FILE } from '../config/index.ts'
 import { controlClient } from '../api/index.ts'
-import { LABEL_INSTANCE } from '../runtime/index.ts'
+import { LABEL_INSTANCE, dockerClient } from '../runtime/index.ts'
 import { committeeJson } from './genesis.ts'
 import { genesisCommitteeFile } from '../committee/index.ts'
 import { controlSocketPath, READY_FILE } from './daemon.ts'
@@ -34,10 +33,6 @@ export interface DevnetOptions {
   bidWindowMs?: number
   onProgress?: (e: DevnetProgress) => void
   signal?: AbortSignal
-}
-
-function docker (host: string): Docker {
-  return host.startsWith('unix://') ? new Docker({ socketPath: host.slice(7) }) : new Docker({ host: new URL(host.replace(/^tcp:/, 'http:')).hostname, port: Number(new URL(host.replace(/^tcp:/, 'http:')).port) })
 }
 
 async function freePort (): Promise<number> {
@@ -94,7 +89,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     throw new NodeError('ERR_DEVNET_RUNNING', `a devnet is already running in ${dir}; stop it with \`souk devnet down --dir ${dirIn}\``)
   }
   const dockerHost = opts.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
-  const d = docker(dockerHost)
+  const d = dockerClient(dockerHost)
   try {
     await d.ping()
   } catch {
@@ -213,8 +208,7 @@ export async function devnetDown (dirIn: string, opts: { dockerHost?: string } =
     stopped++
   }))
   let removed = 0
-  const dockerHost = opts.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
-  const d = docker(dockerHost)
+  const d = dockerClient(opts.dockerHost)
   for (const owner of state.nodes.map((n) => n.owner).filter((o): o is string => o != null)) {
     const filters = { label: [`${LABEL_INSTANCE}=${owner}`] }
     try {

@@ -109,6 +109,23 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     return d
   }
 
+  /**
+   * Polls the provider's status until `decide` returns a value (or throws); undefined on timeout.
+   * A status request is one small frame each way on an open connection, so polling is cheap.
+   */
+  async function watchStatus<T> (d: Deployment, opts: { signal?: AbortSignal, runTimeoutMs?: number }, decide: (status: any) => T | undefined): Promise<T | undefined> {
+    const until = Date.now() + (opts.runTimeoutMs ?? 120_000)
+    const lease = Buffer.from(d.order, 'hex')
+    while (Date.now() < until) {
+      opts.signal?.throwIfAborted()
+      const r = await net.leaseRequest(providerOf(d), { type: 'status', lease }, { signal: opts.signal }).next().then((x) => x.value).catch(() => undefined)
+      const out = decide(r?.kind === 'status' ? r.status : undefined)
+      if (out !== undefined) return out
+      await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+    }
+    return undefined
+  }
+
   async function explainDeclines (orderId: Uint8Array, signal?: AbortSignal): Promise<ExplainAnswer[]> {
     const peers = new Set<string>()
     for (const p of net.libp2p.getPeers()) peers.add(p.toString())
@@ -196,26 +213,20 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         save(d)
         emit({ type: 'deploy:manifest-accepted', detail: { provider: d.provider } })
 
-        const until = Date.now() + (opts.runTimeoutMs ?? 120_000)
-        let last: any
-        // a status request is one small frame each way on an open connection: poll briskly
-        while (Date.now() < until) {
-          opts.signal?.throwIfAborted()
-          last = await net.leaseRequest(providerOf(d), { type: 'status', lease: order.id }, { signal: opts.signal }).next().then((r) => r.value).catch(() => undefined)
-          const st = last?.kind === 'status' ? last.status : undefined
+        const done = await watchStatus(d, opts, (st) => {
           if (st?.state === 'closed' || st?.error != null) {
             d.state = 'failed'; d.reason = st.error ?? st.closeReason ?? 'the provider closed the lease'; save(d)
             throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `deployment failed at the provider: ${d.reason}`)
           }
           const services = view(st)
-          if (st?.state === 'running' && services.length > 0 && services.every((s) => s.ready >= s.count)) {
-            d.state = 'running'
-            d.services = services
-            save(d)
-            emit({ type: 'deploy:services-running', detail: { services } })
-            return d
-          }
-          await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+          return st?.state === 'running' && services.length > 0 && services.every((x) => x.ready >= x.count) ? services : undefined
+        })
+        if (done != null) {
+          d.state = 'running'
+          d.services = done
+          save(d)
+          emit({ type: 'deploy:services-running', detail: { services: done } })
+          return d
         }
         d.state = 'failed'; d.reason = 'services did not start in time'; save(d)
         throw new DeployError(DeployErrorCode.TIMEOUT, `services did not come up within ${Math.round((opts.runTimeoutMs ?? 120_000) / 1000)} s`)
@@ -271,23 +282,19 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider} unreachable: ${String(err?.message ?? err)}`)
       }
       if (!result.ok) throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, `provider refused the update: ${result.reason} (${result.code})`)
-      const until = Date.now() + (opts.runTimeoutMs ?? 120_000)
-      while (Date.now() < until) {
-        opts.signal?.throwIfAborted()
-        const r = await net.leaseRequest(providerOf(d), { type: 'status', lease }, { signal: opts.signal }).next().then((x) => x.value).catch(() => undefined)
-        const st = r?.kind === 'status' ? r.status as any : undefined
-        if (st?.sequence === sequence && st.state === 'running') {
-          d.sequence = sequence
-          d.manifest = manifest
-          d.services = view(st)
-          save(d)
-          return d
+      const st = await watchStatus(d, opts, (x) => {
+        if (x?.state === 'closed') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the provider closed the lease: ${x.closeReason ?? ''}`)
+        if (x?.lastUpdate?.sequence === sequence && x.lastUpdate.error != null) {
+          throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the update failed and the previous manifest keeps running: ${x.lastUpdate.error}`)
         }
-        if (st?.state === 'closed') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the provider closed the lease: ${st.closeReason ?? ''}`)
-        if (st?.lastUpdate?.sequence === sequence && st.lastUpdate.error != null) {
-          throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the update failed and the previous manifest keeps running: ${st.lastUpdate.error}`)
-        }
-        await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+        return x?.sequence === sequence && x.state === 'running' ? x : undefined
+      })
+      if (st != null) {
+        d.sequence = sequence
+        d.manifest = manifest
+        d.services = view(st)
+        save(d)
+        return d
       }
       throw new DeployError(DeployErrorCode.TIMEOUT, 'the update did not roll out in time; the previous manifest keeps running')
     },

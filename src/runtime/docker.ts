@@ -211,6 +211,11 @@ export function containerSpec (input: ContainerSpecInput): ContainerSpec {
   return { name: create.name as string, create, volumes, notices }
 }
 
+/** A Docker client for `unix://…`, a socket path or `tcp://host:port`; default DOCKER_HOST, then the local socket. */
+export function dockerClient (host?: string): Docker {
+  return new Docker(dockerOptions(host))
+}
+
 function dockerOptions (host: string | undefined): Docker.DockerOptions {
   const h = host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
   if (h.startsWith('unix://')) return { socketPath: h.slice('unix://'.length) }

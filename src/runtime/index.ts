@@ -7,7 +7,7 @@ export {
   LeaseExistsError, ServiceNotFoundError, ImageUnavailableError, DeployFailedError, UpdateFailedError, RuntimeRequestError,
   AbortedError, InsufficientResourcesError, ReservationExistsError, InvalidInventoryError
 } from './errors.ts'
-export { dockerRuntime, containerSpec, networkName, volumeName } from './docker.ts'
+export { dockerRuntime, dockerClient, containerSpec, networkName, volumeName } from './docker.ts'
 export type { DockerRuntime, DockerRuntimeInit, DockerRuntimeComponents, ContainerSpec, ContainerSpecInput } from './docker.ts'
 export { planServices, commonNotices, urlScheme, checkLeaseId } from './manifest-plan.ts'
 export type { PlannedService } from './manifest-plan.ts'

@@ -1,6 +1,7 @@
 // Tests that need Docker find it through DOCKER_HOST. Without it they are skipped locally,
 // but in CI (CI=true) a missing engine is a failure, never a silent skip.
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { dockerClient } from '../../src/runtime/index.ts'
 
 export const TEST_IMAGE = process.env.SOUK_TEST_IMAGE ?? 'souk/busybox:latest'
 
@@ -10,9 +11,7 @@ export function dockerFromEnv (): Docker | null {
     if (process.env.CI === 'true') throw new Error('CI=true but DOCKER_HOST is not set: the Docker-backed tests cannot run')
     return null
   }
-  if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) })
-  const u = new URL(host.replace(/^tcp:/, 'http:'))
-  return new Docker({ host: u.hostname, port: Number(u.port) })
+  return dockerClient(host)
 }
 
 /** Prints the skip notice that the test runner counts. */

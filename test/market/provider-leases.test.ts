@@ -87,7 +87,6 @@ if (docker == null) {
     const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime })
     const { order, bid, manifest } = lease()
     leases.leaseWon(order, bid)
-    const events: string[] = []
     try {
       const deployed = await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
       assert.is(leases.get(order.idHex)?.state, 'running')
@@ -115,7 +114,6 @@ if (docker == null) {
     assert.is(leases.get(order.idHex)?.state, 'closed')
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
     assert.is(left.length, 0)
-    void events
   })
 
   test.run()

@@ -2,8 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import Docker from 'dockerode'
-import { dockerRuntime, LABEL_INSTANCE, LABEL_LEASE, LeaseExistsError, UpdateFailedError } from '../../src/runtime/index.ts'
+import { dockerRuntime, dockerClient, LABEL_INSTANCE, LABEL_LEASE, LeaseExistsError, UpdateFailedError } from '../../src/runtime/index.ts'
 import type { DockerRuntime, DeployedLease, ExecHandle, LeaseRef } from '../../src/runtime/index.ts'
 import { GiB, MiB, manifestOf, newLease, persistentStorage, service, webService } from './manifests.ts'
 
@@ -18,7 +17,7 @@ if (dockerHost == null || dockerHost === '') {
 } else {
   // a unique owner label: the engine is shared, and reconcile must only see this run's objects
   const instance = `souk-test-${randomBytes(4).toString('hex')}`
-  const docker = new Docker({ socketPath: dockerHost.replace(/^unix:\/\//, '') })
+  const docker = dockerClient(dockerHost)
   const calls: Array<{ name: string, ms: number }> = []
   const runtime: DockerRuntime = dockerRuntime({ dockerHost, instance, pull: 'never' })({ onDockerCall: (name, ms) => { calls.push({ name, ms }) } })
 

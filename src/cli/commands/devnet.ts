@@ -1,5 +1,7 @@
 import type { Command } from 'commander'
 import { devnetUp, devnetStatus, devnetDown } from '../../node/devnet.ts'
+import { ensureExampleImage, EXAMPLE_IMAGE } from '../../node/test-image.ts'
+import { dockerClient } from '../../runtime/index.ts'
 import { print, printJson } from '../output.ts'
 
 const DEFAULT_DIR = './.souk-devnet'
@@ -25,6 +27,11 @@ export function devnetCommand (program: Command): void {
       print(`devnet up in ${state.dir}`)
       print('deploy with:')
       print(`  souk --home ${opts.dir.replace(/\/$/, '')}/tenant deploy examples/web.yaml`)
+    })
+  devnet.command('image').description('build the example image souk/busybox:latest from Debian\'s busybox-static if it is missing (no registry needed)')
+    .action(async () => {
+      const built = await ensureExampleImage(dockerClient())
+      print(built === 'built' ? `built ${EXAMPLE_IMAGE}` : `${EXAMPLE_IMAGE} is present`)
     })
   devnet.command('status').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
     .action(async (opts) => {
