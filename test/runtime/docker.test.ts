@@ -50,7 +50,7 @@ if (dockerHost == null || dockerHost === '') {
     for (let i = 0; i < 100; i++) {
       const st = await runtime.status(lease.leaseId)
       const s = st.services.find((x) => x.name === svc)
-      if (s != null && s.ready === s.count && s.urls.length >= 0 && s.replicas.every((r) => r.state === 'running')) return st
+      if (s != null && s.ready === s.count && s.replicas.every((r) => r.state === 'running')) return st
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     throw new Error(`service ${svc} never came up`)
