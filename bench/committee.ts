@@ -5,7 +5,7 @@
 // closes, and the bound ed25519 verification alone puts on this machine (protocols/committee.md,
 // "Verification bound").
 //
-//   node bench/committee.ts [--rate N] [--seconds 8] [--window-ms 300] [--batch-ms 100]
+//   node bench/committee.ts [--rate N] [--seconds 8] [--window-ms 300] [--batch-ms 100] [--min-batch-ms 40]
 //
 // Without --rate, the offered load is 50 % of what verification alone allows (measured first);
 // above what the committee sustains, orders queue past their bid windows and expire, so the
@@ -30,7 +30,7 @@ const PROVIDERS = 3
 const TENANTS = 32
 const VERIFY_PROBE_MS = 1000
 
-interface Args { rate: number, seconds: number, windowMs: number, batchMs: number }
+interface Args { rate: number, seconds: number, windowMs: number, batchMs: number, minBatchMs?: number }
 
 function parse (argv: string[]): Args {
   const a: Args = { rate: 0, seconds: 8, windowMs: 300, batchMs: 100 }
@@ -40,6 +40,7 @@ function parse (argv: string[]): Args {
     else if (argv[i] === '--seconds') a.seconds = v
     else if (argv[i] === '--window-ms') a.windowMs = v
     else if (argv[i] === '--batch-ms') a.batchMs = v
+    else if (argv[i] === '--min-batch-ms') a.minBatchMs = v
     else continue
     i++
   }
@@ -56,7 +57,7 @@ interface Schedule {
 }
 
 interface WorkerBase { i: number, ports: Array<{ peer: number, port: MessagePort }>, dbPath: string }
-interface Go { committee: unknown, schedule: Schedule, t0: number, batchMs: number, feedMs: number }
+interface Go { committee: unknown, schedule: Schedule, t0: number, batchMs: number, minBatchMs?: number, feedMs: number }
 type WorkerInit = WorkerBase & Go
 
 /** a probe: ed25519 verifications per second on this thread for `ms` */
@@ -162,7 +163,7 @@ if (isMainThread) {
   msgs.forEach((m, k) => { view.set(m.bytes, off); index[k * 3] = off; index[k * 3 + 1] = m.bytes.length; index[k * 3 + 2] = m.at; off += m.bytes.length })
   const feedMs = msgs[msgs.length - 1].at
   if (Date.now() > t0 - 800) console.log('warning: signing the stream took longer than planned')
-  const go: Go = { committee: committeeFileToJson(genesis), schedule: { data, index }, t0, batchMs: args.batchMs, feedMs }
+  const go: Go = { committee: committeeFileToJson(genesis), schedule: { data, index }, t0, batchMs: args.batchMs, minBatchMs: args.minBatchMs, feedMs }
   for (const { w } of workers) w.postMessage(go)
   await Promise.all(workers.map((x) => x.done))
   await Promise.all(workers.map((x) => x.w.terminate()))
@@ -197,7 +198,7 @@ if (isMainThread) {
   const waitUntil = async (t: number): Promise<void> => { const d = t - Date.now(); if (d > 0) await new Promise((r) => setTimeout(r, d)) }
   const store = openStore({ path: init.dbPath })
   const byPeer = new Map(init.ports.map((p) => [`v${p.peer}`, p.port]))
-  const node = committeeNode({ committee, batchIntervalMs: init.batchMs, relay: false, statusIntervalMs: 1000 })({
+  const node = committeeNode({ committee, batchIntervalMs: init.batchMs, minBatchIntervalMs: init.minBatchMs, relay: false, statusIntervalMs: 1000 })({
     signer: id,
     store,
     clock: { now: Date.now, setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) } },
@@ -212,7 +213,7 @@ if (isMainThread) {
   let batches = 0
   let leaseBatches = 0
   const expired: Record<string, number> = {}
-  node.on('batch', (e) => { batches++; if (e.leases > 0) leaseBatches++ })
+  node.on('batch', (e) => { batches++; if (e.leases > 0) leaseBatches++; if (process.env.SOUK_BENCH_LOG === '1') console.error(`v${init.i} ${Date.now() - init.t0}: batch h=${e.height} time=${e.time - init.t0} items=${e.items} leases=${e.leases} expired=${e.expired}`) })
   node.on('expired', (e) => { expired[e.code] = (expired[e.code] ?? 0) + 1 })
   node.on('lease', (e) => { pending.push([Buffer.from(e.lease.order).toString('hex'), Date.now()]) })
   const flush = setInterval(() => { if (pending.length > 0) { parentPort?.postMessage({ type: 'leases', list: pending }); pending = [] } }, 50)
@@ -222,6 +223,7 @@ if (isMainThread) {
   const { data, index } = init.schedule
   const count = index.length / 3
   let next = 0
+  const lags: number[] = []
   await waitUntil(init.t0)
   await new Promise<void>((resolve) => {
     // a few messages per turn of the event loop, as separate gossip deliveries would come
@@ -229,6 +231,7 @@ if (isMainThread) {
       const now = Date.now() - init.t0
       let k = 0
       while (next < count && index[next * 3 + 2] <= now && k < 16) {
+        if ((next & 15) === 0) lags.push(now - index[next * 3 + 2])
         const bytes = new Uint8Array(data, index[next * 3], index[next * 3 + 1]).slice()
         node.submit(bytes)
         next++
@@ -246,5 +249,5 @@ if (isMainThread) {
   const s = node.status()
   node.stop()
   store.close()
-  parentPort?.postMessage({ type: 'done', stats: { height: s.height, verified: s.verified, cacheHits: s.verifyCacheHits, rejected: s.rejected, pool: s.pool, batches, leaseBatches, expired } })
+  parentPort?.postMessage({ type: 'done', stats: { feedLagP50: lags.sort((a, b) => a - b)[lags.length >> 1], feedLagMax: lags.at(-1), height: s.height, verified: s.verified, cacheHits: s.verifyCacheHits, rejected: s.rejected, pool: s.pool, batches, leaseBatches, expired } })
 }

@@ -25,6 +25,7 @@ const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParalleli
 const DEGREE = Math.floor(arg('degree', 3))
 const HEARTBEAT = Math.floor(arg('heartbeat', 700))
 const D = process.argv.includes('--D') ? Math.floor(arg('D', 6)) : undefined
+const SETTLE = process.argv.includes('--settle') ? arg('settle', 10) : 0
 const DRAIN_MS = 3_000
 
 interface Worker { proc: ChildProcess, nodes: number, first: number, inbox: FromWorker[], waiters: Array<() => void> }
@@ -79,6 +80,8 @@ function percentile (sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]
 }
 
+const cpuMs = async (): Promise<number> => (await ask({ type: 'cpu?' }, 'cpu')).reduce((s, c) => s + c.userMs + c.systemMs, 0)
+
 async function run (): Promise<void> {
   const tStart = Date.now()
   // start nodes in every worker
@@ -114,7 +117,20 @@ async function run (): Promise<void> {
     await sleep(500)
   }
   await sleep(2_000)
+  // a network that has been up a while: let discovery settle, reporting what it costs
+  for (let t = 0; t < SETTLE; t += 5) {
+    const c0 = await cpuMs(); const t0 = Date.now()
+    await sleep(5_000)
+    const c = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0)
+    console.log(`settling: ${(c / N).toFixed(1)} connections per node, ${(100 * (await cpuMs() - c0) / (Date.now() - t0)).toFixed(0)} % of one core`)
+  }
 
+  const conns = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0)
+  const idle0 = await cpuMs()
+  const idleT0 = Date.now()
+  await sleep(3_000)
+  const idleCpu = (await cpuMs() - idle0) / (Date.now() - idleT0)
+  console.log(`idle: ${(conns / N).toFixed(1)} connections per node, ${(100 * idleCpu).toFixed(0)} % of one core for all nodes`)
   const rss = await ask({ type: 'rss?' }, 'rss')
   const rssTotal = rss.reduce((s, r) => s + r.rss, 0)
   const rssPerNode = rssTotal / N / (1024 * 1024)
@@ -123,6 +139,7 @@ async function run (): Promise<void> {
   // load: RATE orders a second from random nodes
   const total = Math.round(RATE * SECONDS)
   const interval = 1000 / RATE
+  const load0 = await cpuMs()
   const loadStart = Date.now()
   for (let k = 0; k < total; k++) {
     const due = loadStart + k * interval
@@ -133,6 +150,7 @@ async function run (): Promise<void> {
   }
   const loadMs = Date.now() - loadStart
   await sleep(DRAIN_MS)
+  console.log(`load: ${(100 * (await cpuMs() - load0) / (Date.now() - loadStart)).toFixed(0)} % of one core for all nodes`)
 
   const reports = await ask({ type: 'report?' }, 'report')
   const received = new Map<string, number>()

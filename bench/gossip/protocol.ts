@@ -5,6 +5,7 @@ export type ToWorker =
   | { type: 'dial', plan: Array<{ node: number, addrs: string[] }> }
   | { type: 'mesh?' }
   | { type: 'rss?' }
+  | { type: 'cpu?' }
   | { type: 'publish', node: number }
   | { type: 'report?' }
   | { type: 'stop' }
@@ -12,9 +13,10 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'started', addrs: string[] }
   | { type: 'dialed', failures: number }
-  | { type: 'mesh', ready: number, minMesh: number }
+  | { type: 'mesh', ready: number, minMesh: number, connections: number }
   | { type: 'rss', rss: number, heapUsed: number, nodes: number }
   | { type: 'published', id: string, recipients: number }
   | { type: 'report', latencies: number[], received: Record<string, number>, publishErrors: number }
+  | { type: 'cpu', userMs: number, systemMs: number }
   | { type: 'stopped' }
   | { type: 'error', message: string }

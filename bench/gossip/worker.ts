@@ -65,7 +65,7 @@ async function handle (m: ToWorker): Promise<void> {
     }
     case 'mesh?': {
       const sizes = nodes.map((n) => n.gossip.meshPeers(Topic.ORDERS).length)
-      send({ type: 'mesh', ready: sizes.filter((s) => s > 0).length, minMesh: Math.min(...sizes) })
+      send({ type: 'mesh', ready: sizes.filter((s) => s > 0).length, minMesh: Math.min(...sizes), connections: nodes.reduce((s, n) => s + n.libp2p.getConnections().length, 0) })
       break
     }
     case 'rss?': {
@@ -85,6 +85,11 @@ async function handle (m: ToWorker): Promise<void> {
         publishErrors++
         send({ type: 'published', id: msg.idHex, recipients: -1 })
       }
+      break
+    }
+    case 'cpu?': {
+      const u = process.cpuUsage()
+      send({ type: 'cpu', userMs: u.user / 1000, systemMs: u.system / 1000 })
       break
     }
     case 'report?': {

@@ -59,6 +59,8 @@ export const MAX_EVIDENCE = 10_000
 export const Defaults = {
   /** pause after a decision before the next height's round 0 starts: batches form meanwhile */
   batchIntervalMs: 100,
+  /** the shortest such pause, taken when an open order's bid deadline has come or is about to */
+  minBatchIntervalMs: 40,
   proposeTimeoutMs: 300,
   proposeTimeoutDeltaMs: 150,
   voteTimeoutMs: 200,

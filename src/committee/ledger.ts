@@ -125,6 +125,13 @@ export class Ledger {
   isOpenOrder (idHex: string): boolean { return this.orders.has(idHex) }
   /** the bid deadline of an open order */
   deadlineOf (idHex: string): number | undefined { return this.orders.get(idHex)?.msg.body.bidDeadline }
+  /** the earliest bid deadline of the open orders */
+  nextDeadline (): number | undefined {
+    this.sortDeadlines()
+    for (const [d, o] of this.deadlines) if (this.orders.has(o)) return d
+    return undefined
+  }
+
   leaseOf (orderHex: string): LeaseEntry | undefined { return this.leases.get(orderHex) }
 
   /** Why an item may not go into a batch with committee time `time`; undefined when it may. */

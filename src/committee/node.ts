@@ -50,6 +50,8 @@ export interface CommitteeNodeInit {
   /** the genesis committee file, or the chain of files from the genesis on */
   committee: CommitteeFile | CommitteeFile[]
   batchIntervalMs?: number
+  /** the pause when a bid deadline is due: the batches that settle an auction follow each other closely */
+  minBatchIntervalMs?: number
   proposeTimeoutMs?: number
   proposeTimeoutDeltaMs?: number
   voteTimeoutMs?: number
@@ -191,6 +193,7 @@ class CommitteeNodeImpl implements CommitteeNode {
   constructor (init: CommitteeNodeInit, c: CommitteeComponents) {
     this.init = {
       batchIntervalMs: init.batchIntervalMs ?? Defaults.batchIntervalMs,
+      minBatchIntervalMs: Math.min(init.minBatchIntervalMs ?? Defaults.minBatchIntervalMs, init.batchIntervalMs ?? Defaults.batchIntervalMs),
       proposeTimeoutMs: init.proposeTimeoutMs ?? Defaults.proposeTimeoutMs,
       proposeTimeoutDeltaMs: init.proposeTimeoutDeltaMs ?? Defaults.proposeTimeoutDeltaMs,
       voteTimeoutMs: init.voteTimeoutMs ?? Defaults.voteTimeoutMs,
@@ -556,10 +559,26 @@ class CommitteeNodeImpl implements CommitteeNode {
     const c = this.cur
     if (c == null) return
     this.roundStartPending = true
-    this.timer(this.init.batchIntervalMs, () => {
+    this.timer(this.roundZeroDelay(), () => {
       this.roundStartPending = false
       if (this.cur === c && c.round < 0 && !c.decided) c.startRound(0)
     })
+  }
+
+  /**
+   * The pause before the next height. An auction is settled by the first batch whose committee
+   * time (the median of the previous batch's precommits) is at or past its deadline, so when a
+   * deadline is due the next batches start with only the short pause: the previous batch's
+   * precommits already passed the deadline (the next batch settles it), or the next batch is
+   * timed to start at the deadline (its precommits pass it, and the one after settles it).
+   */
+  private roundZeroDelay (): number {
+    const { batchIntervalMs: full, minBatchIntervalMs: min } = this.init
+    const due = this.ledger.nextDeadline()
+    if (due == null) return full
+    const lc = this.lastCommitFor(this.ledger.height + 1)
+    if (lc != null && due <= lc.time) return min
+    return Math.max(min, Math.min(full, due - this.clock.now()))
   }
 
   // ---- building and checking batches ----

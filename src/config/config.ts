@@ -23,7 +23,7 @@ export interface SoukConfig {
     testNetwork: boolean
   }
   /** the committee file chain (relative to the node home); every role needs it to check leases */
-  committee: { file: string, batchIntervalMs: number }
+  committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
   tenant: { bidWindowMs: number }
@@ -67,7 +67,7 @@ export function defaultConfig (): SoukConfig {
       directPeers: [],
       testNetwork: false
     },
-    committee: { file: 'committee.json', batchIntervalMs: 100 },
+    committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info' },
     tenant: { bidWindowMs: 2000 },

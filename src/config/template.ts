@@ -29,6 +29,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '  file: committee.json',
     '  # how often the committee orders a batch, ms',
     '  batchIntervalMs: 100',
+    '  # the shorter pause when a bid deadline is due, ms',
+    '  minBatchIntervalMs: 40',
     '',
     'api:',
     '  # Prometheus /metrics on loopback; 0 picks a free port (see `souk node status`)',

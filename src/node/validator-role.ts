@@ -23,13 +23,14 @@ export interface ValidatorRole {
 export interface ValidatorRoleInit {
   committeeFiles: CommitteeFile[]
   batchIntervalMs?: number
+  minBatchIntervalMs?: number
 }
 
 export function validatorRole (init: ValidatorRoleInit): (components: { identity: Identity, net: SoukNode, store: Store, book: LeaseBook, logger: Logger }) => ValidatorRole {
   return ({ identity, net, store, book, logger }) => {
     let files = init.committeeFiles
     const transport: CommitteeTransport = committeeTransport({ members: () => files.at(-1)?.info.validators ?? [] })({ net })
-    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, relay: true })({
+    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, minBatchIntervalMs: init.minBatchIntervalMs, relay: true })({
       signer: identity,
       store,
       clock: {
