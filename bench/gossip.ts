@@ -2,7 +2,12 @@
 // a sparse random topology over loopback TCP. Random nodes publish signed orders at a fixed rate;
 // every delivery is timed against the order's creation time (one machine, one clock).
 //
-//   node bench/gossip.ts --nodes 100 --rate 50 --seconds 20 [--procs 4] [--degree 3] [--heartbeat 700] [--D 6]
+//   node bench/gossip.ts --nodes 100 --rate 50 --seconds 20 [--procs <cores>] [--degree 3] [--settle 10]
+//     [--heartbeat ms] [--D n] [--Dlazy n] [--gossip-factor x] [--mcache-gossip n] [--no-flood]
+//
+// The mesh settings default to souk's own (src/net/constants.ts); the flags are for experiments.
+// Load starts once discovery has settled (--settle seconds, 10 by default): the DHT connects a new
+// network's nodes to each other for several seconds, and the target is about a running network.
 //
 // Last line: gossip nodes=… rate=… delivered_pct=… p50_ms=… p99_ms=… rss_mb_per_node=…
 import { fork } from 'node:child_process'
@@ -21,11 +26,16 @@ function arg (name: string, def: number): number {
 const N = Math.floor(arg('nodes', 100))
 const RATE = arg('rate', 50)
 const SECONDS = arg('seconds', 20)
-const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParallelism() * 2))))
+// one process a core: more processes than cores only add scheduling delay to every hop between them
+const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParallelism()))))
 const DEGREE = Math.floor(arg('degree', 3))
-const HEARTBEAT = Math.floor(arg('heartbeat', 700))
+const HEARTBEAT = process.argv.includes('--heartbeat') ? Math.floor(arg('heartbeat', 1000)) : undefined
 const D = process.argv.includes('--D') ? Math.floor(arg('D', 6)) : undefined
-const SETTLE = process.argv.includes('--settle') ? arg('settle', 10) : 0
+const DLAZY = process.argv.includes('--Dlazy') ? Math.floor(arg('Dlazy', 6)) : undefined
+const MCACHE_GOSSIP = process.argv.includes('--mcache-gossip') ? Math.floor(arg('mcache-gossip', 3)) : undefined
+const GOSSIP_FACTOR = process.argv.includes('--gossip-factor') ? Number(process.argv[process.argv.indexOf('--gossip-factor') + 1]) : undefined
+const FLOOD = process.argv.includes('--no-flood') ? false : undefined
+const SETTLE = arg('settle', 10)
 const DRAIN_MS = 3_000
 
 interface Worker { proc: ChildProcess, nodes: number, first: number, inbox: FromWorker[], waiters: Array<() => void> }
@@ -85,7 +95,7 @@ const cpuMs = async (): Promise<number> => (await ask({ type: 'cpu?' }, 'cpu')).
 async function run (): Promise<void> {
   const tStart = Date.now()
   // start nodes in every worker
-  for (const w of workers) tell(w, { type: 'start', nodes: w.nodes, heartbeatMs: HEARTBEAT, D })
+  for (const w of workers) tell(w, { type: 'start', nodes: w.nodes, heartbeatMs: HEARTBEAT, D, Dlazy: DLAZY, gossipFactor: GOSSIP_FACTOR, mcacheGossip: MCACHE_GOSSIP, floodPublish: FLOOD })
   const addrs: string[] = []
   for (const w of workers) addrs.push(...(await next(w, 'started')).addrs)
   console.log(`started ${N} nodes in ${PROCS} processes in ${Date.now() - tStart} ms`)

@@ -1,7 +1,7 @@
 // Messages between the gossip benchmark's coordinator and its worker processes (IPC).
 
 export type ToWorker =
-  | { type: 'start', nodes: number, heartbeatMs: number, D?: number }
+  | { type: 'start', nodes: number, heartbeatMs?: number, D?: number, Dlazy?: number, gossipFactor?: number, mcacheGossip?: number, floodPublish?: boolean }
   | { type: 'dial', plan: Array<{ node: number, addrs: string[] }> }
   | { type: 'mesh?' }
   | { type: 'rss?' }

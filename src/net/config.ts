@@ -30,6 +30,14 @@ export interface GossipConfig {
   Dlo?: number
   Dhi?: number
   heartbeatMs?: number
+  /** peers outside the mesh told, each heartbeat, which messages this node has (IHAVE) */
+  Dlazy?: number
+  /** share of the non-mesh peers told as well, when more than Dlazy (0 to 1) */
+  gossipFactor?: number
+  /** heartbeats of recent message IDs those IHAVE announcements carry */
+  mcacheGossip?: number
+  /** send this node's own messages to every subscribed peer, not only the mesh */
+  floodPublish?: boolean
   /** how long gossipsub remembers message IDs it has seen, ms (the replay window remembers longer) */
   seenTtlMs?: number
   /** ed25519 path for gossip verification */
@@ -118,6 +126,10 @@ export function validateNetConfig (c: SoukNetConfig, prefix = 'net'): void {
     checkInt(g.Dlo, p('gossip.Dlo'), 1, 64)
     checkInt(g.Dhi, p('gossip.Dhi'), 1, 128)
     checkInt(g.heartbeatMs, p('gossip.heartbeatMs'), 50, 60_000)
+    checkInt(g.Dlazy, p('gossip.Dlazy'), 0, 64)
+    if (g.gossipFactor !== undefined && !(typeof g.gossipFactor === 'number' && g.gossipFactor >= 0 && g.gossipFactor <= 1)) fail(p('gossip.gossipFactor'), 'must be a number from 0 to 1')
+    checkInt(g.mcacheGossip, p('gossip.mcacheGossip'), 1, 5)
+    if (g.floodPublish !== undefined && typeof g.floodPublish !== 'boolean') fail(p('gossip.floodPublish'), 'must be true or false')
     checkInt(g.seenTtlMs, p('gossip.seenTtlMs'), 100, 3_600_000)
     if (g.verifier !== undefined && g.verifier !== 'native' && g.verifier !== 'noble') fail(p('gossip.verifier'), 'must be "native" or "noble"')
     if (g.invalidMessageWeight !== undefined && !(typeof g.invalidMessageWeight === 'number' && g.invalidMessageWeight <= 0)) fail(p('gossip.invalidMessageWeight'), 'must be a number <= 0')

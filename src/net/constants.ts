@@ -67,9 +67,24 @@ export const FOLLOW_IDLE_TIMEOUT_MS = 10 * 60_000
 /** inbound streams per connection and protocol */
 export const MAX_INBOUND_STREAMS = 8
 
-// gossip defaults
+// Gossip defaults (protocols/gossip.md, "Mesh parameters"). souk's gossip is many small signed
+// messages, and each copy a node receives costs it a decryption, a decode and a duplicate check
+// and each it sends an encryption and a write, so the mesh is leaner than gossipsub's defaults:
+// fewer mesh copies, IHAVE to two outside peers with the last heartbeat's IDs only, and a node's
+// own messages go to its mesh rather than to every peer it knows.
 /** gossipsub heartbeat, ms */
-export const HEARTBEAT_INTERVAL_MS = 700
+export const HEARTBEAT_INTERVAL_MS = 1_000
+/** mesh degree and its bounds */
+export const MESH_D = 4
+export const MESH_D_LO = 3
+export const MESH_D_HI = 8
+/** peers outside the mesh sent IHAVE each heartbeat (exactly this many: gossip factor 0) */
+export const MESH_D_LAZY = 2
+export const GOSSIP_FACTOR = 0
+/** heartbeats of message IDs an IHAVE carries */
+export const MCACHE_GOSSIP = 1
+/** own messages to every subscribed peer (true) or to the mesh (false) */
+export const FLOOD_PUBLISH = false
 /** peers a node keeps connected at least; below this it dials peers it knows */
 export const MIN_CONNECTIONS = 4
 /** how often the peer keeper checks the connection count, ms */

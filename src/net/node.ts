@@ -11,6 +11,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import { withCoalescedWrites } from './coalesce.ts'
 import { gossipsub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
@@ -30,7 +31,7 @@ import { ReplayWindow } from '../wire/index.ts'
 import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
 import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
-import { HEARTBEAT_INTERVAL_MS, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol } from './constants.ts'
+import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol } from './constants.ts'
 import { validateNetConfig } from './config.ts'
 import type { SoukNetConfig } from './config.ts'
 import { gossipValidator, DEFAULT_TOPIC_POLICIES } from './validator.ts'
@@ -121,6 +122,10 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   if ((config.bootstrap?.length ?? 0) > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap!, timeout: 100 }))
   if (config.mdns === true) peerDiscovery.push(mdns({ serviceTag: '_souk._udp.local' }))
 
+  // a configured D brings bounds around it unless they are given too
+  const meshD = g.D ?? MESH_D
+  const mesh = { D: meshD, Dlo: g.Dlo ?? (g.D != null ? Math.max(1, meshD - 1) : MESH_D_LO), Dhi: g.Dhi ?? (g.D != null ? meshD * 2 : MESH_D_HI) }
+
   const services: Record<string, (components: any) => unknown> = {
     identify: identify(),
     ping: ping(),
@@ -131,13 +136,17 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       allowPublishToZeroTopicPeers: true,
       ignoreDuplicatePublishError: true,
       emitSelf: false,
-      D: g.D,
-      Dlo: g.Dlo,
-      Dhi: g.Dhi,
+      D: mesh.D,
+      Dlo: mesh.Dlo,
+      Dhi: mesh.Dhi,
       // gossipsub requires Dout < Dlo and Dout <= D/2, Dscore <= D
-      Dout: g.D != null ? Math.max(0, Math.min(2, Math.floor(g.D / 2), (g.Dlo ?? g.D) - 1)) : undefined,
-      Dscore: g.D != null ? Math.min(4, g.D) : undefined,
+      Dout: Math.max(0, Math.min(2, Math.floor(mesh.D / 2), mesh.Dlo - 1)),
+      Dscore: Math.min(4, mesh.D),
       heartbeatInterval: g.heartbeatMs ?? HEARTBEAT_INTERVAL_MS,
+      Dlazy: g.Dlazy ?? MESH_D_LAZY,
+      gossipFactor: g.gossipFactor ?? GOSSIP_FACTOR,
+      mcacheGossip: g.mcacheGossip ?? MCACHE_GOSSIP,
+      floodPublish: g.floodPublish ?? FLOOD_PUBLISH,
       seenTTL: g.seenTtlMs,
       directPeers: (g.directPeers ?? []).map((a) => { const p = peerOf(a); return { id: p.id, addrs: [p.ma] } }),
       directConnectTicks: 10,
@@ -174,7 +183,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     privateKey: identity.privateKey,
     datastore,
     addresses: { listen, announce: config.announce },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [withCoalescedWrites(tcp()), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -183,9 +192,12 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       // every node of a one-machine network comes from 127.0.0.1; rate limits by host would refuse them
       allow: testNet ? ['/ip4/127.0.0.0/ipcidr/8'] : undefined
     },
-    // a missed ping on a busy machine is not a dead peer: closing the connection would only force
-    // a new handshake (and more load); yamux and TCP notice real failures
-    connectionMonitor: { abortConnectionOnPingFailure: false },
+    // The connection monitor pings every connection at once every 10 s, each ping a new stream
+    // with its own protocol negotiation; on a node with many connections that is a CPU burst that
+    // delays gossip. yamux's keep-alive frames (every 30 s) keep idle connections open and TCP
+    // notices dead ones, so the monitor is off (and a missed ping on a busy machine is not a dead
+    // peer anyway).
+    connectionMonitor: { enabled: false },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
     services: services as any,
     start: false
