@@ -15,11 +15,11 @@ import type { ChildProcess } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import type { FromWorker, ToWorker } from './gossip/protocol.ts'
 
-function arg (name: string, def: number): number {
+function arg (name: string, def: number, min = Number.MIN_VALUE): number {
   const i = process.argv.indexOf(`--${name}`)
   if (i < 0) return def
   const v = Number(process.argv[i + 1])
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number`)
+  if (!Number.isFinite(v) || v < min) throw new Error(`--${name} needs a number of at least ${min}`)
   return v
 }
 
@@ -31,11 +31,11 @@ const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParalleli
 const DEGREE = Math.floor(arg('degree', 3))
 const HEARTBEAT = process.argv.includes('--heartbeat') ? Math.floor(arg('heartbeat', 1000)) : undefined
 const D = process.argv.includes('--D') ? Math.floor(arg('D', 6)) : undefined
-const DLAZY = process.argv.includes('--Dlazy') ? Math.floor(arg('Dlazy', 6)) : undefined
+const DLAZY = process.argv.includes('--Dlazy') ? Math.floor(arg('Dlazy', 6, 0)) : undefined
 const MCACHE_GOSSIP = process.argv.includes('--mcache-gossip') ? Math.floor(arg('mcache-gossip', 3)) : undefined
-const GOSSIP_FACTOR = process.argv.includes('--gossip-factor') ? Number(process.argv[process.argv.indexOf('--gossip-factor') + 1]) : undefined
+const GOSSIP_FACTOR = process.argv.includes('--gossip-factor') ? arg('gossip-factor', 0, 0) : undefined
 const FLOOD = process.argv.includes('--no-flood') ? false : undefined
-const SETTLE = arg('settle', 10)
+const SETTLE = arg('settle', 10, 0)
 const DRAIN_MS = 3_000
 
 interface Worker { proc: ChildProcess, nodes: number, first: number, inbox: FromWorker[], waiters: Array<() => void> }
