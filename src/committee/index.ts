@@ -3,7 +3,7 @@ import './messages.ts'
 export { committeeNode } from './node.ts'
 export type {
   CommitteeNode, CommitteeNodeInit, CommitteeComponents, CommitteeEvents, CommitteeStatus, Clock, Transport,
-  SubmitResult, BatchEvent, CertifiedEvent, LeaseEvent
+  SubmitResult, SubmitOptions, BatchEvent, CertifiedEvent, LeaseEvent
 } from './node.ts'
 export {
   buildCommittee, genesisCommitteeFile, thresholdFor, signCommitteeFile, addFileSignature, countFileSignatures, verifyCommitteeFile,

@@ -93,6 +93,14 @@ export interface CommitteeEvents {
 
 export interface SubmitResult { accepted: boolean, id?: string, reason?: string }
 
+export interface SubmitOptions {
+  /**
+   * The caller checked the message's signature under the souk key rule already (a message the
+   * gossip validator accepted): the committee reuses that verdict instead of checking again.
+   */
+  verified?: boolean
+}
+
 export interface CommitteeStatus {
   /** the height being decided */
   height: number
@@ -107,6 +115,8 @@ export interface CommitteeStatus {
   openOrders: number
   verified: number
   verifyCacheHits: number
+  /** messages taken with the gossip validator's verdict, not checked again */
+  verifyAdopted: number
   rejected: number
   evidence: number
   /** validator keys (hex) of the epoch of `height` */
@@ -124,7 +134,7 @@ export interface CommitteeNode {
   stop: () => void
   handleMessage: (from: string, data: Uint8Array) => void
   /** an order, bid, close or membership message from this node's side (envelope or its bytes) */
-  submit: (msg: SignedMessage | Uint8Array) => SubmitResult
+  submit: (msg: SignedMessage | Uint8Array, opts?: SubmitOptions) => SubmitResult
   /** asks to join (or leave) the committee; the current validators approve with approveChange */
   requestChange: (action: ChangeAction) => SignedMessage<ChangeBody>
   approveChange: (changeId: Uint8Array) => SignedMessage<ApproveBody>
@@ -276,6 +286,7 @@ class CommitteeNodeImpl implements CommitteeNode {
       openOrders: this.ledger.openOrders,
       verified: this.verdicts.stats.verified,
       verifyCacheHits: this.verdicts.stats.cached,
+      verifyAdopted: this.verdicts.stats.adopted,
       rejected: this.verdicts.stats.rejected,
       evidence: this.evidenceList.length,
       members: committee.validators.map((v) => hex(v)),
@@ -285,10 +296,12 @@ class CommitteeNodeImpl implements CommitteeNode {
     }
   }
 
-  submit (msg: SignedMessage | Uint8Array): SubmitResult {
+  submit (msg: SignedMessage | Uint8Array, opts: SubmitOptions = {}): SubmitResult {
     let m: SignedMessage
     try {
-      m = msg instanceof Uint8Array ? this.verdicts.open(msg, ITEM_TAGS) : this.verdicts.open(msg.bytes, ITEM_TAGS)
+      if (msg instanceof Uint8Array) m = this.verdicts.open(msg, ITEM_TAGS)
+      else if (opts.verified === true) m = this.verdicts.adopt(msg, ITEM_TAGS)
+      else m = this.verdicts.open(msg.bytes, ITEM_TAGS)
     } catch (err: any) {
       return { accepted: false, reason: String(err?.message ?? err) }
     }

@@ -33,13 +33,13 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 }
 
-export interface VerifyStats { verified: number, cached: number, rejected: number }
+export interface VerifyStats { verified: number, cached: number, rejected: number, adopted: number }
 
 export class Verdicts {
   private readonly byEnvelope: BoundedMap<string, SignedMessage>
   private readonly byId: BoundedMap<string, SignedMessage>
   private readonly verifier: Verifier
-  readonly stats: VerifyStats = { verified: 0, cached: 0, rejected: 0 }
+  readonly stats: VerifyStats = { verified: 0, cached: 0, rejected: 0, adopted: 0 }
 
   constructor (verifier: Verifier, capacity = 200_000) {
     this.verifier = verifier
@@ -66,6 +66,21 @@ export class Verdicts {
       throw err
     }
     this.stats.verified++
+    this.byEnvelope.set(k, m)
+    this.byId.set(m.idHex, m)
+    return m
+  }
+
+  /**
+   * Takes a message whose signature this node already checked under the same key rule (the
+   * gossip validator did), so that it is never checked twice.
+   */
+  adopt (m: SignedMessage, expect?: string | readonly string[]): SignedMessage {
+    if (expect != null && (typeof expect === 'string' ? m.tag !== expect : !expect.includes(m.tag))) throw new WireError(WireErrorCode.WRONG_TYPE, `unexpected ${m.tag}`)
+    const k = envelopeKey(m.bytes)
+    const hit = this.byEnvelope.get(k)
+    if (hit != null && sameBytes(hit.bytes, m.bytes)) { this.stats.cached++; return hit }
+    this.stats.adopted++
     this.byEnvelope.set(k, m)
     this.byId.set(m.idHex, m)
     return m

@@ -54,7 +54,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
         await transport.start((from, data) => committee.handleMessage(from, data))
         for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) {
           unsubs.push(net.gossip.onMessage(t, (m) => {
-            if (m.tag === MessageTag.ORDER || m.tag === MessageTag.BID || m.tag === MessageTag.CLOSE) committee.submit(m)
+            if (m.tag === MessageTag.ORDER || m.tag === MessageTag.BID || m.tag === MessageTag.CLOSE) committee.submit(m, { verified: true })
           }))
         }
         // a node catching up replays old batches: only the validators of a height announce its outcomes

@@ -109,4 +109,33 @@ test('status reports the height, epoch and verification counts', () => {
   }
 })
 
+test('a message the gossip layer verified is not checked again; raw bytes are checked once', () => {
+  const c = cluster(4, { seed: 11 })
+  try {
+    for (const m of c.members) c.boot(m)
+    c.run(200)
+    const node = c.members[0].node!
+    const before = node.status()
+    const tenant = key(2, 1)
+    const o = order(tenant, c.now(), c.now() + 500)
+    // what the validator role does with a message gossip accepted
+    assert.is(node.submit(o, { verified: true }).accepted, true)
+    let s = node.status()
+    assert.is(s.verified, before.verified)
+    assert.is(s.verifyAdopted, before.verifyAdopted + 1)
+    // the same envelope again, as bytes: a cache hit, still no signature check
+    node.submit(o.bytes)
+    s = node.status()
+    assert.is(s.verified, before.verified)
+    assert.is(s.verifyCacheHits, before.verifyCacheHits + 1)
+    // a bid that arrives only as bytes is checked, once
+    const b = bid(key(3, 1), o, c.now(), [{ denom: 'uakt', amount: '10' }])
+    assert.is(node.submit(b.bytes).accepted, true)
+    node.submit(b.bytes)
+    assert.is(node.status().verified, before.verified + 1)
+  } finally {
+    c.close()
+  }
+})
+
 test.run()
