@@ -29,12 +29,17 @@ const SECONDS = arg('seconds', 20)
 // one process a core: more processes than cores only add scheduling delay to every hop between them
 const PROCS = Math.min(N, Math.floor(arg('procs', Math.max(2, availableParallelism()))))
 const DEGREE = Math.floor(arg('degree', 3))
-const HEARTBEAT = process.argv.includes('--heartbeat') ? Math.floor(arg('heartbeat', 1000)) : undefined
-const D = process.argv.includes('--D') ? Math.floor(arg('D', 6)) : undefined
-const DLAZY = process.argv.includes('--Dlazy') ? Math.floor(arg('Dlazy', 6, 0)) : undefined
-const MCACHE_GOSSIP = process.argv.includes('--mcache-gossip') ? Math.floor(arg('mcache-gossip', 3)) : undefined
-const GOSSIP_FACTOR = process.argv.includes('--gossip-factor') ? arg('gossip-factor', 0, 0) : undefined
-const FLOOD = process.argv.includes('--no-flood') ? false : undefined
+/** a flag that overrides a souk default only when given */
+const given = (name: string, min?: number): number | undefined => process.argv.includes(`--${name}`) ? arg(name, 0, min) : undefined
+const int = (v: number | undefined): number | undefined => v == null ? undefined : Math.floor(v)
+const GOSSIP = {
+  heartbeatMs: int(given('heartbeat')),
+  D: int(given('D')),
+  Dlazy: int(given('Dlazy', 0)),
+  gossipFactor: given('gossip-factor', 0),
+  mcacheGossip: int(given('mcache-gossip')),
+  floodPublish: process.argv.includes('--no-flood') ? false : undefined
+}
 const SETTLE = arg('settle', 10, 0)
 const DRAIN_MS = 3_000
 
@@ -92,10 +97,20 @@ function percentile (sorted: number[], q: number): number {
 
 const cpuMs = async (): Promise<number> => (await ask({ type: 'cpu?' }, 'cpu')).reduce((s, c) => s + c.userMs + c.systemMs, 0)
 
+/** connections per node now, and the CPU all nodes used over the next `ms` (% of one core) */
+async function watch (ms: number): Promise<{ connections: number, cpuPct: number }> {
+  const c0 = await cpuMs()
+  const t0 = Date.now()
+  await sleep(ms)
+  const cpuPct = 100 * (await cpuMs() - c0) / (Date.now() - t0)
+  const connections = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0) / N
+  return { connections, cpuPct }
+}
+
 async function run (): Promise<void> {
   const tStart = Date.now()
   // start nodes in every worker
-  for (const w of workers) tell(w, { type: 'start', nodes: w.nodes, heartbeatMs: HEARTBEAT, D, Dlazy: DLAZY, gossipFactor: GOSSIP_FACTOR, mcacheGossip: MCACHE_GOSSIP, floodPublish: FLOOD })
+  for (const w of workers) tell(w, { type: 'start', nodes: w.nodes, gossip: GOSSIP })
   const addrs: string[] = []
   for (const w of workers) addrs.push(...(await next(w, 'started')).addrs)
   console.log(`started ${N} nodes in ${PROCS} processes in ${Date.now() - tStart} ms`)
@@ -129,18 +144,11 @@ async function run (): Promise<void> {
   await sleep(2_000)
   // a network that has been up a while: let discovery settle, reporting what it costs
   for (let t = 0; t < SETTLE; t += 5) {
-    const c0 = await cpuMs(); const t0 = Date.now()
-    await sleep(5_000)
-    const c = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0)
-    console.log(`settling: ${(c / N).toFixed(1)} connections per node, ${(100 * (await cpuMs() - c0) / (Date.now() - t0)).toFixed(0)} % of one core`)
+    const s = await watch(5_000)
+    console.log(`settling: ${s.connections.toFixed(1)} connections per node, ${s.cpuPct.toFixed(0)} % of one core`)
   }
-
-  const conns = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0)
-  const idle0 = await cpuMs()
-  const idleT0 = Date.now()
-  await sleep(3_000)
-  const idleCpu = (await cpuMs() - idle0) / (Date.now() - idleT0)
-  console.log(`idle: ${(conns / N).toFixed(1)} connections per node, ${(100 * idleCpu).toFixed(0)} % of one core for all nodes`)
+  const idle = await watch(3_000)
+  console.log(`idle: ${idle.connections.toFixed(1)} connections per node, ${idle.cpuPct.toFixed(0)} % of one core for all nodes`)
   const rss = await ask({ type: 'rss?' }, 'rss')
   const rssTotal = rss.reduce((s, r) => s + r.rss, 0)
   const rssPerNode = rssTotal / N / (1024 * 1024)

@@ -1,7 +1,8 @@
 // Messages between the gossip benchmark's coordinator and its worker processes (IPC).
+import type { GossipConfig } from '../../src/net/index.ts'
 
 export type ToWorker =
-  | { type: 'start', nodes: number, heartbeatMs?: number, D?: number, Dlazy?: number, gossipFactor?: number, mcacheGossip?: number, floodPublish?: boolean }
+  | { type: 'start', nodes: number, gossip: GossipConfig }
   | { type: 'dial', plan: Array<{ node: number, addrs: string[] }> }
   | { type: 'mesh?' }
   | { type: 'rss?' }

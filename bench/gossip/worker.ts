@@ -37,7 +37,7 @@ async function handle (m: ToWorker): Promise<void> {
           autonat: false,
           dcutr: false,
           minConnections: 0,
-          gossip: { heartbeatMs: m.heartbeatMs, Dlazy: m.Dlazy, gossipFactor: m.gossipFactor, mcacheGossip: m.mcacheGossip, floodPublish: m.floodPublish, ...(m.D != null ? { D: m.D, Dlo: Math.max(1, m.D - 1), Dhi: m.D * 2 } : {}) }
+          gossip: m.gossip
         })
         n.gossip.onMessage(Topic.ORDERS, (msg) => {
           latencies.push(Date.now() - msg.createdAt)

@@ -201,9 +201,10 @@ class CommitteeNodeImpl implements CommitteeNode {
   private own: { height: number, rows: Array<{ round: number, bytes: Uint8Array }> } = { height: 0, rows: [] }
 
   constructor (init: CommitteeNodeInit, c: CommitteeComponents) {
+    const batchIntervalMs = init.batchIntervalMs ?? Defaults.batchIntervalMs
     this.init = {
-      batchIntervalMs: init.batchIntervalMs ?? Defaults.batchIntervalMs,
-      minBatchIntervalMs: Math.min(init.minBatchIntervalMs ?? Defaults.minBatchIntervalMs, init.batchIntervalMs ?? Defaults.batchIntervalMs),
+      batchIntervalMs,
+      minBatchIntervalMs: Math.min(init.minBatchIntervalMs ?? Defaults.minBatchIntervalMs, batchIntervalMs),
       proposeTimeoutMs: init.proposeTimeoutMs ?? Defaults.proposeTimeoutMs,
       proposeTimeoutDeltaMs: init.proposeTimeoutDeltaMs ?? Defaults.proposeTimeoutDeltaMs,
       voteTimeoutMs: init.voteTimeoutMs ?? Defaults.voteTimeoutMs,

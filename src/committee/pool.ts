@@ -33,6 +33,10 @@ function sameBytes (a: Uint8Array, b: Uint8Array): boolean {
   return a === b || Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 }
 
+function expectTag (tag: string, expect?: string | readonly string[]): void {
+  if (expect != null && (typeof expect === 'string' ? tag !== expect : !expect.includes(tag))) throw new WireError(WireErrorCode.WRONG_TYPE, `unexpected ${tag}`)
+}
+
 export interface VerifyStats { verified: number, cached: number, rejected: number, adopted: number }
 
 export class Verdicts {
@@ -47,16 +51,27 @@ export class Verdicts {
     this.byId = new BoundedMap(capacity)
   }
 
+  /** the message these exact bytes were opened as before, after the tag check */
+  private cached (k: string, bytes: Uint8Array, expect?: string | readonly string[]): SignedMessage | undefined {
+    const hit = this.byEnvelope.get(k)
+    if (hit == null || !sameBytes(hit.bytes, bytes)) return undefined
+    expectTag(hit.tag, expect)
+    this.stats.cached++
+    return hit
+  }
+
+  private remember (k: string, m: SignedMessage): SignedMessage {
+    this.byEnvelope.set(k, m)
+    this.byId.set(m.idHex, m)
+    return m
+  }
+
   /** Decodes, schema-checks and verifies an envelope, once. Throws WireError. */
   open (bytes: Uint8Array, expect?: string | readonly string[]): SignedMessage {
     // an envelope ends with its 64-byte signature: a cheap key; a hit must also match byte for byte
     const k = envelopeKey(bytes)
-    const hit = this.byEnvelope.get(k)
-    if (hit != null && sameBytes(hit.bytes, bytes)) {
-      if (expect != null && (typeof expect === 'string' ? hit.tag !== expect : !expect.includes(hit.tag))) throw new WireError(WireErrorCode.WRONG_TYPE, `unexpected ${hit.tag}`)
-      this.stats.cached++
-      return hit
-    }
+    const hit = this.cached(k, bytes, expect)
+    if (hit != null) return hit
     let m: SignedMessage
     try {
       m = openMessage(bytes, { trusted: true, expect })
@@ -66,9 +81,7 @@ export class Verdicts {
       throw err
     }
     this.stats.verified++
-    this.byEnvelope.set(k, m)
-    this.byId.set(m.idHex, m)
-    return m
+    return this.remember(k, m)
   }
 
   /**
@@ -76,14 +89,12 @@ export class Verdicts {
    * gossip validator did), so that it is never checked twice.
    */
   adopt (m: SignedMessage, expect?: string | readonly string[]): SignedMessage {
-    if (expect != null && (typeof expect === 'string' ? m.tag !== expect : !expect.includes(m.tag))) throw new WireError(WireErrorCode.WRONG_TYPE, `unexpected ${m.tag}`)
+    expectTag(m.tag, expect)
     const k = envelopeKey(m.bytes)
-    const hit = this.byEnvelope.get(k)
-    if (hit != null && sameBytes(hit.bytes, m.bytes)) { this.stats.cached++; return hit }
+    const hit = this.cached(k, m.bytes)
+    if (hit != null) return hit
     this.stats.adopted++
-    this.byEnvelope.set(k, m)
-    this.byId.set(m.idHex, m)
-    return m
+    return this.remember(k, m)
   }
 
   /** Opens bytes this node verified before (read back from its own store). */
@@ -91,10 +102,7 @@ export class Verdicts {
     const k = envelopeKey(bytes)
     const hit = this.byEnvelope.get(k)
     if (hit != null && sameBytes(hit.bytes, bytes)) return hit
-    const m = openMessage(bytes, { trusted: true })
-    this.byEnvelope.set(k, m)
-    this.byId.set(m.idHex, m)
-    return m
+    return this.remember(k, openMessage(bytes, { trusted: true }))
   }
 
   byMessageId (idHex: string): SignedMessage | undefined { return this.byId.get(idHex) }

@@ -30,7 +30,10 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
   return ({ identity, net, store, book, logger }) => {
     let files = init.committeeFiles
     const transport: CommitteeTransport = committeeTransport({ members: () => files.at(-1)?.info.validators ?? [] })({ net })
-    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, minBatchIntervalMs: init.minBatchIntervalMs, relay: true })({
+    // orders, bids and closes reach every validator by gossip, verified there once; relaying them
+    // over the committee protocol too would get a second check whenever the relayed copy came
+    // first (a proposal naming an item this node lacks still fetches it)
+    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, minBatchIntervalMs: init.minBatchIntervalMs, relay: false })({
       signer: identity,
       store,
       clock: {

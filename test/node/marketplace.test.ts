@@ -88,6 +88,8 @@ if (docker == null) {
     // every validator's certificate checks out on the tenant and on the provider
     assert.is(tenant.book.lease(d.order)?.state, 'active')
     assert.is(provider.book.lease(d.order)?.provider, tenant.book.lease(d.order)?.provider)
+    // validators took the order and the bid with their gossip verdicts, not checking them again
+    for (const v of nodes.filter((n) => n.validator != null)) assert.ok(v.validator!.committee.status().verifyAdopted >= 2, 'order and bid adopted from gossip')
     // logs come from the provider over the lease stream, for the tenant only
     const lines: string[] = []
     for await (const l of tenant.tenant!.logs(d.order, { tail: 50 })) lines.push(l.line)
