@@ -123,6 +123,8 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
   }
   const chain = committeeChain({ home, file: config.committee.file, files }, { net, identity, logger, announcer: config.roles.includes('validator') })
   book = leaseBook({ committee: () => chain.files() })({ gossip: net.gossip })
+  const lb = book
+  chain.onChange(() => { lb.committeeChanged() })
 
   const roles = new Set(config.roles)
   let validator: ValidatorRole | undefined

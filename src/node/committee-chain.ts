@@ -14,11 +14,16 @@ import { committeeJson } from './genesis.ts'
 import type { Logger } from './logger.ts'
 
 const ANNOUNCE_EVERY_MS = 60_000
+/** extra announcements after an epoch starts: one gossip message can miss a node whose mesh is
+ * still forming, and a node without the chain cannot check the new epoch's certificates */
+const ANNOUNCE_AGAIN_MS = [1_000, 3_000, 10_000]
 
 export interface CommitteeChain {
   files: () => CommitteeFile[]
   /** a chain this node learned itself (a validator's epoch event) */
   adopt: (files: CommitteeFile[]) => void
+  /** called with the chain each time it grows */
+  onChange: (fn: (files: CommitteeFile[]) => void) => void
   /** validators: publish the chain now, and regularly while the epoch is above 0 */
   announce: () => void
   stop: () => void
@@ -28,6 +33,8 @@ export function committeeChain (init: { home: string, file: string, files: Commi
   let files = init.files
   const genesis = toHex(files[0].info.chain)
   const { net, identity, logger } = components
+  const listeners: Array<(files: CommitteeFile[]) => void> = []
+  const changed = (): void => { for (const fn of listeners) fn(files) }
 
   const store = (): void => {
     writeSecretFile(join(init.home, init.file), committeeJson(files), true).catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'could not store the committee chain'))
@@ -45,6 +52,7 @@ export function committeeChain (init: { home: string, file: string, files: Commi
     files = next
     logger.info({ epoch: files.at(-1)!.info.epoch }, 'committee chain updated')
     store()
+    changed()
   }
 
   const unsub = net.gossip.onMessage(Topic.LEASES, (m: SignedMessage) => {
@@ -55,6 +63,7 @@ export function committeeChain (init: { home: string, file: string, files: Commi
   })
 
   let timer: NodeJS.Timeout | undefined
+  const again: NodeJS.Timeout[] = []
   const publish = (): void => {
     if (files.length < 2) return
     const msg = signMessage<CommitteeChainBody>(identity, MessageTag.COMMITTEE_CHAIN, { chain: new TextEncoder().encode(JSON.stringify(JSON.parse(committeeJson(files)))) })
@@ -64,14 +73,22 @@ export function committeeChain (init: { home: string, file: string, files: Commi
   return {
     files: () => files,
     adopt (next) {
-      if (next.length > files.length) { files = next; store() }
-      if (components.announcer) publish()
+      if (next.length > files.length) { files = next; store(); changed() }
+      if (!components.announcer) return
+      publish()
+      for (const t of again.splice(0)) clearTimeout(t)
+      for (const ms of ANNOUNCE_AGAIN_MS) again.push(setTimeout(publish, ms).unref())
     },
+    onChange (fn) { listeners.push(fn) },
     announce () {
       if (!components.announcer) return
       publish()
       timer ??= setInterval(publish, ANNOUNCE_EVERY_MS).unref()
     },
-    stop () { unsub(); if (timer != null) clearInterval(timer) }
+    stop () {
+      unsub()
+      if (timer != null) clearInterval(timer)
+      for (const t of again.splice(0)) clearTimeout(t)
+    }
   }
 }

@@ -49,7 +49,13 @@ export interface LeaseBook {
   outcome: (orderId: string, opts?: { signal?: AbortSignal }) => Promise<OrderOutcome>
   on: (event: 'order' | 'bid' | 'lease' | 'expired' | 'closed', fn: (x: any) => void) => () => void
   rejected: () => number
+  /** the committee chain grew: certificates held for its new epoch are checked now */
+  committeeChanged: () => void
 }
+
+/** certificates of an epoch this node has no committee file for yet, held until the chain
+ * announcement arrives (gossip gives no order between topics' messages) */
+const MAX_HELD_CERTIFICATES = 1_000
 
 export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGossip }) => LeaseBook {
   return ({ gossip }) => {
@@ -66,6 +72,7 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
 
     const committeeForEpoch = (epoch: number): CommitteeFile | undefined => init.committee().find((f) => f.info.epoch === epoch)
     const latest = (): CommitteeFile | undefined => init.committee().at(-1)
+    const held = new Map<string, SignedMessage<LeaseCertificateBody>>()
 
     function forgetOldest (): void {
       while (orders.size > maxOrders) {
@@ -99,7 +106,15 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
       const orderId = toHex(cert.order)
       if (leases.has(orderId)) return
       const file = committeeForEpoch(cert.epoch)
-      if (file == null) { rejected++; return }
+      if (file == null) {
+        // a later epoch than the chain this node holds: keep it for when the chain arrives
+        if (cert.epoch > (latest()?.info.epoch ?? -1) && !held.has(orderId)) {
+          held.set(orderId, m)
+          if (held.size > MAX_HELD_CERTIFICATES) held.delete(held.keys().next().value as string)
+        } else rejected++
+        return
+      }
+      held.delete(orderId)
       const verdict = verifyLeaseCertificate(cert, file)
       if (!verdict.ok) { rejected++; return }
       const rec: LeaseRecord = {
@@ -169,6 +184,14 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
       openOrders: (now) => [...orders.values()].filter((o) => !leases.has(o.idHex) && !expiries.has(o.idHex) && o.body.bidDeadline > now - 60_000),
       record: route,
       rejected: () => rejected,
+      committeeChanged () {
+        const top = latest()?.info.epoch ?? -1
+        for (const [orderId, m] of [...held]) {
+          if (m.body.epoch > top) continue
+          held.delete(orderId)
+          onCertificate(m)
+        }
+      },
       on (event, fn) { ee.on(event, fn); return () => { ee.off(event, fn) } },
       outcome (orderId, opts = {}) {
         const l = leases.get(orderId)

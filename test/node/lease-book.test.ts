@@ -71,4 +71,27 @@ test('only the lease\'s tenant or provider can close it', () => {
   assert.is(bk.lease(o.idHex)?.closedBy, 'tenant')
 })
 
+test('a certificate of an epoch the chain does not reach yet is held until the chain grows', async () => {
+  // the book's chain stops short of the certificate's epoch, as on a node whose announcement of
+  // the new committee is still on its way
+  let files: typeof c.genesis[] = []
+  const f = feed()
+  const bk = leaseBook({ committee: () => files })({ gossip: f.gossip })
+  const outcome = bk.outcome(o.idHex)
+  f.deliver(Topic.LEASES, signMessage(key(9, 0), MessageTag.LEASE_CERTIFICATE, cert))
+  assert.is(bk.lease(o.idHex), undefined)
+  assert.is(bk.rejected(), 0, 'held, not refused')
+  files = [c.genesis]
+  bk.committeeChanged()
+  assert.is((await outcome).kind, 'lease')
+  // a certificate that still does not verify once its epoch is known is refused then
+  const other = order(tenant, c.now(), c.now() + 400)
+  f.deliver(Topic.LEASES, signMessage(key(9, 0), MessageTag.LEASE_CERTIFICATE, { ...cert, order: other.id, epoch: 1 }))
+  assert.is(bk.rejected(), 0)
+  files = [c.genesis, { ...c.genesis, info: { ...c.genesis.info, epoch: 1 } }]
+  bk.committeeChanged()
+  assert.is(bk.lease(other.idHex), undefined)
+  assert.is(bk.rejected(), 1)
+})
+
 test.run()
