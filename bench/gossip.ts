@@ -3,7 +3,7 @@
 // every delivery is timed against the order's creation time (one machine, one clock).
 //
 //   node bench/gossip.ts --nodes 100 --rate 50 --seconds 20 [--procs <cores>] [--degree 3] [--settle 10]
-//     [--heartbeat ms] [--D n] [--Dlazy n] [--gossip-factor x] [--mcache-gossip n] [--no-flood]
+//     [--heartbeat ms] [--D n] [--Dlo n] [--Dhi n] [--Dlazy n] [--gossip-factor x] [--mcache-gossip n] [--no-flood]
 //
 // The mesh settings default to souk's own (src/net/constants.ts); the flags are for experiments.
 // Load starts once discovery has settled (--settle seconds, 10 by default): the DHT connects a new
@@ -35,6 +35,8 @@ const int = (v: number | undefined): number | undefined => v == null ? undefined
 const GOSSIP = {
   heartbeatMs: int(given('heartbeat')),
   D: int(given('D')),
+  Dlo: int(given('Dlo', 1)),
+  Dhi: int(given('Dhi', 1)),
   Dlazy: int(given('Dlazy', 0)),
   gossipFactor: given('gossip-factor', 0),
   mcacheGossip: int(given('mcache-gossip')),
@@ -98,13 +100,13 @@ function percentile (sorted: number[], q: number): number {
 const cpuMs = async (): Promise<number> => (await ask({ type: 'cpu?' }, 'cpu')).reduce((s, c) => s + c.userMs + c.systemMs, 0)
 
 /** connections per node now, and the CPU all nodes used over the next `ms` (% of one core) */
-async function watch (ms: number): Promise<{ connections: number, cpuPct: number }> {
+async function watch (ms: number): Promise<{ connections: number, mesh: number, cpuPct: number }> {
   const c0 = await cpuMs()
   const t0 = Date.now()
   await sleep(ms)
   const cpuPct = 100 * (await cpuMs() - c0) / (Date.now() - t0)
-  const connections = (await ask({ type: 'mesh?' }, 'mesh')).reduce((s, x) => s + x.connections, 0) / N
-  return { connections, cpuPct }
+  const m = await ask({ type: 'mesh?' }, 'mesh')
+  return { connections: m.reduce((s, x) => s + x.connections, 0) / N, mesh: m.reduce((s, x) => s + x.meshPeers, 0) / N, cpuPct }
 }
 
 async function run (): Promise<void> {
@@ -148,7 +150,7 @@ async function run (): Promise<void> {
     console.log(`settling: ${s.connections.toFixed(1)} connections per node, ${s.cpuPct.toFixed(0)} % of one core`)
   }
   const idle = await watch(3_000)
-  console.log(`idle: ${idle.connections.toFixed(1)} connections per node, ${idle.cpuPct.toFixed(0)} % of one core for all nodes`)
+  console.log(`idle: ${idle.connections.toFixed(1)} connections and ${idle.mesh.toFixed(1)} orders mesh peers per node, ${idle.cpuPct.toFixed(0)} % of one core for all nodes`)
   const rss = await ask({ type: 'rss?' }, 'rss')
   const rssTotal = rss.reduce((s, r) => s + r.rss, 0)
   const rssPerNode = rssTotal / N / (1024 * 1024)

@@ -14,7 +14,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'started', addrs: string[] }
   | { type: 'dialed', failures: number }
-  | { type: 'mesh', ready: number, minMesh: number, connections: number }
+  | { type: 'mesh', ready: number, minMesh: number, meshPeers: number, connections: number }
   | { type: 'rss', rss: number, heapUsed: number, nodes: number }
   | { type: 'published', id: string, recipients: number }
   | { type: 'report', latencies: number[], received: Record<string, number>, publishErrors: number }

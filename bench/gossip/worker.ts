@@ -65,7 +65,7 @@ async function handle (m: ToWorker): Promise<void> {
     }
     case 'mesh?': {
       const sizes = nodes.map((n) => n.gossip.meshPeers(Topic.ORDERS).length)
-      send({ type: 'mesh', ready: sizes.filter((s) => s > 0).length, minMesh: Math.min(...sizes), connections: nodes.reduce((s, n) => s + n.libp2p.getConnections().length, 0) })
+      send({ type: 'mesh', ready: sizes.filter((s) => s > 0).length, minMesh: Math.min(...sizes), meshPeers: sizes.reduce((a, b) => a + b, 0), connections: nodes.reduce((s, n) => s + n.libp2p.getConnections().length, 0) })
       break
     }
     case 'rss?': {
