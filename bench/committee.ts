@@ -249,5 +249,5 @@ if (isMainThread) {
   const s = node.status()
   node.stop()
   store.close()
-  parentPort?.postMessage({ type: 'done', stats: { feedLagP50: lags.sort((a, b) => a - b)[lags.length >> 1], feedLagMax: lags.at(-1), height: s.height, verified: s.verified, cacheHits: s.verifyCacheHits, rejected: s.rejected, pool: s.pool, batches, leaseBatches, expired } })
+  parentPort?.postMessage({ type: 'done', stats: { feedLagP50: lags.sort((a, b) => a - b)[lags.length >> 1], feedLagMax: lags.at(-1), height: s.height, verified: s.verified, cacheHits: s.verifyCacheHits, rejected: s.rejected, shed: s.shed, pool: s.pool, batches, leaseBatches, expired } })
 }

@@ -5,7 +5,9 @@ export const CommitteeErrorCode = {
   BAD_FRAME: 'ERR_COMMITTEE_BAD_FRAME',
   NOT_VALIDATOR: 'ERR_COMMITTEE_NOT_VALIDATOR',
   STOPPED: 'ERR_COMMITTEE_STOPPED',
-  INCONSISTENT: 'ERR_COMMITTEE_INCONSISTENT'
+  INCONSISTENT: 'ERR_COMMITTEE_INCONSISTENT',
+  /** an item refused before its signature was checked, because it can no longer count */
+  SHED: 'ERR_COMMITTEE_SHED'
 } as const
 export type CommitteeErrorCode = typeof CommitteeErrorCode[keyof typeof CommitteeErrorCode]
 

@@ -117,6 +117,8 @@ export interface CommitteeStatus {
   verifyCacheHits: number
   /** messages taken with the gossip validator's verdict, not checked again */
   verifyAdopted: number
+  /** bids refused unchecked because they could no longer count (expired, order settled or closed) */
+  shed: number
   rejected: number
   evidence: number
   /** validator keys (hex) of the epoch of `height` */
@@ -288,6 +290,7 @@ class CommitteeNodeImpl implements CommitteeNode {
       verified: this.verdicts.stats.verified,
       verifyCacheHits: this.verdicts.stats.cached,
       verifyAdopted: this.verdicts.stats.adopted,
+      shed: this.verdicts.stats.shed,
       rejected: this.verdicts.stats.rejected,
       evidence: this.evidenceList.length,
       members: committee.validators.map((v) => hex(v)),
@@ -300,9 +303,12 @@ class CommitteeNodeImpl implements CommitteeNode {
   submit (msg: SignedMessage | Uint8Array, opts: SubmitOptions = {}): SubmitResult {
     let m: SignedMessage
     try {
-      if (msg instanceof Uint8Array) m = this.verdicts.open(msg, ITEM_TAGS)
-      else if (opts.verified === true) m = this.verdicts.adopt(msg, ITEM_TAGS)
-      else m = this.verdicts.open(msg.bytes, ITEM_TAGS)
+      if (msg instanceof Uint8Array) m = this.verdicts.open(msg, ITEM_TAGS, this.hopeless)
+      else {
+        const shed = this.hopeless(msg)
+        if (shed != null) { this.verdicts.stats.shed++; return { accepted: false, id: msg.idHex, reason: shed } }
+        m = opts.verified === true ? this.verdicts.adopt(msg, ITEM_TAGS) : this.verdicts.open(msg.bytes, ITEM_TAGS)
+      }
     } catch (err: any) {
       return { accepted: false, reason: String(err?.message ?? err) }
     }
@@ -340,7 +346,15 @@ class CommitteeNodeImpl implements CommitteeNode {
         case 'fsig': this.onFileSig(frame.body); break
         case 'status': this.onStatus(from, frame.body); break
         case 'want': this.onWant(from, frame.body.ids); break
-        case 'have': for (const m of frame.body.msgs) this.onEnvelope(from, m, true); break
+        case 'have':
+          // one bad message does not cost the others
+          for (const m of frame.body.msgs) {
+            try { this.onEnvelope(from, m, true) } catch (err: any) {
+              if (err instanceof CommitteeError && err.code === CommitteeErrorCode.INCONSISTENT) throw err
+              this.log(`dropped a message from ${from}: ${String(err?.message ?? err)}`)
+            }
+          }
+          break
         case 'sync': this.onSyncRequest(from, frame.body.from); break
         case 'batches': this.onBatches(from, frame.body.batches); break
         case 'evidence': this.onEvidence(frame.body); break
@@ -392,8 +406,32 @@ class CommitteeNodeImpl implements CommitteeNode {
 
   // ---- intake ----
 
+  /**
+   * Why a bid can no longer count, judged on this node's clock before its signature is checked:
+   * it expired, its order settled, or its order's bid window closed. Under overload this spends
+   * the signature checks on bids that can still win (protocols/committee.md §5). A bid a
+   * proposal asked for is always taken: the batch's time judges it, not this clock.
+   */
+  private readonly hopeless = (m: SignedMessage): string | undefined => {
+    if (m.tag !== MessageTag.BID || this.missing.has(m.idHex)) return undefined
+    const b = m.body as BidBody
+    const now = this.clock.now()
+    if (b.expiresAt <= now) return 'the bid expired'
+    const o = hex(b.order)
+    if (this.ledger.isIncluded(o) && !this.ledger.isOpenOrder(o)) return 'its order is settled'
+    const deadline = this.ledger.deadlineOf(o) ?? (this.pool.get(o)?.body as OrderBody | undefined)?.bidDeadline
+    if (deadline != null && deadline <= now) return 'its order\'s bid window closed'
+    return undefined
+  }
+
   private onEnvelope (from: string, bytes: Uint8Array, requested: boolean): void {
-    const m = this.verdicts.open(bytes)
+    let m: SignedMessage
+    try {
+      m = this.verdicts.open(bytes, undefined, this.hopeless)
+    } catch (err) {
+      if (err instanceof CommitteeError && err.code === CommitteeErrorCode.SHED) return // counted; not worth a log line
+      throw err
+    }
     if (m.tag === CommitteeTag.PROPOSAL) this.onProposal(from, m as SignedMessage<ProposalBody>)
     else if (m.tag === CommitteeTag.VOTE) this.onVote(from, m as SignedMessage<VoteBody>)
     else if (ITEM_TAGS.includes(m.tag)) this.admit(m, { relay: false, requested })
@@ -670,7 +708,11 @@ class CommitteeNodeImpl implements CommitteeNode {
         if (m.tag === MessageTag.BID) {
           const o = hex((m.body as BidBody).order)
           const deadline = this.ledger.deadlineOf(o) ?? orders.get(o)
-          if (deadline == null) continue
+          if (deadline == null) {
+            // an order matched or expired already: the bid can never count
+            if (this.ledger.isIncluded(o)) dead.push(m.idHex)
+            continue
+          }
           if (deadline <= time) { dead.push(m.idHex); continue }
         }
         if (isOrder) orders.set(m.idHex, (m.body as OrderBody).bidDeadline)

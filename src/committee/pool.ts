@@ -4,6 +4,7 @@
 import { openMessage } from '../wire/envelope.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
 import { WireError, WireErrorCode } from '../wire/errors.ts'
+import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import { MAX_MESSAGE_AGE_MS } from '../wire/constants.ts'
 import type { Verifier } from './committee-file.ts'
 
@@ -37,13 +38,14 @@ function expectTag (tag: string, expect?: string | readonly string[]): void {
   if (expect != null && (typeof expect === 'string' ? tag !== expect : !expect.includes(tag))) throw new WireError(WireErrorCode.WRONG_TYPE, `unexpected ${tag}`)
 }
 
-export interface VerifyStats { verified: number, cached: number, rejected: number, adopted: number }
+export interface VerifyStats { verified: number, cached: number, rejected: number, adopted: number, shed: number }
+
 
 export class Verdicts {
   private readonly byEnvelope: BoundedMap<string, SignedMessage>
   private readonly byId: BoundedMap<string, SignedMessage>
   private readonly verifier: Verifier
-  readonly stats: VerifyStats = { verified: 0, cached: 0, rejected: 0, adopted: 0 }
+  readonly stats: VerifyStats = { verified: 0, cached: 0, rejected: 0, adopted: 0, shed: 0 }
 
   constructor (verifier: Verifier, capacity = 200_000) {
     this.verifier = verifier
@@ -66,8 +68,11 @@ export class Verdicts {
     return m
   }
 
-  /** Decodes, schema-checks and verifies an envelope, once. Throws WireError. */
-  open (bytes: Uint8Array, expect?: string | readonly string[]): SignedMessage {
+  /**
+   * Decodes, schema-checks and verifies an envelope, once. Throws WireError, or CommitteeError SHED when
+   * `precheck` refuses the decoded message before its signature is checked (the expensive part).
+   */
+  open (bytes: Uint8Array, expect?: string | readonly string[], precheck?: (m: SignedMessage) => string | undefined): SignedMessage {
     // an envelope ends with its 64-byte signature: a cheap key; a hit must also match byte for byte
     const k = envelopeKey(bytes)
     const hit = this.cached(k, bytes, expect)
@@ -75,9 +80,12 @@ export class Verdicts {
     let m: SignedMessage
     try {
       m = openMessage(bytes, { trusted: true, expect })
+      const shed = precheck?.(m)
+      if (shed != null) throw new CommitteeError(CommitteeErrorCode.SHED, shed)
       if (!this.verifier(m.sig, m.payload, m.signer)) throw new WireError(WireErrorCode.BAD_SIGNATURE, `${m.tag} signature does not verify`)
     } catch (err) {
-      this.stats.rejected++
+      if (err instanceof CommitteeError && err.code === CommitteeErrorCode.SHED) this.stats.shed++
+      else this.stats.rejected++
       throw err
     }
     this.stats.verified++

@@ -138,4 +138,39 @@ test('a message the gossip layer verified is not checked again; raw bytes are ch
   }
 })
 
+test('a bid that can no longer count is refused before its signature is checked', () => {
+  const c = cluster(4, { seed: 12 })
+  try {
+    for (const m of c.members) c.boot(m)
+    c.run(200)
+    const node = c.members[0].node!
+    const provider = key(3, 2)
+    const o = order(key(2, 2), c.now(), c.now() + 300)
+    c.submit(o)
+    c.run(100)
+    const before = node.status()
+    // in time: checked and taken
+    assert.is(node.submit(bid(provider, o, c.now(), [{ denom: 'uakt', amount: '10' }]).bytes).accepted, true)
+    assert.is(node.status().verified, before.verified + 1)
+    // after the order's bid window closed (by this node's clock): refused unchecked, with the reason
+    c.run(300)
+    const mid = node.status()
+    const late = node.submit(bid(provider, o, c.now(), [{ denom: 'uakt', amount: '11' }]).bytes)
+    assert.is(late.accepted, false)
+    assert.match(late.reason ?? '', /bid window closed|order is settled/)
+    const s = node.status()
+    assert.is(s.shed, mid.shed + 1)
+    assert.is(s.verified, mid.verified, 'no signature check spent on it')
+    assert.is(s.rejected, mid.rejected)
+    // a bid that expired is refused the same way, also when gossip checked it already
+    const o2 = order(key(2, 2), c.now(), c.now() + 10_000)
+    c.submit(o2)
+    const stale = bid(provider, o2, c.now() - 3_600_001, [{ denom: 'uakt', amount: '10' }])
+    assert.match(node.submit(stale, { verified: true }).reason ?? '', /expired/)
+    assert.is(node.status().shed, mid.shed + 2)
+  } finally {
+    c.close()
+  }
+})
+
 test.run()

@@ -135,7 +135,7 @@ export function committeeCommand (program: Command): void {
       print(`height      ${st.height}  round ${st.round}  step ${st.step}`)
       print(`leader      ${name(st.leader)}`)
       print(`pool        ${st.pool} items, ${st.openOrders} open orders`)
-      print(`signatures  ${st.verified} checked, ${st.verifyAdopted ?? 0} taken from gossip, ${st.verifyCacheHits} seen before, ${st.rejected} refused`)
+      print(`signatures  ${st.verified} checked, ${st.verifyAdopted ?? 0} taken from gossip, ${st.verifyCacheHits} seen before, ${st.rejected} refused, ${st.shed ?? 0} late bids not checked`)
       print(`evidence    ${st.evidence}`)
       for (const m of st.members) {
         const p = st.peers.find((x: any) => x.peer === name(m))
