@@ -26,7 +26,11 @@ export interface SoukConfig {
   committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
-  tenant: { bidWindowMs: number }
+  tenant: {
+    bidWindowMs: number
+    /** how long after an order's bid deadline to wait for the committee's decision, ms */
+    decisionTimeoutMs: number
+  }
   provider: {
     runtime: 'docker' | 'kubernetes'
     dockerHost: string
@@ -70,7 +74,7 @@ export function defaultConfig (): SoukConfig {
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info' },
-    tenant: { bidWindowMs: 2000 },
+    tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000 },
     provider: {
       runtime: 'docker',
       dockerHost: 'unix:///var/run/docker.sock',

@@ -46,6 +46,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       'tenant:',
       '  # how long providers have to bid on an order, in ms',
       '  bidWindowMs: 2000',
+      '  # how long after the bid window to wait for the committee to decide, in ms',
+      '  decisionTimeoutMs: 30000',
       ''
     )
   }

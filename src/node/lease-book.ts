@@ -198,6 +198,7 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
         if (l != null) return Promise.resolve({ kind: 'lease', lease: l })
         const e = expiries.get(orderId)
         if (e != null) return Promise.resolve({ kind: 'expired', expiry: e })
+        if (opts.signal?.aborted === true) return Promise.reject(opts.signal.reason)
         return new Promise((resolve, reject) => {
           const key = `outcome:${orderId}`
           const done = (o: OrderOutcome): void => { opts.signal?.removeEventListener('abort', abort); resolve(o) }

@@ -181,7 +181,21 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         if (recipients === 0) logger.warn('order published, but no peer is subscribed yet')
         emit({ type: 'deploy:order-published', detail: { order: d.order, bidDeadline: d.bidDeadline } })
 
-        const outcome = await book.outcome(d.order, { signal: opts.signal })
+        // the committee decides soon after the deadline; silence means no validator is reachable
+        // or they are overloaded, and the user should hear that rather than wait forever
+        const waitMs = Math.max(0, d.bidDeadline - Date.now()) + config.tenant.decisionTimeoutMs
+        const timeout = AbortSignal.timeout(waitMs)
+        let outcome
+        try {
+          outcome = await book.outcome(d.order, { signal: opts.signal != null ? AbortSignal.any([opts.signal, timeout]) : timeout })
+        } catch (err) {
+          if (opts.signal?.aborted === true || !timeout.aborted) throw err
+          d.state = 'expired'
+          const ms = config.tenant.decisionTimeoutMs
+          d.reason = `the committee did not decide on the order within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} of its bid deadline`
+          save(d)
+          throw new DeployError(DeployErrorCode.TIMEOUT, `no lease: ${d.reason}; no validator may be reachable (souk node status shows the peers), or they are overloaded (souk committee status on a validator)`)
+        }
         if (outcome.kind === 'expired') {
           d.state = 'expired'
           const declines = await explainDeclines(order.id, opts.signal)
