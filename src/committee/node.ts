@@ -137,6 +137,13 @@ export interface CommitteeNode {
   handleMessage: (from: string, data: Uint8Array) => void
   /** an order, bid, close or membership message from this node's side (envelope or its bytes) */
   submit: (msg: SignedMessage | Uint8Array, opts?: SubmitOptions) => SubmitResult
+  /**
+   * Sheds an item that could no longer count if submitted now (a bid expired, or its order
+   * settled or past its bid window, by this node's clock): returns why, and counts it in
+   * `status().shed`; undefined when it could count. Decoded bytes suffice: the gossip layer asks
+   * before checking the signature.
+   */
+  shed: (m: SignedMessage) => string | undefined
   /** asks to join (or leave) the committee; the current validators approve with approveChange */
   requestChange: (action: ChangeAction) => SignedMessage<ChangeBody>
   approveChange: (changeId: Uint8Array) => SignedMessage<ApproveBody>
@@ -412,6 +419,12 @@ class CommitteeNodeImpl implements CommitteeNode {
    * the signature checks on bids that can still win (protocols/committee.md §5). A bid a
    * proposal asked for is always taken: the batch's time judges it, not this clock.
    */
+  shed (m: SignedMessage): string | undefined {
+    const why = this.hopeless(m)
+    if (why != null) this.verdicts.stats.shed++
+    return why
+  }
+
   private readonly hopeless = (m: SignedMessage): string | undefined => {
     if (m.tag !== MessageTag.BID || this.missing.has(m.idHex)) return undefined
     const b = m.body as BidBody

@@ -4,7 +4,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { ReplayWindow, SignedMessage } from '../wire/index.ts'
 import { NetError, NetErrorCode } from './errors.ts'
-import type { GossipValidator, ValidationResult } from './validator.ts'
+import type { GossipValidator, ValidationResult, Precheck } from './validator.ts'
 import type { PubSub } from './pubsub.ts'
 import { MetricName } from './metrics.ts'
 import type { NetMetrics } from './metrics.ts'
@@ -23,6 +23,8 @@ export interface SoukGossip {
   onMessage: (topic: string, handler: GossipHandler) => () => void
   /** validates bytes that arrived another way (sync) exactly as gossip would, and delivers them on accept */
   ingest: (topic: string, from: PeerId, data: Uint8Array, opts?: { rateLimit?: boolean }) => ValidationResult
+  /** a check on decoded messages of a topic before their signature is checked (Ignore when it objects) */
+  addPrecheck: (topic: string, check: Precheck) => () => void
   score: (peer: PeerId) => number
   meshPeers: (topic: string) => string[]
   subscribers: (topic: string) => PeerId[]
@@ -93,6 +95,7 @@ export function soukGossip (components: SoukGossipComponents): SoukGossip {
       if (r.verdict === Verdict.ACCEPT && r.message != null) deliver(topic, r.message, from)
       return r
     },
+    addPrecheck: (topic, check) => validator.addPrecheck(topic, check),
     score: (peer) => pubsub.score(peer),
     meshPeers: (topic) => pubsub.meshPeers(topic),
     subscribers: (topic) => pubsub.subscribers(topic)

@@ -5,7 +5,7 @@
 // answer is a verdict plus, on Accept, the verified SignedMessage, which is what the application
 // receives: nothing is verified twice.
 import { openMessage, WireError, WireErrorCode, MAX_ENVELOPE_BYTES, MessageTag } from '../wire/index.ts'
-import type { ReplayWindow, SignedMessage } from '../wire/index.ts'
+import type { ReplayWindow, SignedMessage, BidBody } from '../wire/index.ts'
 import { publicKeyOfPeerId, isAcceptablePublicKey, verify, verifyNoble } from '../identity/index.ts'
 import { COMMITTEE_TAG_PREFIX, Topic } from './constants.ts'
 import { GossipValidationError } from './errors.ts'
@@ -71,7 +71,19 @@ export interface GossipValidator {
   validate: (topic: string, from: PeerId | string, data: Uint8Array, now?: number, opts?: ValidateOptions) => ValidationResult
   /** checks a message this node is about to publish: its tag belongs on the topic */
   allows: (topic: string, tag: string) => boolean
+  /**
+   * Adds a check that runs on decoded messages of `topic` before their signature is checked; a
+   * reason it returns makes the verdict Ignore (ERR_GOSSIP_LATE). Returns a remove function.
+   */
+  addPrecheck: (topic: string, check: Precheck) => () => void
 }
+
+/** why a decoded, not yet verified message can no longer matter here; undefined when it can */
+export type Precheck = (msg: SignedMessage, now: number) => string | undefined
+
+/** a bid past its own expiry can never win, wherever it goes next */
+const expiredBid: Precheck = (msg, now) =>
+  msg.tag === MessageTag.BID && (msg.body as BidBody).expiresAt <= now ? 'the bid expired' : undefined
 
 interface TopicState {
   policy: TopicPolicy
@@ -79,6 +91,7 @@ interface TopicState {
   signers?: TokenBuckets
   peers?: TokenBuckets
   maxBytes: number
+  prechecks: Precheck[]
 }
 
 export function gossipValidator (init: GossipValidatorInit = {}): (components: GossipValidatorComponents) => GossipValidator {
@@ -94,7 +107,8 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         expect: hasPrefixes ? undefined : (policy.tags ?? []),
         signers: policy.signerLimit != null ? new TokenBuckets(policy.signerLimit) : undefined,
         peers: policy.peerLimit != null ? new TokenBuckets(policy.peerLimit) : undefined,
-        maxBytes: Math.min(policy.maxBytes ?? MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES)
+        maxBytes: Math.min(policy.maxBytes ?? MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES),
+        prechecks: [expiredBid]
       })
     }
     const counter: Counter | undefined = components.metrics?.counter(MetricName.GOSSIP_VALIDATION, 'gossip messages validated, by topic, verdict and reason')
@@ -135,6 +149,12 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         }
         components.replay.check(msg.idHex, msg.createdAt, now)
         if (!isAcceptablePublicKey(msg.signer)) throw new WireError(WireErrorCode.BAD_KEY, 'signer key is not an acceptable ed25519 key (non-canonical, small-order or mixed-order)')
+        // cheap checks before the expensive one: under load the signature checks go to messages
+        // that can still matter
+        for (const check of s.prechecks) {
+          const late = check(msg, now)
+          if (late != null) return refuse(topic, GossipErrorCode.LATE, late)
+        }
         const ok = init.verifier === 'noble' ? verifyNoble(msg.sig, msg.payload, msg.signer) : verify(msg.sig, msg.payload, msg.signer)
         if (!ok) throw new WireError(WireErrorCode.BAD_SIGNATURE, `${msg.tag} signature does not verify`)
       } catch (err: any) {
@@ -163,7 +183,13 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
       topics: [...states.keys()],
       policy: (topic) => states.get(topic)?.policy,
       validate,
-      allows
+      allows,
+      addPrecheck (topic, check) {
+        const s = states.get(topic)
+        if (s == null) return () => {}
+        s.prechecks.push(check)
+        return () => { s.prechecks = s.prechecks.filter((c) => c !== check) }
+      }
     }
   }
 }

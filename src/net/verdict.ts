@@ -17,6 +17,8 @@ export const GossipErrorCode = {
   RATE_LIMITED: 'ERR_GOSSIP_RATE_LIMITED',
   THROTTLED: 'ERR_GOSSIP_THROTTLED',
   WRONG_TOPIC: 'ERR_GOSSIP_WRONG_TOPIC',
+  /** can no longer matter here (a bid past its expiry or its order's bid window) */
+  LATE: 'ERR_GOSSIP_LATE',
   INTERNAL: 'ERR_GOSSIP_INTERNAL'
 } as const
 
@@ -39,6 +41,7 @@ export const WIRE_VERDICTS: Readonly<Record<string, Exclude<Verdict, 'accept'>>>
   [GossipErrorCode.RATE_LIMITED]: Verdict.IGNORE,
   [GossipErrorCode.THROTTLED]: Verdict.IGNORE,
   [GossipErrorCode.WRONG_TOPIC]: Verdict.REJECT,
+  [GossipErrorCode.LATE]: Verdict.IGNORE,
   [GossipErrorCode.INTERNAL]: Verdict.IGNORE
 }
 

@@ -55,6 +55,8 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
       committee,
       async start () {
         await transport.start((from, data) => committee.handleMessage(from, data))
+        // a bid that can no longer count is dropped before gossip checks its signature
+        unsubs.push(net.gossip.addPrecheck(Topic.BIDS, (m) => committee.shed(m)))
         for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) {
           unsubs.push(net.gossip.onMessage(t, (m) => {
             if (m.tag === MessageTag.ORDER || m.tag === MessageTag.BID || m.tag === MessageTag.CLOSE) committee.submit(m, { verified: true })

@@ -136,6 +136,28 @@ test('per-signer rate limit: over the limit is ignored; sustained excess from th
   assert.not.ok(penalties.isThrottled(spammer.peerId.toString(), now + 60_000))
 })
 
+test('a bid past its expiry is ignored as late before its signature is checked; a role can add such checks', () => {
+  const { v, metrics } = setup()
+  const o = signOrder(alice)
+  const bidder = generateIdentity()
+  const now = Date.now()
+  const bidBody = (expiresAt: number) => ({ order: o.id, prices: [{ denom: 'uakt', amount: '5' }], attributes: {}, auditors: [], expiresAt })
+  // expired, and with a broken signature: the late check answers first, so no check is spent on it
+  const expired = signMessage(bidder, MessageTag.BID, bidBody(now - 1))
+  const sig = new Uint8Array(expired.sig); sig[0] ^= 1
+  const r = v.validate(Topic.BIDS, peer, encodeCbor([expired.payload, expired.signer, sig]), now)
+  assert.is(r.verdict, Verdict.IGNORE)
+  assert.is(r.error?.code, 'ERR_GOSSIP_LATE')
+  assert.match(r.error?.message ?? '', /the bid expired/)
+  assert.is(metrics.get(MetricName.GOSSIP_VALIDATION, { topic: Topic.BIDS, verdict: 'ignore', code: 'ERR_GOSSIP_LATE' }), 1)
+  // a check a role adds (a validator: the order's bid window closed) works the same way, until removed
+  const remove = v.addPrecheck(Topic.BIDS, () => 'its order\'s bid window closed')
+  const fresh = signMessage(bidder, MessageTag.BID, bidBody(now + 60_000))
+  assert.is(v.validate(Topic.BIDS, peer, fresh.bytes, now).error?.code, 'ERR_GOSSIP_LATE')
+  remove()
+  assert.is(v.validate(Topic.BIDS, peer, fresh.bytes, now).verdict, Verdict.ACCEPT)
+})
+
 test('envelopePayload reads the payload straight from the CBOR header', () => {
   const o = signOrder(alice)
   assert.equal(envelopePayload(o.bytes), o.payload)
