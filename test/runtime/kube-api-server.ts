@@ -3,8 +3,14 @@
 // networkpolicies, pods (list and log) and events, with the real request and response shapes
 // (apiVersion/kind/metadata, List kinds, Status objects for errors). It also plays the part of
 // the controllers a cluster runs: a created Deployment or StatefulSet gets its pods, a NodePort
-// Service its node ports, a deleted namespace takes its objects with it.
+// Service its node ports, a deleted namespace takes its objects with it. Pod exec speaks the
+// WebSocket channel protocol (v5.channel.k8s.io: a channel byte before each frame, status JSON on
+// channel 3, stdin closed with 255 0); the "container" behind it knows a few commands: echo, cat,
+// sh -c 'exit N', and anything else is not found, as a kubelet reports it.
 import { createServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer } from 'ws'
+import type { WebSocket } from 'ws'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
@@ -58,6 +64,35 @@ function matches (labels: Record<string, string> | undefined, selector: string |
     if (v === undefined) return labels?.[k] !== undefined
     return labels?.[k] === v
   })
+}
+
+const EXEC_PROTOCOL = 'v5.channel.k8s.io'
+const STDIN = 0
+const STDOUT = 1
+const STATUS = 3
+const CLOSE = 255
+
+/** one exec session: the command runs as the fake container's shell would run it */
+function runExec (ws: WebSocket, command: string[]): void {
+  const out = (channel: number, text: string): void => { ws.send(Buffer.concat([Buffer.from([channel]), Buffer.from(text)])) }
+  const exit = (code: number): void => {
+    out(STATUS, JSON.stringify(code === 0
+      ? { metadata: {}, status: 'Success' }
+      : { metadata: {}, status: 'Failure', message: `command terminated with non-zero exit code: exit status ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } }))
+    ws.close(1000)
+  }
+  const [bin, ...args] = command
+  if (bin === 'echo') { out(STDOUT, args.join(' ') + '\n'); exit(0); return }
+  if (bin === 'sh' && args[0] === '-c' && /^exit [0-9]+$/.test(args[1] ?? '')) { exit(Number(args[1].slice(5))); return }
+  if (bin === 'cat') {
+    ws.on('message', (data: Buffer) => {
+      if (data[0] === STDIN) out(STDOUT, data.subarray(1).toString())
+      else if (data[0] === CLOSE && data[1] === STDIN) exit(0)
+    })
+    return
+  }
+  out(STATUS, JSON.stringify({ metadata: {}, status: 'Failure', reason: 'InternalError', message: `OCI runtime exec failed: exec failed: unable to start container process: exec: "${bin ?? ''}": executable file not found in $PATH: unknown`, details: { causes: [{ message: `exec: "${bin ?? ''}": executable file not found in $PATH` }] } }))
+  ws.close(1000)
 }
 
 export async function startKubeApiServer (): Promise<KubeApiServer> {
@@ -308,6 +343,22 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err) => { send(res, 500, status(500, 'InternalError', String(err))) })
   })
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (offered) => offered.has(EXEC_PROTOCOL) ? EXEC_PROTOCOL : false })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    requests.push({ method: 'GET', path: url.pathname, query: url.search })
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname)
+    const pod = m != null ? store.get(key('pods', m[1], m[2])) : undefined
+    const container = url.searchParams.get('container')
+    const refuse = (code: number, body: Obj): void => {
+      const json = JSON.stringify(body)
+      socket.end(`HTTP/1.1 ${code} ${code === 404 ? 'Not Found' : 'Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`)
+    }
+    if (pod == null) { refuse(404, status(404, 'NotFound', `pods "${m?.[2] ?? ''}" not found`, { name: m?.[2], kind: 'pods' })); return }
+    if (!(pod.spec.containers as Obj[]).some((c) => c.name === container)) { refuse(400, status(400, 'BadRequest', `container ${container ?? ''} is not valid for pod ${String(pod.metadata.name)}`)); return }
+    if (pod.status?.phase !== 'Running') { refuse(400, status(400, 'BadRequest', `unable to upgrade connection: container not found ("${container ?? ''}")`)); return }
+    wss.handleUpgrade(req, socket, head, (ws) => { runExec(ws, url.searchParams.getAll('command')) })
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 
@@ -347,6 +398,7 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
     ].join('\n'),
     close: async () => {
       for (const set of followers.values()) for (const r of set) r.end()
+      for (const c of wss.clients) c.terminate()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => { resolve() }))
     }

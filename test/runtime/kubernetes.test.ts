@@ -141,6 +141,49 @@ test('logs come from the pod log API, with tail and follow', async () => {
   assert.equal(followed, ['epoch 1 done'])
 })
 
+test('exec runs a command in a pod over the exec WebSocket: output, stdin and exit codes', async () => {
+  const text = async (h: Awaited<ReturnType<KubernetesRuntime['exec']>>): Promise<string> => {
+    let out = ''
+    for await (const o of h.output) out += `${o.stream}:${Buffer.from(o.data).toString()}`
+    return out
+  }
+  const echo = await runtime.exec(web.leaseId, { service: 'web', command: ['echo', 'hello', 'souk'] })
+  assert.is(await text(echo), 'stdout:hello souk\n')
+  assert.is(await echo.exitCode, 0)
+  const req = api.requests.findLast((r) => r.path.endsWith('/exec'))!
+  assert.match(req.path, new RegExp(`^/api/v1/namespaces/${ns}/pods/web-[^/]+/exec$`))
+  const q = new URLSearchParams(req.query)
+  assert.equal(q.getAll('command'), ['echo', 'hello', 'souk'])
+  assert.is(q.get('container'), 'web')
+  // stdin reaches the process, and closing it ends the process
+  const cat = await runtime.exec(web.leaseId, { service: 'web', command: ['cat'] })
+  cat.stdin.write('typed in\n')
+  cat.stdin.end()
+  assert.is(await text(cat), 'stdout:typed in\n')
+  assert.is(await cat.exitCode, 0)
+  // a non-zero exit is the command's exit code, not an error
+  const fail = await runtime.exec(web.leaseId, { service: 'web', command: ['sh', '-c', 'exit 3'] })
+  await text(fail)
+  assert.is(await fail.exitCode, 3)
+  // a command the container does not have is an error that says so
+  const missing = await runtime.exec(web.leaseId, { service: 'web', command: ['nope'] })
+  await text(missing)
+  try {
+    await missing.exitCode
+    assert.unreachable('exec of a missing command succeeded')
+  } catch (err: any) {
+    assert.is(err.code, 'ERR_RUNTIME_REQUEST_REJECTED')
+    assert.match(err.message, /exec failed: .*"nope": executable file not found/)
+  }
+  // a service the lease does not run has no pod to exec in
+  try {
+    await runtime.exec(web.leaseId, { service: 'db', command: ['echo'] })
+    assert.unreachable('exec in a service the lease does not have')
+  } catch (err: any) {
+    assert.match(err.message, /no running replica of service "db"/)
+  }
+})
+
 test('events report what happened to the lease pods', async () => {
   const ac = new AbortController()
   const seen: string[] = []
