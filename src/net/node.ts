@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { applyYamuxWindowRule } from './yamux-window.ts'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { withCoalescedWrites } from './coalesce.ts'
@@ -98,6 +99,7 @@ function peerOf (addr: string): { id: PeerId, ma: Multiaddr } {
 export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<SoukNode> {
   validateNetConfig(config)
   const testNet = config.testNetwork === true
+  applyYamuxWindowRule()
   let identity = config.identity
   let datastore: LevelDatastore | undefined
   if (config.dataDir != null) {
