@@ -10,6 +10,7 @@ import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
+import { applyLengthPrefixRule } from './length-prefix.ts'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { withCoalescedWrites } from './coalesce.ts'
@@ -100,6 +101,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   validateNetConfig(config)
   const testNet = config.testNetwork === true
   applyYamuxWindowRule()
+  applyLengthPrefixRule()
   let identity = config.identity
   let datastore: LevelDatastore | undefined
   if (config.dataDir != null) {
