@@ -132,7 +132,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
   let tenant: TenantRole | undefined
   try {
     if (roles.has('validator')) {
-      validator = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs, minBatchIntervalMs: config.committee.minBatchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
+      validator = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs, minBatchIntervalMs: config.committee.minBatchIntervalMs, idleBatchIntervalMs: config.committee.idleBatchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
       const v = validator
       v.committee.on('epoch', () => { chain.adopt(v.committee.committeeFiles()) })
       await validator.start()

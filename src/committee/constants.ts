@@ -61,6 +61,9 @@ export const Defaults = {
   batchIntervalMs: 100,
   /** the shortest such pause, taken when an open order's bid deadline has come or is about to */
   minBatchIntervalMs: 40,
+  /** the pause when there is nothing to order (no items, open orders or membership changes); an
+   * arriving item or a peer's proposal or vote for the height ends it early */
+  idleBatchIntervalMs: 5_000,
   proposeTimeoutMs: 300,
   proposeTimeoutDeltaMs: 150,
   voteTimeoutMs: 200,

@@ -52,6 +52,8 @@ export interface CommitteeNodeInit {
   batchIntervalMs?: number
   /** the pause when a bid deadline is due: the batches that settle an auction follow each other closely */
   minBatchIntervalMs?: number
+  /** the pause when there is nothing to order; work arriving ends it (protocols/committee.md §4.1) */
+  idleBatchIntervalMs?: number
   proposeTimeoutMs?: number
   proposeTimeoutDeltaMs?: number
   voteTimeoutMs?: number
@@ -204,6 +206,8 @@ class CommitteeNodeImpl implements CommitteeNode {
   private lowestUncertified = 1
   private running = false
   private roundStartPending = false
+  /** the pending round 0 start is an idle pause that work may cut short */
+  private idlePause = false
   private lastSyncAsk = 0
   private retryPending = false
   /** what this node signed at the current height (mirrors the store, saves reading it back) */
@@ -214,6 +218,7 @@ class CommitteeNodeImpl implements CommitteeNode {
     this.init = {
       batchIntervalMs,
       minBatchIntervalMs: Math.min(init.minBatchIntervalMs ?? Defaults.minBatchIntervalMs, batchIntervalMs),
+      idleBatchIntervalMs: Math.max(init.idleBatchIntervalMs ?? Defaults.idleBatchIntervalMs, batchIntervalMs),
       proposeTimeoutMs: init.proposeTimeoutMs ?? Defaults.proposeTimeoutMs,
       proposeTimeoutDeltaMs: init.proposeTimeoutDeltaMs ?? Defaults.proposeTimeoutDeltaMs,
       voteTimeoutMs: init.voteTimeoutMs ?? Defaults.voteTimeoutMs,
@@ -462,6 +467,7 @@ class CommitteeNodeImpl implements CommitteeNode {
     }
     if (m.tag === CommitteeTag.CHANGE && !equal(m.signer, (m.body as ChangeBody).validator)) return { accepted: false, id: m.idHex, reason: 'a change is signed by the validator it names' }
     if (!this.pool.add(m)) return { accepted: false, id: m.idHex, reason: 'pool full' }
+    this.wake()
     if (opts.relay) this.broadcast({ kind: 'msg', body: m.bytes })
     if (wanted) {
       this.missing.delete(m.idHex)
@@ -488,6 +494,7 @@ class CommitteeNodeImpl implements CommitteeNode {
     const c = this.cur
     if (c == null) return
     if (m.body.epoch !== c.committee.epoch) return
+    this.wake()
     const v = batchValue(m)
     if (!this.proposalFrom.has(v.hashHex)) this.proposalFrom.set(v.hashHex, from)
     c.addProposal(v)
@@ -504,6 +511,7 @@ class CommitteeNodeImpl implements CommitteeNode {
     const c = this.cur
     if (c == null) return
     const idx = c.committee.index.get(hex(m.signer))
+    if (idx != null) this.wake()
     if (idx == null || m.body.epoch !== c.committee.epoch) return
     c.addVote(m, idx)
   }
@@ -620,14 +628,33 @@ class CommitteeNodeImpl implements CommitteeNode {
     }
   }
 
-  private scheduleRoundZero (): void {
+  private scheduleRoundZero (mayIdle = true): void {
     const c = this.cur
     if (c == null) return
+    const delay = this.roundZeroDelay(mayIdle)
     this.roundStartPending = true
-    this.timer(this.roundZeroDelay(), () => {
-      this.roundStartPending = false
-      if (this.cur === c && c.round < 0 && !c.decided) c.startRound(0)
-    })
+    this.idlePause = delay > this.init.batchIntervalMs
+    this.timer(delay, () => { this.startRoundZero(c) })
+  }
+
+  private startRoundZero (c: HeightConsensus): void {
+    if (this.cur !== c || c.round >= 0 || c.decided) return
+    this.roundStartPending = false
+    this.idlePause = false
+    c.startRound(0)
+  }
+
+  /** Work arrived during an idle pause: the height starts after the short pause instead. */
+  private wake (): void {
+    if (!this.idlePause || !this.roundStartPending) return
+    this.idlePause = false
+    const c = this.cur
+    if (c != null) this.timer(this.init.minBatchIntervalMs, () => { this.startRoundZero(c) })
+  }
+
+  /** nothing waits to be ordered: no item in the pool, no membership change under way */
+  private quiet (): boolean {
+    return this.pool.size === 0 && this.ledger.pendingChanges().length === 0 && this.ledger.pendingTransition == null
   }
 
   /**
@@ -635,15 +662,19 @@ class CommitteeNodeImpl implements CommitteeNode {
    * time (the median of the previous batch's precommits) is at or past its deadline, so when a
    * deadline is due the next batches start with only the short pause: the previous batch's
    * precommits already passed the deadline (the next batch settles it), or the next batch is
-   * timed to start at the deadline (its precommits pass it, and the one after settles it).
+   * timed to start at the deadline (its precommits pass it, and the one after settles it). With
+   * nothing waiting to be ordered the pause stretches to the idle interval (capped by the next
+   * deadline), so an idle committee does not write a batch ten times a second; work arriving
+   * ends it (wake).
    */
-  private roundZeroDelay (): number {
-    const { batchIntervalMs: full, minBatchIntervalMs: min } = this.init
+  private roundZeroDelay (mayIdle: boolean): number {
+    const { batchIntervalMs: full, minBatchIntervalMs: min, idleBatchIntervalMs: idle } = this.init
+    const cap = mayIdle && this.quiet() ? idle : full
     const due = this.ledger.nextDeadline()
-    if (due == null) return full
+    if (due == null) return cap
     const lc = this.lastCommitFor(this.ledger.height + 1)
     if (lc != null && due <= lc.time) return min
-    return Math.max(min, Math.min(full, due - this.clock.now()))
+    return Math.max(min, Math.min(cap, due - this.clock.now()))
   }
 
   // ---- building and checking batches ----
@@ -1191,7 +1222,8 @@ class CommitteeNodeImpl implements CommitteeNode {
     const c = this.cur as HeightConsensus
     // what this node signed at the current height decides where it resumes
     const rows = this.persist.signedAt(c.height)
-    if (rows.length === 0) { this.scheduleRoundZero(); return }
+    // a node just (re)started does not know whether the others are mid-height: no idle pause
+    if (rows.length === 0) { this.scheduleRoundZero(false); return }
     const round = Math.max(...rows.map((r) => r.round))
     const at = rows.filter((r) => r.round === round)
     const step = at.some((r) => r.kind === 'precommit') ? Step.PRECOMMIT : at.some((r) => r.kind === 'prevote') ? Step.PREVOTE : Step.PROPOSE

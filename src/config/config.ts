@@ -23,7 +23,7 @@ export interface SoukConfig {
     testNetwork: boolean
   }
   /** the committee file chain (relative to the node home); every role needs it to check leases */
-  committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number }
+  committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number, idleBatchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
   log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
   tenant: {
@@ -71,7 +71,7 @@ export function defaultConfig (): SoukConfig {
       directPeers: [],
       testNetwork: false
     },
-    committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40 },
+    committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info' },
     tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000 },

@@ -31,6 +31,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '  batchIntervalMs: 100',
     '  # the shorter pause when a bid deadline is due, ms',
     '  minBatchIntervalMs: 40',
+    '  # the pause when there is nothing to order (new work ends it early), ms',
+    '  idleBatchIntervalMs: 5000',
     '',
     'api:',
     '  # Prometheus /metrics on loopback; 0 picks a free port (see `souk node status`)',

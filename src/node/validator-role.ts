@@ -24,6 +24,7 @@ export interface ValidatorRoleInit {
   committeeFiles: CommitteeFile[]
   batchIntervalMs?: number
   minBatchIntervalMs?: number
+  idleBatchIntervalMs?: number
 }
 
 export function validatorRole (init: ValidatorRoleInit): (components: { identity: Identity, net: SoukNode, store: Store, book: LeaseBook, logger: Logger }) => ValidatorRole {
@@ -33,7 +34,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
     // orders, bids and closes reach every validator by gossip, verified there once; relaying them
     // over the committee protocol too would get a second check whenever the relayed copy came
     // first (a proposal naming an item this node lacks still fetches it)
-    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, minBatchIntervalMs: init.minBatchIntervalMs, relay: false })({
+    const committee = committeeNode({ committee: files, batchIntervalMs: init.batchIntervalMs, minBatchIntervalMs: init.minBatchIntervalMs, idleBatchIntervalMs: init.idleBatchIntervalMs, relay: false })({
       signer: identity,
       store,
       clock: {

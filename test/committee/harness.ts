@@ -47,9 +47,9 @@ export interface Cluster {
   close: () => void
 }
 
-export const FAST = { batchIntervalMs: 50, proposeTimeoutMs: 150, proposeTimeoutDeltaMs: 50, voteTimeoutMs: 100, voteTimeoutDeltaMs: 50, maxTimeoutMs: 800, statusIntervalMs: 200, fetchDelayMs: 5 }
+export const FAST = { batchIntervalMs: 50, idleBatchIntervalMs: 50, proposeTimeoutMs: 150, proposeTimeoutDeltaMs: 50, voteTimeoutMs: 100, voteTimeoutDeltaMs: 50, maxTimeoutMs: 800, statusIntervalMs: 200, fetchDelayMs: 5 }
 
-export function cluster (n: number, opts: { seed?: number } = {}): Cluster {
+export function cluster (n: number, opts: { seed?: number, timing?: Partial<typeof FAST> } = {}): Cluster {
   const sched = new Scheduler()
   const R = rng(opts.seed ?? 1)
   const ids = Array.from({ length: n }, (_, i) => key(1, i))
@@ -81,7 +81,7 @@ export function cluster (n: number, opts: { seed?: number } = {}): Cluster {
         const toLife = lives.get(to.name)
         sched.after(R.int(1, 5), () => { if (lives.get(to.name) === toLife) to.node?.handleMessage(m.name, data) })
       }
-      const node = committeeNode({ committee: genesis, ...FAST })({
+      const node = committeeNode({ committee: genesis, ...FAST, ...opts.timing })({
         signer: m.id,
         store: m.store,
         clock: { now, setTimer: (ms, fn) => sched.after(ms, () => { if (alive()) fn() }) },

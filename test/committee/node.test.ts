@@ -173,4 +173,29 @@ test('a bid that can no longer count is refused before its signature is checked'
   }
 })
 
+test('an idle committee orders a batch per idle interval, and an order wakes it at once', () => {
+  const c = cluster(4, { seed: 13, timing: { idleBatchIntervalMs: 2_000 } })
+  try {
+    for (const m of c.members) c.boot(m)
+    c.run(500)
+    const h0 = c.members[0].heights.length
+    c.run(6_000)
+    const idle = c.members[0].heights.length - h0
+    assert.ok(idle >= 2 && idle <= 4, `about one batch per 2 s while idle, not one per 50 ms: ${idle} in 6 s`)
+    // an order arrives mid-pause: it is ordered within a batch interval or two, not 2 s later
+    c.run(700)
+    const before = c.members[0].heights.length
+    const o = order(key(2, 3), c.now(), c.now() + 400)
+    c.submit(o)
+    c.run(300)
+    assert.ok(c.members[0].heights.length > before, 'the order woke the committee')
+    // the bid window keeps the committee at its working pace until the auction settles
+    c.submit(bid(key(3, 3), o, c.now(), [{ denom: 'uakt', amount: '10' }]))
+    c.run(1_000)
+    for (const m of c.members) assert.is(m.leases.length, 1, `${m.name} made the lease`)
+  } finally {
+    c.close()
+  }
+})
+
 test.run()
