@@ -112,7 +112,12 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       bootstrap: config.network.bootstrap,
       mdns: config.network.mdns,
       testNetwork: config.network.testNetwork,
-      relay: { server: config.network.relayServer },
+      relay: {
+        server: config.network.relayServer,
+        reserveOn: config.network.relayReserveOn,
+        circuitDataLimitBytes: config.network.relayCircuitDataLimit,
+        circuitDurationMs: config.network.relayCircuitDurationMs
+      },
       metrics,
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
       gossip: { directPeers: config.network.directPeers }

@@ -17,6 +17,11 @@ export interface SoukConfig {
     bootstrap: string[]
     mdns: boolean
     relayServer: boolean
+    /** a relay server's limits per relayed connection; 0 = no limit */
+    relayCircuitDataLimit: number
+    relayCircuitDurationMs: number
+    /** relays (multiaddrs with /p2p/<id>) to reserve a slot on: a node behind NAT is reached through them */
+    relayReserveOn: string[]
     /** multiaddrs (with /p2p/<id>) kept as direct gossip peers: committee members */
     directPeers: string[]
     /** a network on one machine or LAN: DHT server mode, loopback and private addresses kept */
@@ -68,6 +73,9 @@ export function defaultConfig (): SoukConfig {
       bootstrap: [],
       mdns: false,
       relayServer: false,
+      relayCircuitDataLimit: 16 * 1024 * 1024,
+      relayCircuitDurationMs: 600_000,
+      relayReserveOn: [],
       directPeers: [],
       testNetwork: false
     },
@@ -143,6 +151,8 @@ function check (c: SoukConfig, problems: Problem[]): void {
   c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(c.log.level)) problems.push({ path: 'log.level', message: 'must be trace, debug, info, warn or error' })
   if (!['docker', 'kubernetes'].includes(c.provider.runtime)) problems.push({ path: 'provider.runtime', message: 'must be docker or kubernetes' })
+  if (!Number.isInteger(c.network.relayCircuitDataLimit) || c.network.relayCircuitDataLimit < 0) problems.push({ path: 'network.relayCircuitDataLimit', message: 'must be a whole number of bytes (0: no limit)' })
+  if (!Number.isInteger(c.network.relayCircuitDurationMs) || c.network.relayCircuitDurationMs < 0) problems.push({ path: 'network.relayCircuitDurationMs', message: 'must be a whole number of ms (0: no limit)' })
   if (c.api.metricsPort > 65535 || !Number.isInteger(c.api.metricsPort)) problems.push({ path: 'api.metricsPort', message: 'must be a port 0-65535 (0 picks a free one)' })
   for (const [k, v] of Object.entries(c.provider.prices)) {
     if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })

@@ -14,8 +14,12 @@ export interface RelayConfig {
   server?: boolean
   /** reservations the server holds at most */
   maxReservations?: number
-  /** apply the relay's default per-circuit data and time limits (default true) */
+  /** limit each relayed connection (default true); false relays without limits */
   limitCircuits?: boolean
+  /** bytes a relayed connection may carry (default 16 MiB: a manifest frame is up to 1 MiB; libp2p's own default is 128 KiB) */
+  circuitDataLimitBytes?: number
+  /** how long a relayed connection may last, ms (default 10 minutes) */
+  circuitDurationMs?: number
   /** relay multiaddrs (with /p2p/<id>) to reserve a slot on, so this node is reachable through them */
   reserveOn?: string[]
 }
@@ -120,6 +124,8 @@ export function validateNetConfig (c: SoukNetConfig, prefix = 'net'): void {
   checkInt(c.minConnections, p('minConnections'), 0, 10_000)
   checkInt(c.maxConnections, p('maxConnections'), 1, 100_000)
   checkInt(c.relay?.maxReservations, p('relay.maxReservations'), 1, 100_000)
+  checkInt(c.relay?.circuitDataLimitBytes, p('relay.circuitDataLimitBytes'), 0, Number.MAX_SAFE_INTEGER)
+  checkInt(c.relay?.circuitDurationMs, p('relay.circuitDurationMs'), 0, 7 * 24 * 3600_000)
   const g = c.gossip
   if (g != null) {
     checkInt(g.D, p('gossip.D'), 1, 64)

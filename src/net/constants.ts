@@ -89,3 +89,8 @@ export const FLOOD_PUBLISH = false
 export const MIN_CONNECTIONS = 4
 /** how often the peer keeper checks the connection count, ms */
 export const PEER_KEEPER_INTERVAL_MS = 5_000
+
+/** bytes a relayed connection may carry by default: room for a 1 MiB manifest frame and more */
+export const RELAY_CIRCUIT_DATA_LIMIT = 16 * 1024 * 1024
+/** how long a relayed connection may last by default, ms */
+export const RELAY_CIRCUIT_DURATION_MS = 10 * 60_000

@@ -8,8 +8,10 @@ import { FRAME_VERSION } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
 
 export interface FrameStreamInit {
-  /** largest frame read or written, bytes */
+  /** largest frame read (and written, unless maxWriteBytes says otherwise), bytes */
   maxFrameBytes: number
+  /** largest frame written, bytes, where a request may be larger than its answer */
+  maxWriteBytes?: number
   /** frames read at most; one more is an error */
   maxFrames?: number
   /** aborts the stream (timeouts are signals too) */
@@ -19,6 +21,7 @@ export interface FrameStreamInit {
 export class FrameStream {
   readonly stream: Stream
   private readonly maxFrameBytes: number
+  private readonly maxWriteBytes: number
   private readonly maxFrames: number
   private signal?: AbortSignal
   private readonly frames: AsyncIterator<Uint8ArrayList>
@@ -28,6 +31,7 @@ export class FrameStream {
   constructor (stream: Stream, init: FrameStreamInit) {
     this.stream = stream
     this.maxFrameBytes = init.maxFrameBytes
+    this.maxWriteBytes = init.maxWriteBytes ?? init.maxFrameBytes
     this.maxFrames = init.maxFrames ?? Infinity
     this.signal = init.signal
     this.frames = lp.decode(stream, { maxDataLength: init.maxFrameBytes })[Symbol.asyncIterator]()
@@ -82,7 +86,7 @@ export class FrameStream {
 
   async writeBytes (bytes: Uint8Array): Promise<void> {
     this.throwIfAborted()
-    if (bytes.length > this.maxFrameBytes) throw new NetError(NetErrorCode.FRAME_TOO_LARGE, `frame of ${bytes.length} bytes exceeds ${this.maxFrameBytes}`)
+    if (bytes.length > this.maxWriteBytes) throw new NetError(NetErrorCode.FRAME_TOO_LARGE, `frame of ${bytes.length} bytes exceeds ${this.maxWriteBytes}`)
     if (!this.stream.send(lp.encode.single(bytes))) {
       await this.stream.onDrain({ signal: this.signal })
     }

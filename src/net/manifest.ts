@@ -129,7 +129,8 @@ export async function sendManifest (libp2p: Libp2p, provider: PeerId, frame: Man
   const bytes = encodeManifestFrame(frame)
   const signal = withTimeout(opts.timeoutMs ?? EXCHANGE_TIMEOUT_MS, opts.signal)
   const stream = await libp2p.dialProtocol(provider, Protocol.MANIFEST, { signal, runOnLimitedConnection: opts.runOnLimitedConnection ?? true })
-  const fs = new FrameStream(stream, { maxFrameBytes: 4096, maxFrames: 1, signal })
+  // the answer is small; the manifest may be up to the frame limit
+  const fs = new FrameStream(stream, { maxFrameBytes: 4096, maxWriteBytes: MAX_MANIFEST_FRAME_BYTES, maxFrames: 1, signal })
   try {
     await fs.writeBytes(bytes)
     await fs.close()

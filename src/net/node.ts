@@ -33,7 +33,7 @@ import { ReplayWindow } from '../wire/index.ts'
 import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
 import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
-import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol } from './constants.ts'
+import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol, RELAY_CIRCUIT_DATA_LIMIT, RELAY_CIRCUIT_DURATION_MS } from './constants.ts'
 import { validateNetConfig } from './config.ts'
 import type { SoukNetConfig } from './config.ts'
 import { gossipValidator, DEFAULT_TOPIC_POLICIES } from './validator.ts'
@@ -175,10 +175,16 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   if (config.autonat !== false) services.autonat = autoNAT()
   if (config.dcutr !== false) services.dcutr = dcutr()
   if (config.relay?.server === true) {
+    // 0 for both limits means none; otherwise souk's defaults leave room for a 1 MiB manifest
+    // and a session of lease requests, where libp2p's (128 KiB, 2 min) cut a manifest off
+    const dataLimit = config.relay.circuitDataLimitBytes ?? RELAY_CIRCUIT_DATA_LIMIT
+    const durationLimit = config.relay.circuitDurationMs ?? RELAY_CIRCUIT_DURATION_MS
     services.relay = circuitRelayServer({
       reservations: {
         maxReservations: config.relay.maxReservations ?? 128,
-        applyDefaultLimit: config.relay.limitCircuits !== false
+        applyDefaultLimit: config.relay.limitCircuits !== false && (dataLimit > 0 || durationLimit > 0),
+        defaultDataLimit: BigInt(dataLimit > 0 ? dataLimit : Number.MAX_SAFE_INTEGER),
+        defaultDurationLimit: durationLimit > 0 ? durationLimit : 2 ** 31 - 1
       }
     })
   }

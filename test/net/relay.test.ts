@@ -36,4 +36,28 @@ test('a node with no listening address is reachable through a relay', async () =
   }
 })
 
+test('a manifest near the 1 MiB limit gets through the relay (beyond libp2p\'s 128 KiB default circuit limit)', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const relay = await startNode({ relay: { server: true } })
+    nodes.push(relay)
+    const hidden = await startNode({ listen: [], relay: { reserveOn: [relay.multiaddrs()[0]] } })
+    nodes.push(hidden)
+    assert.ok(await waitFor(() => hidden.multiaddrs().some((a) => a.includes('/p2p-circuit')), 10_000), 'reservation made')
+    const tenant = await startNode()
+    nodes.push(tenant)
+    const manifest = new TextEncoder().encode(JSON.stringify({ services: {}, note: 'x'.repeat(900 * 1024) }))
+    const lease = sha256(new TextEncoder().encode('big-relayed-lease'))
+    let got = 0
+    await hidden.handleManifest({
+      onManifest: (peer, frame) => { got = frame.manifest.length; return checkManifest(peer, frame, { tenant: tenant.identity.publicKey, manifestHash: sha256(manifest) }) ?? accept() }
+    })
+    await tenant.dial(hidden.multiaddrs()[0])
+    assert.equal(await tenant.sendManifest(hidden.peerId, { lease, manifest, sequence: 0 }), { ok: true })
+    assert.is(got, manifest.length)
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
 test.run()

@@ -10,6 +10,9 @@ import { startNode, stopAll } from './helpers.ts'
 
 const manifest = new TextEncoder().encode('{"services":{"web":{"image":"souk/busybox:latest"}}}')
 const leaseId = sha256(new TextEncoder().encode('lease-1'))
+// as large as the largest deployment file of the corpus makes (metal-validator: 18 KiB), and more
+const bigManifest = new TextEncoder().encode(JSON.stringify({ services: { web: { image: 'souk/busybox:latest', env: Array.from({ length: 2000 }, (_, i) => `VAR_${i}=${'v'.repeat(40)}`) } } }))
+const bigLease = sha256(new TextEncoder().encode('lease-big'))
 const otherLease = sha256(new TextEncoder().encode('lease-2'))
 
 let provider: SoukNode, tenant: SoukNode, stranger: SoukNode
@@ -21,7 +24,10 @@ test.before(async () => {
   provider = await startNode()
   tenant = await startNode()
   stranger = await startNode()
-  const leases = new Map<string, LeaseTerms>([[Buffer.from(leaseId).toString('hex'), { tenant: tenant.identity.publicKey, manifestHash: sha256(manifest) }]])
+  const leases = new Map<string, LeaseTerms>([
+    [Buffer.from(leaseId).toString('hex'), { tenant: tenant.identity.publicKey, manifestHash: sha256(manifest) }],
+    [Buffer.from(bigLease).toString('hex'), { tenant: tenant.identity.publicKey, manifestHash: sha256(bigManifest) }]
+  ])
   const lookup = (id: Uint8Array): LeaseTerms | undefined => leases.get(Buffer.from(id).toString('hex'))
   await provider.handleManifest({
     onManifest: tenantManifestCallback(lookup, (_peer, frame) => { received.push(frame.manifest); return accept() }),
@@ -57,6 +63,12 @@ test('the tenant\'s manifest with the order\'s hash is accepted', async () => {
   const r = await tenant.sendManifest(provider.peerId, { lease: leaseId, manifest, sequence: 0 })
   assert.equal(r, { ok: true })
   assert.equal(received.at(-1), manifest)
+})
+
+test('a manifest of ~100 KiB goes through whole (the answer is small, the request is not)', async () => {
+  assert.ok(bigManifest.length > 90_000)
+  assert.equal(await tenant.sendManifest(provider.peerId, { lease: bigLease, manifest: bigManifest, sequence: 0 }), { ok: true })
+  assert.equal(received.at(-1), bigManifest)
 })
 
 test('a peer that is not the lease\'s tenant is refused', async () => {
