@@ -151,6 +151,14 @@ function check (c: SoukConfig, problems: Problem[]): void {
   c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(c.log.level)) problems.push({ path: 'log.level', message: 'must be trace, debug, info, warn or error' })
   if (!['docker', 'kubernetes'].includes(c.provider.runtime)) problems.push({ path: 'provider.runtime', message: 'must be docker or kubernetes' })
+  const positive: Array<[string, number]> = [
+    ['committee.batchIntervalMs', c.committee.batchIntervalMs],
+    ['committee.minBatchIntervalMs', c.committee.minBatchIntervalMs],
+    ['committee.idleBatchIntervalMs', c.committee.idleBatchIntervalMs],
+    ['tenant.bidWindowMs', c.tenant.bidWindowMs],
+    ['tenant.decisionTimeoutMs', c.tenant.decisionTimeoutMs]
+  ]
+  for (const [path, v] of positive) if (!Number.isInteger(v) || v <= 0) problems.push({ path, message: 'must be a whole number of ms above 0' })
   if (!Number.isInteger(c.network.relayCircuitDataLimit) || c.network.relayCircuitDataLimit < 0) problems.push({ path: 'network.relayCircuitDataLimit', message: 'must be a whole number of bytes (0: no limit)' })
   if (!Number.isInteger(c.network.relayCircuitDurationMs) || c.network.relayCircuitDurationMs < 0) problems.push({ path: 'network.relayCircuitDurationMs', message: 'must be a whole number of ms (0: no limit)' })
   if (c.api.metricsPort > 65535 || !Number.isInteger(c.api.metricsPort)) problems.push({ path: 'api.metricsPort', message: 'must be a port 0-65535 (0 picks a free one)' })

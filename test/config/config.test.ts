@@ -31,12 +31,12 @@ test('the file, then environment, then --set override each other in that order',
 
 test('bad settings are all named by path', () => {
   try {
-    resolveConfig({ roles: ['miner'], provider: { runtime: 'podman', cpu: -1, prices: { cpu: 'cheap' } }, bogus: 1 }, { env: {} })
+    resolveConfig({ roles: ['miner'], provider: { runtime: 'podman', cpu: -1, prices: { cpu: 'cheap' } }, tenant: { decisionTimeoutMs: 0 }, network: { relayCircuitDataLimit: -5 }, bogus: 1 }, { env: {} })
     assert.unreachable()
   } catch (err: any) {
     assert.instance(err, ConfigError)
     const paths = err.problems.map((p: any) => p.path).sort()
-    assert.equal(paths, ['bogus', 'provider.cpu', 'provider.prices.cpu', 'provider.runtime', 'roles[0]'])
+    assert.equal(paths, ['bogus', 'network.relayCircuitDataLimit', 'provider.cpu', 'provider.prices.cpu', 'provider.runtime', 'roles[0]', 'tenant.decisionTimeoutMs'])
     assert.match(err.message, /"miner" is not a role/)
   }
 })
