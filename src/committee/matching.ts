@@ -6,7 +6,8 @@ import type { OrderBody } from '../wire/messages/order.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
 import { parseAmount } from '../wire/amount.ts'
-import { compare, hex, sha256 } from './bytes.ts'
+import { auditorNames, verifyAttestation } from '../market/attestation.ts'
+import { compare, sha256 } from './bytes.ts'
 
 export interface BidCandidate {
   msg: SignedMessage<BidBody>
@@ -14,8 +15,27 @@ export interface BidCandidate {
   time: number
 }
 
-/** Why a bid does not fit the order, or undefined when it fits. */
-export function misfit (order: OrderBody, bid: BidBody): string | undefined {
+const HEX_KEY = /^[0-9a-fA-F]{64}$/
+
+/** an order names an auditor by peer ID or by hex key (any case) */
+const auditorName = (name: string): string => HEX_KEY.test(name) ? name.toLowerCase() : name
+
+/**
+ * The auditors that vouch for this bid, under every name an order may use: only those whose
+ * attestation verifies over the bid's attributes, bound to the bidding provider's key (a key
+ * listed without a valid signature vouches for nothing).
+ */
+function attestedBy (bid: BidBody, provider: Uint8Array): Set<string> {
+  const names = new Set<string>()
+  for (const att of bid.auditors) {
+    if (verifyAttestation(att, provider, bid.attributes)) for (const n of auditorNames(att.auditor)) names.add(n)
+  }
+  return names
+}
+
+/** Why a bid by `provider` (its signer's key) does not fit the order, or undefined when it fits. */
+export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array): string | undefined {
+  let auditors: Set<string> | undefined
   if (bid.prices.length !== order.groups.length) return `has ${bid.prices.length} prices for ${order.groups.length} groups`
   for (let i = 0; i < order.groups.length; i++) {
     const g = order.groups[i]
@@ -25,11 +45,14 @@ export function misfit (order: OrderBody, bid: BidBody): string | undefined {
     for (const [k, v] of Object.entries(g.attributes)) {
       if (bid.attributes[k] !== v) return `lacks attribute ${k}=${v} required by group ${g.name}`
     }
-    const auditors = new Set(bid.auditors.map((a) => hex(a.auditor)))
+    if (g.signedBy.allOf.length === 0 && g.signedBy.anyOf.length === 0) continue
+    // signatures are checked only for orders that ask for auditors, once per bid
+    auditors ??= attestedBy(bid, provider)
+    const have = auditors
     for (const a of g.signedBy.allOf) {
-      if (!auditors.has(a.toLowerCase())) return `lacks auditor ${a} required by group ${g.name}`
+      if (!have.has(auditorName(a))) return `lacks a valid attestation by auditor ${a}, required by group ${g.name}`
     }
-    if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => auditors.has(a.toLowerCase()))) return `has none of the auditors group ${g.name} accepts`
+    if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => have.has(auditorName(a)))) return `has no valid attestation by any auditor group ${g.name} accepts`
   }
   return undefined
 }
@@ -69,7 +92,7 @@ export function match (orderId: Uint8Array, order: OrderBody, candidates: readon
   for (const c of candidates) {
     if (c.time >= order.bidDeadline || c.msg.body.expiresAt < order.bidDeadline) continue
     counted++
-    const why = misfit(order, c.msg.body)
+    const why = misfit(order, c.msg.body, c.msg.signer)
     if (why != null) {
       if (misfits.length < 3) misfits.push(`bid ${c.msg.idHex.slice(0, 12)} ${why}`)
       continue

@@ -4,7 +4,10 @@ import { Ledger, ExpiryCode, tieKey, buildCommittee, misfit } from '../../src/co
 import { parseAmount, formatAmount } from '../../src/wire/amount.ts'
 import { signMessage } from '../../src/wire/envelope.ts'
 import { MessageTag } from '../../src/wire/constants.ts'
-import type { CloseBody } from '../../src/wire/index.ts'
+import type { CloseBody, BidBody, OrderBody } from '../../src/wire/index.ts'
+import { toHex } from '../../src/wire/index.ts'
+import { signAttestation } from '../../src/market/index.ts'
+import { peerIdOfPublicKey } from '../../src/identity/index.ts'
 import { key, order, bid, group, GENESIS_TIME } from './harness.ts'
 import { compare } from '../../src/committee/bytes.ts'
 import type { SignedMessage } from '../../src/wire/envelope.ts'
@@ -70,10 +73,38 @@ test('ties go to the lowest sha256(orderId || bidId)', () => {
 
 test('attributes the group requires must be present and equal', () => {
   const o = order(tenant, T, T + 500, [group({ denom: 'uakt', amount: '100' }, { region: 'eu', tier: 'gold' })])
-  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu' }).body)), /tier=gold/)
-  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'us', tier: 'gold' }).body)), /region=eu/)
-  assert.is(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold', extra: 'x' }).body), undefined)
-  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }, { denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold' }).body)), /2 prices for 1 groups/)
+  const k = p[0].publicKey
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu' }).body, k)), /tier=gold/)
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'us', tier: 'gold' }).body, k)), /region=eu/)
+  assert.is(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold', extra: 'x' }).body, k), undefined)
+  assert.match(String(misfit(o.body, bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }, { denom: 'uakt', amount: '1' }], { region: 'eu', tier: 'gold' }).body, k)), /2 prices for 1 groups/)
+})
+
+test('an auditor counts only with a valid attestation of the bid\'s attributes by the bidding provider, named by key or peer ID', () => {
+  const auditor = key(5, 0)
+  const attrs = { region: 'eu', tier: 'gold' }
+  const audited = (signedBy: { allOf: string[], anyOf: string[] }): SignedMessage<OrderBody> =>
+    order(tenant, T, T + 500, [{ ...group({ denom: 'uakt', amount: '100' }, { region: 'eu' }), signedBy }])
+  const bidWith = (provider: typeof p[0], o: SignedMessage<OrderBody>, auditors: Array<{ auditor: Uint8Array, sig: Uint8Array }>, attributes = attrs): SignedMessage<BidBody> =>
+    signMessage<BidBody>(provider, MessageTag.BID, { order: o.id, prices: [{ denom: 'uakt', amount: '5' }], attributes, auditors, expiresAt: T + 3_600_000 }, { createdAt: T })
+  const good = signAttestation(auditor, p[0].publicKey, attrs)
+  const byKey = audited({ allOf: [toHex(auditor.publicKey).toUpperCase()], anyOf: [] })
+  const byPeerId = audited({ allOf: [], anyOf: ['12D3KooWNotThisOne', peerIdOfPublicKey(auditor.publicKey)] })
+  const fits = (o: SignedMessage<OrderBody>, b: SignedMessage<BidBody>): string | undefined => misfit(o.body, b.body, b.signer)
+  assert.is(fits(byKey, bidWith(p[0], byKey, [good])), undefined)
+  assert.is(fits(byPeerId, bidWith(p[0], byPeerId, [good])), undefined)
+  // the auditor's key with a signature that is not the auditor's
+  assert.match(String(fits(byKey, bidWith(p[0], byKey, [{ auditor: auditor.publicKey, sig: new Uint8Array(64).fill(7) }]))), /lacks a valid attestation/)
+  // a real attestation, copied by another provider
+  assert.match(String(fits(byKey, bidWith(p[1], byKey, [good]))), /lacks a valid attestation/)
+  // a real attestation of other attributes than the bid claims
+  assert.match(String(fits(byKey, bidWith(p[0], byKey, [good], { region: 'eu', tier: 'platinum' }))), /lacks a valid attestation/)
+  assert.match(String(fits(byPeerId, bidWith(p[0], byPeerId, []))), /no valid attestation by any auditor/)
+  // in a batch: the forged bid is cheaper, the honest one wins
+  const forged = signMessage<BidBody>(p[1], MessageTag.BID, { order: byKey.id, prices: [{ denom: 'uakt', amount: '1' }], attributes: attrs, auditors: [{ auditor: auditor.publicKey, sig: good.sig }], expiresAt: T + 3_600_000 }, { createdAt: T })
+  const honest = bidWith(p[0], byKey, [good])
+  const { plans } = run([[T + 100, [byKey, forged, honest]], [T + 600, []]])
+  assert.equal(plans[1].leases[0].bid, honest.id)
 })
 
 test('orders without a fitting bid expire with a reason the tenant can read', () => {
