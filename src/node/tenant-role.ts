@@ -52,7 +52,7 @@ export interface Deployment {
 }
 
 export type DeployProgressEvent =
-  | { type: 'deploy:validated', detail: { totals: string, groups: number, notices: number } }
+  | { type: 'deploy:validated', detail: { totals: string, groups: number, notices: number, noticeList: Array<{ path: string, message: string }> } }
   | { type: 'deploy:order-published', detail: { order: string, bidDeadline: number } }
   | { type: 'deploy:bid', detail: { bids: number, provider: string, prices: Price[] } }
   | { type: 'deploy:lease-final', detail: { provider: string, prices: Price[], height: number, bids: number } }
@@ -162,7 +162,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     async deploy (sdl, opts = {}) {
       const emit = (e: DeployProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
       const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
-      emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length } })
+      emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length, noticeList: loaded.notices.map((n) => ({ path: n.path, message: n.message })) } })
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
       const d: Deployment = {

@@ -24,6 +24,7 @@ const STORAGE_ATTRIBUTES = ['persistent', 'class'] as const
 const GPU_KEYS = ['units', 'attributes'] as const
 const GPU_MODEL_KEYS = ['model', 'ram', 'interface'] as const
 const PLACEMENT_KEYS = ['attributes', 'signedBy', 'pricing'] as const
+const AKASH_ADDRESS = /^akash1[02-9ac-hj-np-z]{38}$/
 const SIGNED_BY_KEYS = ['allOf', 'anyOf'] as const
 const PRICE_KEYS = ['denom', 'amount'] as const
 
@@ -300,6 +301,13 @@ function readPlacement (ctx: Context, name: string, v: unknown, path: string, co
     checkKeys(ctx, sb, sp, SIGNED_BY_KEYS)
     signedBy.allOf = readStringList(ctx, sb.allOf, join(sp, 'allOf'), ctx.limits.maxListEntries, { itemMax: 256 }) ?? []
     signedBy.anyOf = readStringList(ctx, sb.anyOf, join(sp, 'anyOf'), ctx.limits.maxListEntries, { itemMax: 256 }) ?? []
+    // Akash names auditors by account address; on souk an auditor is a key, so such a
+    // requirement can never be met and the order would only expire
+    for (const list of ['allOf', 'anyOf'] as const) {
+      signedBy[list].forEach((a, i) => {
+        if (AKASH_ADDRESS.test(a)) ctx.notice(`${join(sp, list)}[${i}]`, `${a} is an Akash account address, not a souk auditor key: no souk provider can hold its attestation, so this group gets no bid. Name souk auditors by peer ID or hex key, or drop signedBy`)
+      })
+    }
   }
 
   const pricing = new Map<string, Price | undefined>()

@@ -43,6 +43,8 @@ test('corpus slips are read leniently and reported, never silently', async () =>
   assert.ok(pokt.some((n) => n.startsWith('deployment.pokt-node: no service named "pokt-node"')))
   assert.ok((await notices('Venice-ElizaOS__deploy.yml')).some((n) => n.includes('read as 16')))
   assert.ok((await notices('matomo__deploy.yaml')).some((n) => n.startsWith('services.db.expose[0].to[0].servcie: unknown key')))
+  // Akash's own auditor is an account address: no souk provider can meet it, and the tenant is told
+  assert.ok((await notices('Grav__deploy.yaml')).some((n) => n.startsWith('profiles.placement.akash.signedBy.anyOf[0]: akash1365yvmc4s7awdyj3n2sav7xfx76adc6dnmlx63 is an Akash account address')))
   const wp = await loadSdlFile(join(dir, 'wordpress__deploy.yaml'))
   const args = wp.manifest.groups.flatMap((g) => g.services).find((s) => s.name === 'wordpress')?.args
   assert.ok(args?.[0].endsWith('.htaccess; }; exec docker-entrypoint.sh apache2-foreground'), String(args?.[0]))

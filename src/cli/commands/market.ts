@@ -11,7 +11,10 @@ const price = (ps: Array<{ amount: string, denom: string }> | undefined): string
 function renderEvent (e: any): void {
   const d = e.detail ?? {}
   switch (e.type) {
-    case 'deploy:validated': print(`✓ deployment file valid: ${d.totals}`); break
+    case 'deploy:validated':
+      print(`✓ deployment file valid: ${d.totals}`)
+      for (const n of d.noticeList ?? []) print(`  notice  ${n.path as string}: ${n.message as string}`)
+      break
     case 'deploy:order-published': print(`✓ order ${d.order.slice(0, 12)} published; bids until ${new Date(d.bidDeadline).toISOString().slice(11, 19)}`); break
     case 'deploy:bid': print(`  bid ${d.bids} from ${short(d.provider)}: ${price(d.prices)}`); break
     case 'deploy:lease-final': print(`✓ lease final: provider ${short(d.provider)} at ${price(d.prices)} per 6 s (${d.bids} bid${d.bids === 1 ? '' : 's'}, batch ${d.height})`); break
