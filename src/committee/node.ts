@@ -121,6 +121,8 @@ export interface CommitteeStatus {
   verifyAdopted: number
   /** bids refused unchecked because they could no longer count (expired, order settled or closed) */
   shed: number
+  /** between heights with nothing to order: the next batch starts when work arrives, or after the idle pause */
+  idle: boolean
   rejected: number
   evidence: number
   /** validator keys (hex) of the epoch of `height` */
@@ -303,6 +305,7 @@ class CommitteeNodeImpl implements CommitteeNode {
       verifyCacheHits: this.verdicts.stats.cached,
       verifyAdopted: this.verdicts.stats.adopted,
       shed: this.verdicts.stats.shed,
+      idle: this.idlePause && this.roundStartPending,
       rejected: this.verdicts.stats.rejected,
       evidence: this.evidenceList.length,
       members: committee.validators.map((v) => hex(v)),

@@ -182,6 +182,7 @@ test('an idle committee orders a batch per idle interval, and an order wakes it 
     c.run(6_000)
     const idle = c.members[0].heights.length - h0
     assert.ok(idle >= 2 && idle <= 4, `about one batch per 2 s while idle, not one per 50 ms: ${idle} in 6 s`)
+    assert.is(c.members[0].node!.status().idle, true, 'status says so')
     // an order arrives mid-pause: it is ordered within a batch interval or two, not 2 s later
     c.run(700)
     const before = c.members[0].heights.length
@@ -191,6 +192,7 @@ test('an idle committee orders a batch per idle interval, and an order wakes it 
     assert.ok(c.members[0].heights.length > before, 'the order woke the committee')
     // the bid window keeps the committee at its working pace until the auction settles
     c.submit(bid(key(3, 3), o, c.now(), [{ denom: 'uakt', amount: '10' }]))
+    assert.is(c.members[0].node!.status().idle, false, 'a bid in the pool ends any pause')
     c.run(1_000)
     for (const m of c.members) assert.is(m.leases.length, 1, `${m.name} made the lease`)
   } finally {

@@ -132,7 +132,7 @@ export function committeeCommand (program: Command): void {
       }
       const name = (k: string): string => peerIdOfPublicKey(Buffer.from(k, 'hex'))
       print(`epoch       ${st.epoch}${st.validator ? '' : ' (this node is not a member)'}`)
-      print(`height      ${st.height}  round ${st.round}  step ${st.step}`)
+      print(`height      ${st.height}  ${st.idle === true ? 'idle: nothing to order; the next batch starts when work arrives' : `round ${st.round}  step ${st.step}`}`)
       print(`leader      ${name(st.leader)}`)
       print(`pool        ${st.pool} items, ${st.openOrders} open orders`)
       print(`signatures  ${st.verified} checked, ${st.verifyAdopted ?? 0} taken from gossip, ${st.verifyCacheHits} seen before, ${st.rejected} refused, ${st.shed ?? 0} late bids not checked`)
