@@ -6,7 +6,7 @@ import type { OrderBody } from '../wire/messages/order.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
 import { parseAmount } from '../wire/amount.ts'
-import { auditorNames, verifyAttestation } from '../market/attestation.ts'
+import { auditorName, auditorNames, verifyAttestation } from '../market/attestation.ts'
 import { compare, sha256 } from './bytes.ts'
 
 export interface BidCandidate {
@@ -14,11 +14,6 @@ export interface BidCandidate {
   /** committee time of the batch that ordered the bid */
   time: number
 }
-
-const HEX_KEY = /^[0-9a-fA-F]{64}$/
-
-/** an order names an auditor by peer ID or by hex key (any case) */
-const auditorName = (name: string): string => HEX_KEY.test(name) ? name.toLowerCase() : name
 
 /**
  * The auditors that vouch for this bid, under every name an order may use: only those whose

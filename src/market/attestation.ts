@@ -53,3 +53,10 @@ export function verifyAttestation (att: AuditorAttestation, provider: Uint8Array
 export function auditorNames (auditor: Uint8Array): string[] {
   return [peerIdOfPublicKey(auditor), toHex(auditor)]
 }
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/
+
+/** An order's `signedBy` entry in the form `auditorNames` gives (hex keys lowercased). */
+export function auditorName (entry: string): string {
+  return HEX_KEY.test(entry) ? entry.toLowerCase() : entry
+}

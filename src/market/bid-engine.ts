@@ -6,7 +6,7 @@
 import { MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MessageTag, signMessage, toHex } from '../wire/index.ts'
 import type { AuditorAttestation, BidBody, OrderBody, Price, SignedMessage, Signer } from '../wire/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
-import { auditorNames, verifyAttestation } from './attestation.ts'
+import { auditorName, auditorNames, verifyAttestation } from './attestation.ts'
 import { systemClock } from './clock.ts'
 import type { Clock, Timer } from './clock.ts'
 import {
@@ -99,7 +99,6 @@ interface Active {
   timer?: Timer
 }
 
-const HEX_KEY = /^[0-9a-fA-F]{64}$/
 const RECENT_RELEASES = 1024
 
 export function bidEngine (init: BidEngineInit): (components: BidEngineComponents) => BidEngine {
@@ -208,10 +207,10 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
         })
       }
       for (const a of g.signedBy.allOf) {
-        if (auditors.has(normalizeAuditor(a))) continue
+        if (auditors.has(auditorName(a))) continue
         reasons.push({ code: ReasonCode.MISSING_AUDITOR, group: g.name, message: `group ${g.name} requires an attestation by ${a}; provider holds ${describeAuditors(auditorList)}` })
       }
-      if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => auditors.has(normalizeAuditor(a)))) {
+      if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => auditors.has(auditorName(a)))) {
         reasons.push({ code: ReasonCode.MISSING_AUDITOR, group: g.name, message: `group ${g.name} requires an attestation by one of ${g.signedBy.anyOf.join(', ')}; provider holds ${describeAuditors(auditorList)}` })
       }
     }
@@ -393,10 +392,6 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       if (ownsPricing) pricing.stop?.()
     }
   }
-}
-
-function normalizeAuditor (name: string): string {
-  return HEX_KEY.test(name) ? name.toLowerCase() : name
 }
 
 function describeAuditors (list: string[]): string {
