@@ -320,8 +320,8 @@ class CommitteeNodeImpl implements CommitteeNode {
     try {
       if (msg instanceof Uint8Array) m = this.verdicts.open(msg, ITEM_TAGS, this.hopeless)
       else {
-        const shed = this.hopeless(msg)
-        if (shed != null) { this.verdicts.stats.shed++; return { accepted: false, id: msg.idHex, reason: shed } }
+        const shed = this.shed(msg)
+        if (shed != null) return { accepted: false, id: msg.idHex, reason: shed }
         m = opts.verified === true ? this.verdicts.adopt(msg, ITEM_TAGS) : this.verdicts.open(msg.bytes, ITEM_TAGS)
       }
     } catch (err: any) {

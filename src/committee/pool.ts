@@ -40,7 +40,6 @@ function expectTag (tag: string, expect?: string | readonly string[]): void {
 
 export interface VerifyStats { verified: number, cached: number, rejected: number, adopted: number, shed: number }
 
-
 export class Verdicts {
   private readonly byEnvelope: BoundedMap<string, SignedMessage>
   private readonly byId: BoundedMap<string, SignedMessage>

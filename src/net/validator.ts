@@ -108,7 +108,8 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         signers: policy.signerLimit != null ? new TokenBuckets(policy.signerLimit) : undefined,
         peers: policy.peerLimit != null ? new TokenBuckets(policy.peerLimit) : undefined,
         maxBytes: Math.min(policy.maxBytes ?? MAX_ENVELOPE_BYTES, MAX_ENVELOPE_BYTES),
-        prechecks: [expiredBid]
+        // only where bids travel
+        prechecks: (policy.tags ?? []).includes(MessageTag.BID) ? [expiredBid] : []
       })
     }
     const counter: Counter | undefined = components.metrics?.counter(MetricName.GOSSIP_VALIDATION, 'gossip messages validated, by topic, verdict and reason')
