@@ -1,12 +1,15 @@
-// One verification rule for every node. @noble/ed25519 and OpenSSL (Node's built-in ed25519)
-// disagree on small-order and mixed-order keys; once a key must decode canonically, not be of
-// small order and be torsion-free, and noble runs with zip215: false, they agree on every case.
+// One verification rule for every node. @noble/ed25519, OpenSSL (Node's built-in ed25519) and
+// libsodium disagree on small-order and mixed-order keys, and noble alone accepts a key holder's
+// signature whose R is the identity. Once a key must decode canonically, not be of small order
+// and be torsion-free, R must not be a small-order point, and noble runs with zip215: false, all
+// three agree on every case (protocols/wire.md §2.1).
 // The key check is costly (a scalar multiplication), so it runs once per key and is cached.
 import { createPrivateKey, createPublicKey, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { KEY_CACHE_SIZE } from './constants.ts'
+import { sodium } from './sodium.ts'
 
 ed.hashes.sha512 = sha512
 
@@ -73,11 +76,88 @@ function keyObjectFor (publicKey: Uint8Array): KeyObject | null {
   return ko
 }
 
-/** Hot path: the key rule (cached), then OpenSSL. */
+// Encodings of the eight small-order points, the sign bit ignored, and the two non-canonical
+// ones (y = p, p + 1): the list libsodium checks R against. Derived rather than typed in.
+let smallOrder: Uint8Array[] | undefined
+
+/** the encodings R is checked against (exported for tests) */
+export function smallOrderList (): readonly Uint8Array[] { return smallOrderEncodings() }
+
+function smallOrderEncodings (): Uint8Array[] {
+  if (smallOrder != null) return smallOrder
+  const L = ed.Point.CURVE().n
+  const p = ed.Point.CURVE().p
+  // [L]P of a point with an order-8 component generates the torsion subgroup
+  let t: InstanceType<typeof ed.Point> | undefined
+  for (let y = 2n; t == null; y++) {
+    let P
+    try { P = ed.Point.fromBytes(leBytes(y), false) } catch { continue }
+    const q = P.multiply(L - 1n).add(P)
+    if (!q.double().double().is0()) t = q
+  }
+  const seen = new Set<string>()
+  const out: Uint8Array[] = []
+  const keep = (b: Uint8Array): void => {
+    const m = Uint8Array.from(b); m[31] &= 0x7f
+    const k = hexOf(m)
+    if (!seen.has(k)) { seen.add(k); out.push(m) }
+  }
+  let q = ed.Point.ZERO
+  for (let k = 0; k < 8; k++, q = q.add(t)) {
+    const enc = q.toBytes()
+    keep(enc)
+    const y = leBig(enc) & ((1n << 255n) - 1n)
+    if (y + p < 1n << 255n) keep(leBytes(y + p))
+  }
+  smallOrder = out
+  return out
+}
+
+function leBytes (n: bigint): Uint8Array {
+  const b = new Uint8Array(32)
+  for (let i = 0; i < 32; i++) { b[i] = Number(n & 0xffn); n >>= 8n }
+  return b
+}
+
+function leBig (b: Uint8Array): bigint {
+  let n = 0n
+  for (let i = b.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(b[i])
+  return n
+}
+
+/** whether a signature's R (its first 32 bytes) encodes a point of small order */
+export function hasSmallOrderR (signature: Uint8Array): boolean {
+  for (const e of smallOrderEncodings()) {
+    let d = (signature[31] & 0x7f) ^ e[31]
+    for (let i = 0; i < 31 && d === 0; i++) d |= signature[i] ^ e[i]
+    if (d === 0) return true
+  }
+  return false
+}
+
+/** The library behind `verify`: libsodium where its addon loads, OpenSSL otherwise. */
+export function fastVerifier (): 'libsodium' | 'openssl' {
+  return sodium() != null ? 'libsodium' : 'openssl'
+}
+
+/** Hot path: the key rule (cached), the R rule, then libsodium (or OpenSSL without it). */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  const s = sodium()
+  if (s == null) return verifyOpenSSL(signature, message, publicKey)
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
+  if (!(message instanceof Uint8Array) || keyObjectFor(publicKey) == null || hasSmallOrderR(signature)) return false
+  try {
+    return s.crypto_sign_verify_detached(signature, message, publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** The same rules, then OpenSSL (Node's built-in ed25519). */
+export function verifyOpenSSL (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
   const ko = keyObjectFor(publicKey)
-  if (ko == null) return false
+  if (ko == null || hasSmallOrderR(signature)) return false
   try {
     return nodeVerify(null, message, ko, signature)
   } catch {
@@ -85,10 +165,10 @@ export function verify (signature: Uint8Array, message: Uint8Array, publicKey: U
   }
 }
 
-/** Portable path: the same key rule, then noble in strict RFC 8032 mode. */
+/** Portable path: the same rules, then noble in strict RFC 8032 mode. */
 export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
-  if (keyObjectFor(publicKey) == null) return false
+  if (keyObjectFor(publicKey) == null || hasSmallOrderR(signature)) return false
   try {
     return ed.verify(signature, message, publicKey, { zip215: false })
   } catch {

@@ -1,5 +1,7 @@
-export { verify, verifyNoble, isAcceptablePublicKey, keypairFromSeed, generateKeypair, signNoble, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, SEED_LENGTH } from './ed25519.ts'
+export { verify, verifyOpenSSL, verifyNoble, hasSmallOrderR, fastVerifier, isAcceptablePublicKey, keypairFromSeed, generateKeypair, signNoble, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, SEED_LENGTH } from './ed25519.ts'
 export type { Ed25519Keypair } from './ed25519.ts'
+export { sodium } from './sodium.ts'
+export type { Sodium } from './sodium.ts'
 export { identityFromSeed, identityFromKeypair, generateIdentity, peerIdOfPublicKey, publicKeyOfPeerId } from './identity.ts'
 export type { Identity } from './identity.ts'
 export { loadKey, createKey, importKey, loadOrCreateKey, encodeKeyFile, decodeKeyFile, keyFilePath, writeSecretFile } from './keystore.ts'
