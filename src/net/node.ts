@@ -8,6 +8,7 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
+import { noiseCrypto } from './noise-crypto.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
 import { applyLengthPrefixRule } from './length-prefix.ts'
@@ -194,7 +195,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     datastore,
     addresses: { listen, announce: config.announce },
     transports: [withCoalescedWrites(tcp()), webSockets(), circuitRelayTransport()],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: {
