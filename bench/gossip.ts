@@ -4,6 +4,7 @@
 //
 //   node bench/gossip.ts --nodes 100 --rate 50 --seconds 20 [--procs <cores>] [--degree 3] [--settle 10]
 //     [--heartbeat ms] [--D n] [--Dlo n] [--Dhi n] [--Dlazy n] [--gossip-factor x] [--mcache-gossip n] [--no-flood]
+//     [--timeline]   (latency by the second the order was created)
 //
 // The mesh settings default to souk's own (src/net/constants.ts); the flags are for experiments.
 // Load starts once discovery has settled (--settle seconds, 10 by default): the DHT connects a new
@@ -44,6 +45,7 @@ const GOSSIP = {
 }
 const SETTLE = arg('settle', 10, 0)
 const DRAIN_MS = 3_000
+const TIMELINE = process.argv.includes('--timeline')
 
 interface Worker { proc: ChildProcess, nodes: number, first: number, inbox: FromWorker[], waiters: Array<() => void> }
 
@@ -186,6 +188,22 @@ async function run (): Promise<void> {
   latencies.sort((a, b) => a - b)
   console.log(`published ${publishedIds.size} of ${total} orders in ${loadMs} ms (${publishFailures} failed); ${delivered} of ${expected} deliveries`)
   console.log(`latency ms: p50 ${percentile(latencies, 0.5)}, p90 ${percentile(latencies, 0.9)}, p99 ${percentile(latencies, 0.99)}, max ${latencies.at(-1)}`)
+  if (TIMELINE) {
+    // latency by when the order was created: shows whether the tail is spread out or in bursts
+    const buckets = new Map<number, number[]>()
+    for (const r of reports) {
+      for (let i = 0; i < r.latencies.length; i++) {
+        const b = Math.floor((r.created[i] - loadStart) / 1000)
+        let l = buckets.get(b)
+        if (l == null) { l = []; buckets.set(b, l) }
+        l.push(r.latencies[i])
+      }
+    }
+    for (const [b, l] of [...buckets].sort((x, y) => x[0] - y[0])) {
+      l.sort((x, y) => x - y)
+      console.log(`  second ${b}: ${l.length} deliveries, p50 ${percentile(l, 0.5)}, p99 ${percentile(l, 0.99)}, max ${l.at(-1)}`)
+    }
+  }
 
   await ask({ type: 'stop' }, 'stopped', 30_000).catch(() => [])
   // let workers exit on their own (a profile is written at exit), then make sure

@@ -17,7 +17,7 @@ export type FromWorker =
   | { type: 'mesh', ready: number, minMesh: number, meshPeers: number, connections: number }
   | { type: 'rss', rss: number, heapUsed: number, nodes: number }
   | { type: 'published', id: string, recipients: number }
-  | { type: 'report', latencies: number[], received: Record<string, number>, publishErrors: number }
+  | { type: 'report', latencies: number[], created: number[], received: Record<string, number>, publishErrors: number }
   | { type: 'cpu', userMs: number, systemMs: number }
   | { type: 'stopped' }
   | { type: 'error', message: string }

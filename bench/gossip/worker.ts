@@ -8,6 +8,8 @@ import type { FromWorker, ToWorker } from './protocol.ts'
 
 const nodes: SoukNode[] = []
 const latencies: number[] = []
+// creation time of each delivery's order, for the timeline
+const created: number[] = []
 const received: Record<string, number> = {}
 let publishErrors = 0
 
@@ -41,6 +43,7 @@ async function handle (m: ToWorker): Promise<void> {
         })
         n.gossip.onMessage(Topic.ORDERS, (msg) => {
           latencies.push(Date.now() - msg.createdAt)
+          created.push(msg.createdAt)
           received[msg.idHex] = (received[msg.idHex] ?? 0) + 1
         })
         nodes.push(n)
@@ -93,7 +96,7 @@ async function handle (m: ToWorker): Promise<void> {
       break
     }
     case 'report?': {
-      send({ type: 'report', latencies, received, publishErrors })
+      send({ type: 'report', latencies, created, received, publishErrors })
       break
     }
     case 'stop': {

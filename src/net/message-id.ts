@@ -1,6 +1,6 @@
 // Gossip message IDs are souk message IDs: sha256 of the signed payload inside the envelope, so
 // one message re-wrapped (another envelope, same payload) is a duplicate to gossipsub too.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 /**
  * The payload bytes inside an envelope `[payload, signer, sig]`, read straight from the CBOR
@@ -32,11 +32,9 @@ const INVALID_PREFIX = new TextEncoder().encode('souk/invalid-envelope\n')
 
 /** sha256(payload), or for bytes that are no envelope a hash kept apart from those by a prefix. */
 export function gossipMessageId (data: Uint8Array): Uint8Array {
+  // one-shot hash: gossipsub asks for the ID of every copy that arrives, duplicates included
   const payload = envelopePayload(data)
-  const h = createHash('sha256')
-  if (payload != null) h.update(payload)
-  else h.update(INVALID_PREFIX).update(data)
-  return new Uint8Array(h.digest())
+  return new Uint8Array(hash('sha256', payload ?? Buffer.concat([INVALID_PREFIX, data]), 'buffer'))
 }
 
 export function messageIdToString (id: Uint8Array): string {

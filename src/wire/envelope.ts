@@ -1,6 +1,6 @@
 // The signed envelope: { payload, signer, sig } where payload is the exact CBOR bytes that were
 // signed. Nothing is ever re-encoded before verifying, and a message's ID is sha256(payload).
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import { encodeCbor, decodeCbor } from './codec.ts'
 import { WireError, WireErrorCode } from './errors.ts'
 import { arr, bytes, str, uint } from './schema.ts'
@@ -47,7 +47,7 @@ export interface SignedMessage<B = unknown> {
 }
 
 export function sha256 (data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest())
+  return new Uint8Array(hash('sha256', data, 'buffer'))
 }
 
 export function toHex (b: Uint8Array): string {
