@@ -9,6 +9,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { noiseCrypto } from './noise-crypto.ts'
+import { freshDialAutoNAT } from './autonat.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
 import { applyLengthPrefixRule } from './length-prefix.ts'
@@ -19,7 +20,6 @@ import { gossipsub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { bootstrap } from '@libp2p/bootstrap'
 import { mdns } from '@libp2p/mdns'
-import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { dcutr } from '@libp2p/dcutr'
 import { FaultTolerance } from '@libp2p/interface'
@@ -173,7 +173,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       datastorePrefix: '/souk/dht'
     }))
   }
-  if (config.autonat !== false) services.autonat = autoNAT()
+  if (config.autonat !== false) services.autonat = freshDialAutoNAT()
   if (config.dcutr !== false) services.dcutr = dcutr()
   if (config.relay?.server === true) {
     // 0 for both limits means none; otherwise souk's defaults leave room for a 1 MiB manifest
