@@ -81,6 +81,7 @@ test('a souk node and a stock libp2p node exchange frames of every size', async 
     }
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000))])
     assert.ok(Buffer.concat(got).equals(sent), `echoed ${total} of ${sent.length} bytes`)
+    stream.abort(new Error('done'))
   } finally {
     await souk.stop()
     await stock.stop()
