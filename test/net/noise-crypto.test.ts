@@ -79,7 +79,7 @@ test('a souk node and a stock libp2p node exchange frames of every size', async 
     for (let i = 0; i < sent.length; i += 70_000) {
       if (!stream.send(sent.subarray(i, i + 70_000))) await stream.onDrain()
     }
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000))])
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
     assert.ok(Buffer.concat(got).equals(sent), `echoed ${total} of ${sent.length} bytes`)
     stream.abort(new Error('done'))
   } finally {

@@ -51,7 +51,7 @@ test('1,000 small messages cost the receiver a window update or two, not one eac
       // one message a turn, as gossip sends them
       if ((i & 7) === 7) await new Promise((resolve) => setImmediate(resolve))
     }
-    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000))])
+    await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 10_000).unref())])
     assert.is(received, 1000 * 400)
     // a window update is a 12-byte yamux header in a noise frame (2-byte length, 16-byte tag):
     // one per message would be ~30 KB back; the half-window rule sends one per 128 KiB
