@@ -8,8 +8,8 @@ import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
 import { openStore } from './store/index.ts'
 import type { Store } from './store/index.ts'
-import { createSoukLibp2p } from './net/index.ts'
-import type { SoukNode } from './net/index.ts'
+import { createSoukLibp2p, reachabilityOf } from './net/index.ts'
+import type { SoukNode, Reachability } from './net/index.ts'
 import { parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
 import type { CommitteeFile } from './committee/index.ts'
 import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
@@ -47,6 +47,8 @@ export interface SoukNodeStatus {
   peerId: string
   roles: string[]
   addresses: string[]
+  /** how others reach this node, from the addresses it announces */
+  reachability: Reachability
   peers: number
   leases: number
   committee?: unknown
@@ -183,6 +185,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       peerId: net.peerId.toString(),
       roles: [...roles],
       addresses: net.multiaddrs(),
+      reachability: reachabilityOf(net.multiaddrs()),
       peers: net.libp2p.getPeers().length,
       leases: book!.leases().length,
       committee: validator?.committee.status()

@@ -140,6 +140,8 @@ if (!canBuild()) {
       await tenant.ask({ op: 'dial', addr: relayAddr })
       assert.ok(await waitFor(async () => ((await tenant.ask({ op: 'addrs' })).addrs as string[]).some((a) => a.startsWith('/ip4/11.0.0.1/tcp/4002')), 15_000),
         'AutoNAT: the relay dialled the tenant back and the tenant now announces its public address')
+      assert.is((await tenant.ask({ op: 'addrs' })).reachability, 'public')
+      assert.is((await provider.ask({ op: 'addrs' })).reachability, 'relayed', 'the provider knows it is reachable through the relay only')
 
       // the tenant reaches the provider through the relay; DCUtR makes it direct
       const via = await tenant.ask({ op: 'dial', addr: circuit })
@@ -167,6 +169,7 @@ if (!canBuild()) {
       await new Promise((resolve) => setTimeout(resolve, 4000))
       const addrs = (await walled.ask({ op: 'addrs' })).addrs as string[]
       assert.not.ok(addrs.some((a) => a.startsWith('/ip4/11.0.0.1/tcp/4003')), `still not announced: ${addrs.join(' ')}`)
+      assert.is.not((await walled.ask({ op: 'addrs' })).reachability, 'public')
     })
 
     test.run()

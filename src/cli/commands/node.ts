@@ -66,6 +66,7 @@ export function nodeCommand (program: Command): void {
       print(`leases      ${s.leases}`)
       print(`metrics     http://127.0.0.1:${s.metricsPort}/metrics`)
       for (const a of s.addresses) print(`address     ${a}`)
+      print(`reachable   ${REACHABILITY[s.reachability as string] ?? String(s.reachability)}`)
       if (s.committee != null) print(`committee   height ${s.committee.height}, round ${s.committee.round}, epoch ${s.committee.epoch}`)
     })
 
@@ -74,4 +75,11 @@ export function nodeCommand (program: Command): void {
       await client(program).post('/v1/node/stop')
       print('stopping')
     })
+}
+
+const REACHABILITY: Record<string, string> = {
+  public: 'from the internet (a public address, confirmed by AutoNAT or configured)',
+  relayed: 'through a relay only (no confirmed public address)',
+  private: 'on this network only (private or loopback addresses; add a relay or an announce address)',
+  unreachable: 'not at all (no address announced)'
 }

@@ -1,0 +1,32 @@
+// How others can reach this node, read from the addresses it announces. libp2p announces a
+// public listen address only once AutoNAT has confirmed it from outside (or when it is configured
+// as an announce address), and a relay address once a reservation holds, so the announced set
+// says what a provider behind NAT needs to know.
+import { multiaddr } from '@multiformats/multiaddr'
+import { isPrivate } from '@libp2p/utils'
+
+export type Reachability =
+  /** a public address, confirmed by AutoNAT or configured */
+  | 'public'
+  /** no public address, but a relay slot: reachable through the relay */
+  | 'relayed'
+  /** private or loopback addresses only: reachable on this network, not from the internet */
+  | 'private'
+  /** nothing announced */
+  | 'unreachable'
+
+export function reachabilityOf (addrs: readonly string[]): Reachability {
+  let relayed = false
+  let any = false
+  for (const a of addrs) {
+    if (a.includes('/p2p-circuit')) { relayed = true; continue }
+    let ma
+    try { ma = multiaddr(a) } catch { continue }
+    any = true
+    let priv = true
+    try { priv = isPrivate(ma) } catch {}
+    if (!priv) return 'public'
+  }
+  if (relayed) return 'relayed'
+  return any ? 'private' : 'unreachable'
+}
