@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.ts'
 import { controlServer, metricsServer } from '../api/index.ts'
 import { registerRoutes } from './control-routes.ts'
 import { createLogger } from './logger.ts'
+import { reachabilityWatch } from './reachability-watch.ts'
 
 export const CONTROL_SOCKET = 'control.sock'
 /** written once the daemon is ready: pid, peer ID, addresses, metrics port */
@@ -25,6 +26,12 @@ export async function startDaemon (home: string, opts: { set?: string[] } = {}):
   const config = await loadConfig({ home, set: opts.set })
   const logger = createLogger({ level: config.log.level, name: 'souk' })
   const node = await createNode({ home, config, logger })
+  // a test network lives on loopback on purpose: nothing to warn about there
+  const reach = reachabilityWatch({ mustBeReachable: !config.network.testNetwork && node.config.roles.some((r) => r === 'provider' || r === 'validator') })({
+    addresses: () => node.net.multiaddrs(),
+    onAddressChange: (fn) => { node.net.libp2p.addEventListener('self:peer:update', fn); return () => { node.net.libp2p.removeEventListener('self:peer:update', fn) } },
+    logger
+  })
   const control = controlServer({ socketPath: controlSocketPath(home) })
   const metrics = metricsServer({ host: config.api.metricsHost, port: config.api.metricsPort }, { registry: node.metrics })
   let resolveStopped: () => void = () => {}
@@ -33,6 +40,7 @@ export async function startDaemon (home: string, opts: { set?: string[] } = {}):
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       logger.info('stopping')
+      reach.stop()
       await control.stop().catch(() => {})
       await metrics.stop().catch(() => {})
       await node.stop()
@@ -46,6 +54,7 @@ export async function startDaemon (home: string, opts: { set?: string[] } = {}):
   registerRoutes(control, node, { metricsPort: port, stop: () => { void stop() } })
   await control.start()
   await writeFile(join(home, READY_FILE), JSON.stringify({ pid: process.pid, peerId: node.peerId, addresses: node.net.multiaddrs(), roles: node.config.roles, metricsPort: port }, null, 2) + '\n', { mode: 0o600 })
-  logger.info({ peerId: node.peerId, roles: node.config.roles, addresses: node.net.multiaddrs(), metrics: `http://${config.api.metricsHost}:${port}/metrics` }, 'node started')
+  logger.info({ peerId: node.peerId, roles: node.config.roles, addresses: node.net.multiaddrs(), reachability: reach.current, metrics: `http://${config.api.metricsHost}:${port}/metrics` }, 'node started')
+  reach.start()
   return { node, stopped, stop }
 }
