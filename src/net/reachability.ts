@@ -30,3 +30,15 @@ export function reachabilityOf (addrs: readonly string[]): Reachability {
   if (relayed) return 'relayed'
   return any ? 'private' : 'unreachable'
 }
+
+/**
+ * Why a peer whose announced addresses are `addrs` may have been impossible to dial, for an
+ * error message; undefined when its addresses give no reason.
+ */
+export function unreachableHint (addrs: readonly string[]): string | undefined {
+  switch (reachabilityOf(addrs)) {
+    case 'unreachable': return 'this node knows no address for it'
+    case 'private': return 'it announces private addresses only, so it may be behind NAT without a relay slot; its operator can set network.relayReserveOn or network.announce'
+    default: return undefined
+  }
+}

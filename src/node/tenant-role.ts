@@ -4,7 +4,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { signMessage, MessageTag, toHex, sha256 } from '../wire/index.ts'
 import type { SignedMessage, OrderBody, BidBody, CloseBody, Price, ManifestUpdateBody } from '../wire/index.ts'
-import { Topic } from '../net/index.ts'
+import { Topic, unreachableHint } from '../net/index.ts'
 import type { SoukNode, LeaseLogLine, LeaseEvent } from '../net/index.ts'
 import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
 import { handleUsage } from './usage-protocol.ts'
@@ -107,6 +107,14 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     const d = live.get(order) ?? [...live.values()].find((x) => x.order.startsWith(order))
     if (d == null) throw new DeployError(DeployErrorCode.UNKNOWN_DEPLOYMENT, `no deployment ${order} on this node`)
     return d
+  }
+
+  /** why the provider may be impossible to dial, from the addresses it announced; '' when they give no reason */
+  const hintFor = async (d: Deployment): Promise<string> => {
+    let addrs: string[] = []
+    try { addrs = (await net.libp2p.peerStore.get(providerOf(d))).addresses.map((a) => a.multiaddr.toString()) } catch {}
+    const hint = unreachableHint(addrs)
+    return hint != null ? ` (${hint})` : ''
   }
 
   /**
@@ -216,7 +224,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         try {
           result = await net.sendManifest(providerOf(d), { lease: order.id, manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
         } catch (err: any) {
-          d.state = 'failed'; d.reason = `provider ${d.provider} unreachable: ${String(err?.message ?? err)}`; save(d)
+          d.state = 'failed'; d.reason = `provider ${d.provider} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`; save(d)
           throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, d.reason)
         }
         if (!result.ok) {
@@ -293,7 +301,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       try {
         result = await net.sendManifest(providerOf(d), { lease, manifest, sequence, update: update.bytes }, { signal: opts.signal })
       } catch (err: any) {
-        throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider} unreachable: ${String(err?.message ?? err)}`)
+        throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`)
       }
       if (!result.ok) throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, `provider refused the update: ${result.reason} (${result.code})`)
       const st = await watchStatus(d, opts, (x) => {

@@ -1,7 +1,7 @@
 // What a node says about how it can be reached, from the addresses it announces.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { reachabilityOf } from '../../src/net/index.ts'
+import { reachabilityOf, unreachableHint } from '../../src/net/index.ts'
 
 const ID = '12D3KooWCukt5asApoabqT3Ms1gQJYTv9SiXqkck8zDUBqNNnHSR'
 
@@ -19,6 +19,14 @@ test('private, loopback and documentation addresses only, or none', () => {
   assert.is(reachabilityOf(['/ip4/192.168.1.4/tcp/1', '/ip4/127.0.0.1/tcp/2', '/ip6/2001:db8::1/tcp/1']), 'private')
   assert.is(reachabilityOf([]), 'unreachable')
   assert.is(reachabilityOf(['not an address']), 'unreachable')
+})
+
+test('a dial failure gets a hint only when the addresses explain it', () => {
+  assert.match(unreachableHint([`/ip4/10.0.0.2/tcp/4/p2p/${ID}`]) ?? '', 'behind NAT without a relay slot')
+  assert.match(unreachableHint([`/ip4/10.0.0.2/tcp/4/p2p/${ID}`]) ?? '', 'network.relayReserveOn')
+  assert.is(unreachableHint([]), 'this node knows no address for it')
+  assert.is(unreachableHint([`/ip4/11.0.0.1/tcp/4/p2p/${ID}`]), undefined)
+  assert.is(unreachableHint([`/ip4/11.0.0.3/tcp/4001/p2p/${ID}/p2p-circuit/p2p/${ID}`]), undefined)
 })
 
 test.run()
