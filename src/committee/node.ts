@@ -1063,8 +1063,23 @@ class CommitteeNodeImpl implements CommitteeNode {
     const c = this.cur
     const s: Status = { height: this.ledger.height + 1, round: Math.max(0, c?.round ?? 0), certified: this.lowestUncertified }
     this.broadcast({ kind: 'status', body: s })
+    this.repeatFileSig()
     this.pool.prune(this.clock.now())
     this.timer(this.init.statusIntervalMs, () => this.heartbeat())
+  }
+
+  /**
+   * A file signature is sent once when an epoch starts, and nothing else carries it: a validator
+   * that missed some would never hold the new file (nor announce it). Each heartbeat repeats this
+   * node's own signature of the newest file; a receiver that has it stops at a lookup.
+   */
+  private repeatFileSig (): void {
+    let newest: CommitteeFile | undefined
+    for (const f of this.files.values()) if (newest == null || f.info.epoch > newest.info.epoch) newest = f
+    if (newest == null || newest.info.epoch === 0) return
+    const mine = newest.signatures.find((x) => equal(x.validator, this.signer.publicKey))
+    if (mine == null) return
+    this.broadcast({ kind: 'fsig', body: { epoch: newest.info.epoch, file: newest.info.hash, validator: this.signer.publicKey, sig: mine.sig } })
   }
 
   private onStatus (from: string, s: Status): void {

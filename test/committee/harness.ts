@@ -36,6 +36,8 @@ export interface Cluster {
   members: Member[]
   /** peers that drop everything they would send */
   mute: Set<string>
+  /** when set and true for a frame, the network loses it */
+  lose?: (from: string, to: string, data: Uint8Array) => boolean
   /** every frame each member sent, in order */
   sent: Map<string, Uint8Array[]>
   now: () => number
@@ -78,6 +80,7 @@ export function cluster (n: number, opts: { seed?: number, timing?: Partial<type
       lives.set(m.name, life)
       const alive = (): boolean => lives.get(m.name) === life && m.node != null
       const deliver = (to: Member, data: Uint8Array): void => {
+        if (c.lose?.(m.name, to.name, data) === true) return
         const toLife = lives.get(to.name)
         sched.after(R.int(1, 5), () => { if (lives.get(to.name) === toLife) to.node?.handleMessage(m.name, data) })
       }

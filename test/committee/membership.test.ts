@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cluster, key, order, bid } from './harness.ts'
 import type { Cluster, Member } from './harness.ts'
-import { verifyCommitteeChain, verifyLeaseCertificate, ChangeAction, thresholdFor } from '../../src/committee/index.ts'
+import { verifyCommitteeChain, verifyLeaseCertificate, ChangeAction, thresholdFor, decodeFrame } from '../../src/committee/index.ts'
 import type { CommitteeFile } from '../../src/committee/index.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -77,6 +77,37 @@ test('membership changes 4 → 5 → 7 → 4, each epoch ordered by the committe
     // all nodes agree on every lease
     const view = (m: Member): string => m.leases.map((l) => hex(l.lease.order) + hex(l.certificate.batch)).sort().join()
     for (const m of c.members.slice(1, 4)) assert.is(view(m), view(c.members[0]))
+  } finally {
+    c.close()
+  }
+})
+
+test('a validator that lost every file signature of a new epoch still gets the signed file', () => {
+  const c = cluster(4, { seed: 5 })
+  try {
+    const joiner = c.add('v4', key(1, 4))
+    for (const m of c.members) c.boot(m)
+    c.run(300)
+    // the network loses every file signature sent to v1 until the epoch has started everywhere
+    let losing = true
+    let lost = 0
+    c.lose = (_from, to, data) => {
+      if (!losing || to !== 'v1') return false
+      const isFsig = decodeFrame(data).kind === 'fsig'
+      if (isFsig) lost++
+      return isFsig
+    }
+    const r = (joiner.node as NonNullable<Member['node']>).requestChange(ChangeAction.JOIN)
+    c.run(50)
+    for (const m of c.members.slice(0, 4)) m.node?.approveChange(r.id)
+    c.run(1500)
+    assert.ok(lost >= 3, `v1 lost the others' signatures (${lost})`)
+    assert.equal((c.members[1].node?.committeeFiles() ?? []).length, 1, 'without them v1 cannot complete the new file')
+    losing = false
+    c.run(1000)
+    const files = c.members[1].node?.committeeFiles() ?? []
+    assert.equal(files.map((f) => f.info.epoch), [0, 1], 'the repeated signatures completed it')
+    verifyCommitteeChain(files)
   } finally {
     c.close()
   }
