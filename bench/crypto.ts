@@ -4,6 +4,8 @@
 import { signMessage, openMessage, MessageTag, encodeCbor } from '../src/wire/index.ts'
 import { generateIdentity, verify, verifyOpenSSL, verifyNoble, fastVerifier } from '../src/identity/index.ts'
 import { sampleBid } from '../test/helpers/messages.ts'
+import { noiseCrypto } from '../src/net/noise-crypto.ts'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 
 const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 1)
 
@@ -39,4 +41,17 @@ const encode = rate('encode', (i) => { encodeCbor([encodeCbor([MessageTag.BID, 1
 const decode = rate('decode (no sig)', (i) => { openMessage(msgs[i & 255].bytes, { trusted: true }) })
 rate('open (verify)', (i) => { openMessage(msgs[i & 255].bytes) })
 
-process.stdout.write(`crypto sign_per_s=${sign} verify_native_per_s=${native} verify_openssl_per_s=${openssl} verify_noble_per_s=${noble} encode_per_s=${encode} decode_per_s=${decode}\n`)
+// a noise frame the size of a gossiped bid, sealed and opened by souk's crypto (libsodium where
+// its addon loads) and by noise's default (WebAssembly below 1,200 bytes)
+const frame = new Uint8Array(m0.bytes.length + 40).fill(7)
+const key = new Uint8Array(32).fill(3)
+const nonce = new Uint8Array(12)
+const noAd = new Uint8Array(0)
+const ours = noiseCrypto()
+const sealed = ours.chaCha20Poly1305Encrypt(frame, nonce, noAd, key).subarray()
+const seal = rate('noise seal', () => { ours.chaCha20Poly1305Encrypt(frame, nonce, noAd, key) })
+const open = rate('noise open', () => { ours.chaCha20Poly1305Decrypt(sealed, nonce, noAd, key, undefined) })
+const sealDefault = rate('noise seal default', () => { defaultCrypto.chaCha20Poly1305Encrypt(frame, nonce, noAd, key) })
+const openDefault = rate('noise open default', () => { defaultCrypto.chaCha20Poly1305Decrypt(sealed, nonce, noAd, key, undefined) })
+
+process.stdout.write(`crypto sign_per_s=${sign} verify_native_per_s=${native} verify_openssl_per_s=${openssl} verify_noble_per_s=${noble} encode_per_s=${encode} decode_per_s=${decode} noise_seal_per_s=${seal} noise_open_per_s=${open} noise_seal_default_per_s=${sealDefault} noise_open_default_per_s=${openDefault}\n`)
