@@ -181,15 +181,18 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     book,
     peerId: net.peerId.toString(),
     committeeFiles: () => chain.files(),
-    status: () => ({
-      peerId: net.peerId.toString(),
-      roles: [...roles],
-      addresses: net.multiaddrs(),
-      reachability: reachabilityOf(net.multiaddrs()),
-      peers: net.libp2p.getPeers().length,
-      leases: book!.leases().length,
-      committee: validator?.committee.status()
-    }),
+    status: () => {
+      const addresses = net.multiaddrs()
+      return {
+        peerId: net.peerId.toString(),
+        roles: [...roles],
+        addresses,
+        reachability: reachabilityOf(addresses),
+        peers: net.libp2p.getPeers().length,
+        leases: book!.leases().length,
+        committee: validator?.committee.status()
+      }
+    },
     async stop () {
       if (stopped) return
       stopped = true

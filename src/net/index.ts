@@ -30,5 +30,5 @@ export { handleManifest, sendManifest, checkManifest, tenantManifestCallback, Ma
 export type { ManifestCallback, ManifestHandlerInit, ManifestResult, LeaseTerms, SendManifestOptions, ManifestContext } from './manifest.ts'
 export { handleLease, leaseRequest, leaseStatus, leaseClose, leaseLogs, leaseEvents, decodeLeaseRequest, LeaseRequestType, LeaseErrorCode } from './lease.ts'
 export type { LeaseRequest, LeaseResponse, LeaseService, LeaseHandlerInit, LeaseLogLine, LeaseEvent, LeaseRequestOptions, LeaseRequestContext } from './lease.ts'
-export { reachabilityOf, unreachableHint } from './reachability.ts'
+export { reachabilityOf, unreachableHint, REACHABILITY_TEXT } from './reachability.ts'
 export type { Reachability } from './reachability.ts'

@@ -15,6 +15,14 @@ export type Reachability =
   /** nothing announced */
   | 'unreachable'
 
+/** what each verdict means, for logs and `souk node status` */
+export const REACHABILITY_TEXT: Record<Reachability, string> = {
+  public: 'reachable from the internet (a public address, confirmed by AutoNAT or configured)',
+  relayed: 'reachable through a relay only (no confirmed public address)',
+  private: 'reachable on its own network only (private or loopback addresses; add a relay or an announce address)',
+  unreachable: 'not reachable (no address announced)'
+}
+
 export function reachabilityOf (addrs: readonly string[]): Reachability {
   let relayed = false
   let any = false

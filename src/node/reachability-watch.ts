@@ -2,7 +2,7 @@
 // public address, a relay slot being won or lost. A provider or validator that, after a grace
 // period, can be reached from its own network only gets one warning naming the settings that fix
 // it: behind NAT, that is the most common reason tenants never reach a provider.
-import { reachabilityOf } from '../net/index.ts'
+import { reachabilityOf, REACHABILITY_TEXT } from '../net/index.ts'
 import type { Reachability } from '../net/index.ts'
 import type { Logger } from './logger.ts'
 
@@ -36,19 +36,12 @@ export function reachabilityWatch (init: ReachabilityWatchInit): (components: Re
     let timer: NodeJS.Timeout | undefined
     let warned = false
 
-    const describe = (r: Reachability): string => ({
-      public: 'reachable from the internet',
-      relayed: 'reachable through a relay only',
-      private: 'reachable on its own network only',
-      unreachable: 'not reachable: no address announced'
-    })[r]
-
     const check = (): void => {
       const addrs = addresses()
       const next = reachabilityOf(addrs)
       if (next === current) return
       current = next
-      logger.info({ reachability: next, addresses: addrs }, describe(next))
+      logger.info({ reachability: next, addresses: addrs }, REACHABILITY_TEXT[next])
     }
 
     const warn = (): void => {

@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { configTemplate, CONFIG_FILE, ROLES } from '../../config/index.ts'
 import type { Role } from '../../config/index.ts'
 import { loadOrCreateKey } from '../../identity/index.ts'
+import { REACHABILITY_TEXT } from '../../net/index.ts'
 import { controlClient } from '../../api/index.ts'
 import { startDaemon, controlSocketPath } from '../../node/daemon.ts'
 import { resolveHome } from '../home.ts'
@@ -66,7 +67,7 @@ export function nodeCommand (program: Command): void {
       print(`leases      ${s.leases}`)
       print(`metrics     http://127.0.0.1:${s.metricsPort}/metrics`)
       for (const a of s.addresses) print(`address     ${a}`)
-      print(`reachable   ${REACHABILITY[s.reachability as string] ?? String(s.reachability)}`)
+      print(`network     ${(REACHABILITY_TEXT as Record<string, string>)[s.reachability] ?? String(s.reachability)}`)
       if (s.committee != null) print(`committee   height ${s.committee.height}, round ${s.committee.round}, epoch ${s.committee.epoch}`)
     })
 
@@ -75,11 +76,4 @@ export function nodeCommand (program: Command): void {
       await client(program).post('/v1/node/stop')
       print('stopping')
     })
-}
-
-const REACHABILITY: Record<string, string> = {
-  public: 'from the internet (a public address, confirmed by AutoNAT or configured)',
-  relayed: 'through a relay only (no confirmed public address)',
-  private: 'on this network only (private or loopback addresses; add a relay or an announce address)',
-  unreachable: 'not at all (no address announced)'
 }
