@@ -140,12 +140,21 @@ export function fastVerifier (): 'libsodium' | 'openssl' {
   return sodium() != null ? 'libsodium' : 'openssl'
 }
 
-/** Hot path: the key rule (cached), the R rule, then libsodium (or OpenSSL without it). */
+/**
+ * The rules every path applies before its library's equation: a 64-byte signature, the key rule
+ * (cached) and the R rule. Returns the key's OpenSSL object when they pass, null otherwise.
+ */
+function admissible (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): KeyObject | null {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH || !(message instanceof Uint8Array)) return null
+  const ko = keyObjectFor(publicKey)
+  return ko == null || hasSmallOrderR(signature) ? null : ko
+}
+
+/** Hot path: the rules, then libsodium (or OpenSSL without it). */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   const s = sodium()
   if (s == null) return verifyOpenSSL(signature, message, publicKey)
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
-  if (!(message instanceof Uint8Array) || keyObjectFor(publicKey) == null || hasSmallOrderR(signature)) return false
+  if (admissible(signature, message, publicKey) == null) return false
   try {
     return s.crypto_sign_verify_detached(signature, message, publicKey)
   } catch {
@@ -155,9 +164,8 @@ export function verify (signature: Uint8Array, message: Uint8Array, publicKey: U
 
 /** The same rules, then OpenSSL (Node's built-in ed25519). */
 export function verifyOpenSSL (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
-  const ko = keyObjectFor(publicKey)
-  if (ko == null || hasSmallOrderR(signature)) return false
+  const ko = admissible(signature, message, publicKey)
+  if (ko == null) return false
   try {
     return nodeVerify(null, message, ko, signature)
   } catch {
@@ -167,8 +175,7 @@ export function verifyOpenSSL (signature: Uint8Array, message: Uint8Array, publi
 
 /** Portable path: the same rules, then noble in strict RFC 8032 mode. */
 export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH) return false
-  if (keyObjectFor(publicKey) == null || hasSmallOrderR(signature)) return false
+  if (admissible(signature, message, publicKey) == null) return false
   try {
     return ed.verify(signature, message, publicKey, { zip215: false })
   } catch {
