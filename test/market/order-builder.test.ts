@@ -10,7 +10,7 @@ import type { LoadedSdl } from '../../src/sdl/index.ts'
 import { bidEngine, buildOrder, formatDecision, manualClock, MarketError } from '../../src/market/index.ts'
 import { capacityReservations } from './capacity.ts'
 
-const CORPUS = new URL('../../../shared/sdl-corpus/', import.meta.url).pathname
+const CORPUS = new URL('../fixtures/sdl-corpus/', import.meta.url).pathname
 const GiB = 2 ** 30
 const tenant = generateIdentity()
 const NOW = 1_750_000_000_000

@@ -1,4 +1,4 @@
-// Every published deployment file in the shared corpus loads, validates and yields totals.
+// Every published deployment file in the corpus (test/fixtures/sdl-corpus, see its NOTICE.md) loads, validates and yields totals.
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'uvu'
@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert'
 import { loadSdlFile, formatTotals, SdlValidationError } from '../../src/sdl/index.ts'
 import type { LoadedSdl } from '../../src/sdl/index.ts'
 
-const dir = new URL('../../../shared/sdl-corpus/', import.meta.url).pathname
+const dir = new URL('../fixtures/sdl-corpus/', import.meta.url).pathname
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort()
 
 test('the corpus holds the 257 files', () => {
