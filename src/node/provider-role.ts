@@ -11,12 +11,13 @@ import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, Us
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
 import { inventory, hostCapacity, detectNvidiaGpus } from '../runtime/index.ts'
-import type { ContainerRuntime, Inventory } from '../runtime/index.ts'
+import type { ContainerRuntime, Inventory, SandboxReport, UnenforcedStorage } from '../runtime/index.ts'
 import type { Store } from '../store/index.ts'
 import type { MetricsRegistry } from '../api/index.ts'
 import { records } from './records.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
+import { acceptsUnenforcedStorage } from '../config/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
 import { handleExplain } from './explain-protocol.ts'
@@ -64,6 +65,29 @@ export function pricingFromConfig (p: SoukConfig['provider']): PricingConfig {
   }
 }
 
+/** why a kind of storage is not held to its size, for the decline reason a tenant reads */
+const UNENFORCED_WHY: Record<UnenforcedStorage['kind'], string> = {
+  ephemeral: 'the container engine\'s storage driver cannot limit a container\'s writable layer',
+  persistent: 'its volumes have no size limit (no volume store)',
+  ram: 'its memory volumes have no size limit'
+}
+
+/** kinds of storage the runtime cannot hold to size (none known: none declined, the runtime reports it) */
+export function unenforcedKinds (sandbox: SandboxReport | undefined): UnenforcedStorage[] {
+  if (sandbox == null) return []
+  return (['ephemeral', 'persistent', 'ram'] as const).filter((k) => sandbox.storage[k] === 'none').map((kind) => ({ kind, why: UNENFORCED_WHY[kind] }))
+}
+
+/** the bid's attributes: the operator's, plus the sandbox leases run in, so tenants can ask for it in placement */
+export function bidAttributes (configured: Record<string, string>, sandbox: SandboxReport | undefined, logger?: Logger): Record<string, string> {
+  const out = { ...configured }
+  if (sandbox?.runtime === 'docker') {
+    if (out.sandbox != null && out.sandbox !== sandbox.ociRuntime) logger?.warn({ configured: out.sandbox, actual: sandbox.ociRuntime }, 'attribute sandbox is set from the OCI runtime leases run under')
+    out.sandbox = sandbox.ociRuntime
+  }
+  return out
+}
+
 export async function providerRole (config: SoukConfig, components: ProviderRoleComponents): Promise<ProviderRole> {
   const { identity, net, book, runtime, logger } = components
   const p = config.provider
@@ -73,13 +97,20 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     gpus,
     override: { ...(p.cpu > 0 ? { cpu: p.cpu } : {}), ...(p.memory > 0 ? { memory: p.memory } : {}), ...(p.storage > 0 ? { storage: p.storage } : {}) }
   })
-  const inv = inventory({ capacity, overcommit: { cpu: p.cpuOvercommit, memory: p.memoryOvercommit } })
+  // what the runtime holds tenants to decides what this provider bids on
+  const sandbox = await runtime.sandbox().catch((err: any): SandboxReport | undefined => {
+    logger.warn({ err: String(err?.message ?? err) }, 'the runtime could not describe its sandbox')
+    return undefined
+  })
+  for (const note of sandbox?.notes ?? []) logger.info({ note }, 'sandbox')
+  const unenforcedStorage = acceptsUnenforcedStorage(config) ? [] : unenforcedKinds(sandbox)
+  const inv = inventory({ capacity, overcommit: { cpu: p.cpuOvercommit, memory: p.memoryOvercommit }, unenforcedStorage })
   const decisions = memoryDecisionStore()
   const publish = (topic: string, msg: SignedMessage): void => {
     book.record(msg)
     net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
   }
-  const engine = bidEngine({ attributes: p.attributes, pricing: pricingFromConfig(p) })({
+  const engine = bidEngine({ attributes: bidAttributes(p.attributes, sandbox, logger), pricing: pricingFromConfig(p) })({
     identity,
     reservations: inv.reservationProvider(),
     store: decisions,
@@ -222,7 +253,9 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     async status () {
       return {
         runtime: runtime.name,
-        attributes: p.attributes,
+        sandbox: await runtime.sandbox().catch((err: any) => ({ error: String(err?.message ?? err) })),
+        declinedStorage: unenforcedStorage,
+        attributes: bidAttributes(p.attributes, sandbox),
         capacity: inv.capacity(),
         free: inv.free(),
         reservations: engine.held(),
