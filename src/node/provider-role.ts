@@ -10,8 +10,8 @@ import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, form
 import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, detectNvidiaGpus } from '../runtime/index.ts'
-import type { ContainerRuntime, Inventory, SandboxReport, UnenforcedStorage } from '../runtime/index.ts'
+import { inventory, hostCapacity, detectNvidiaGpus, unenforcedKinds } from '../runtime/index.ts'
+import type { ContainerRuntime, Inventory, SandboxReport } from '../runtime/index.ts'
 import type { Store } from '../store/index.ts'
 import type { MetricsRegistry } from '../api/index.ts'
 import { records } from './records.ts'
@@ -63,19 +63,6 @@ export function pricingFromConfig (p: SoukConfig['provider']): PricingConfig {
       endpoint: x.endpoint
     }
   }
-}
-
-/** why a kind of storage is not held to its size, for the decline reason a tenant reads */
-const UNENFORCED_WHY: Record<UnenforcedStorage['kind'], string> = {
-  ephemeral: 'the container engine\'s storage driver cannot limit a container\'s writable layer',
-  persistent: 'its volumes have no size limit (no volume store)',
-  ram: 'its memory volumes have no size limit'
-}
-
-/** kinds of storage the runtime cannot hold to size (none known: none declined, the runtime reports it) */
-export function unenforcedKinds (sandbox: SandboxReport | undefined): UnenforcedStorage[] {
-  if (sandbox == null) return []
-  return (['ephemeral', 'persistent', 'ram'] as const).filter((k) => sandbox.storage[k] === 'none').map((kind) => ({ kind, why: UNENFORCED_WHY[kind] }))
 }
 
 /** the bid's attributes: the operator's, plus the sandbox leases run in, so tenants can ask for it in placement */

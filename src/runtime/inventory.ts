@@ -7,6 +7,7 @@ import { InsufficientResourcesError, InvalidInventoryError, ReservationExistsErr
 import { detectNvidiaGpus } from './nvidia-smi.ts'
 import type { GpuDevice } from './nvidia-smi.ts'
 import type { ComputeResources } from '../sdl/types.ts'
+import type { SandboxReport } from './interface.ts'
 
 /** what a bid asks for: one entry per service, `count` replicas of `resources` (ResourceGroup.resources fits) */
 export type ResourceRequest = Array<{ resources: ComputeResources, count: number }>
@@ -93,6 +94,19 @@ export interface Inventory {
 /** an order's demand as the bid engine passes it: the wire form of every group's resources, flat per service */
 export interface ReservationDemandLike {
   groups: Array<{ resources: Array<{ cpu: number, memory: number, storage: ComputeResources['storage'], gpu: ComputeResources['gpu'], count: number }> }>
+}
+
+/** why a kind of storage is not held to its size, for the decline reason a tenant reads */
+const UNENFORCED_WHY: Record<UnenforcedStorage['kind'], string> = {
+  ephemeral: 'the container engine\'s storage driver cannot limit a container\'s writable layer',
+  persistent: 'its volumes have no size limit (no volume store)',
+  ram: 'its memory volumes have no size limit'
+}
+
+/** the kinds of storage a runtime's sandbox cannot hold to size (SandboxReport.storage `none`) */
+export function unenforcedKinds (sandbox: Pick<SandboxReport, 'storage'> | undefined): UnenforcedStorage[] {
+  if (sandbox == null) return []
+  return (['ephemeral', 'persistent', 'ram'] as const).filter((k) => sandbox.storage[k] === 'none').map((kind) => ({ kind, why: UNENFORCED_WHY[kind] }))
 }
 
 /** reason → the market's reason code */

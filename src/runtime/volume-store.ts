@@ -76,7 +76,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
       const bytes = Math.max(MIN_IMAGE_BYTES, Math.ceil(size / 4096) * 4096)
       const part = `${img}.part`
       await rm(part, { force: true })
-      // allocated now, in full: the host's disk never holds more for this volume than its size
+      // allocated now, in full (and kept so: mkfs must not discard it): the host's disk never holds more for this volume than its size
       const f = await tool('fallocate', ['-l', String(bytes), part])
       if (f.code !== 0) {
         await rm(part, { force: true })
@@ -84,7 +84,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
         throw new SandboxUnavailableError('volumes', `allocating a volume image failed: ${f.stderr.trim()}`)
       }
       const features = bytes < JOURNAL_FROM_BYTES ? ['-O', '^has_journal'] : []
-      const m = await tool('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', 'lazy_itable_init=1,lazy_journal_init=1', part])
+      const m = await tool('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', 'nodiscard,lazy_itable_init=1,lazy_journal_init=1', part])
       if (m.code !== 0) {
         await rm(part, { force: true })
         throw new SandboxUnavailableError('volumes', `making a file system failed: ${m.stderr.trim()}`)
