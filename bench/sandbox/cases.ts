@@ -267,21 +267,23 @@ async function runIn (storeDir: string, opts: SandboxRunOptions): Promise<{ resu
       // a whole cpu, so it reaches its limit soon (gVisor's sentry adds work per allocation)
       const id = await deploy(manifestOf(svc('hog', { command: ['sh', '-c', 'tail /dev/zero'], resources: { cpu: 1000, memory: 32 * MiB, storage: [], gpu: { units: 0, models: [] } } })))
       let info = await container(id, 'hog')
-      let peak = 0
       for (let i = 0; i < 150 && !(info.State.OOMKilled || info.RestartCount > 0 || info.State.ExitCode === 137); i++) {
         await sleep(200)
         info = await container(id, 'hog')
-        if (info.State.Running) {
-          const st = await docker.getContainer(info.Id).stats({ stream: false }).catch(() => undefined) as { memory_stats?: { usage?: number, max_usage?: number } } | undefined
-          peak = Math.max(peak, st?.memory_stats?.max_usage ?? st?.memory_stats?.usage ?? 0)
-        }
       }
       const killed = info.State.OOMKilled || info.RestartCount > 0 || info.State.ExitCode === 137
+      // not killed (yet): then it must be held at its limit
+      let peak = 0
+      if (!killed && info.State.Running) {
+        const st = await docker.getContainer(info.Id).stats({ stream: false }).catch(() => undefined) as { memory_stats?: { usage?: number, max_usage?: number } } | undefined
+        peak = st?.memory_stats?.max_usage ?? st?.memory_stats?.usage ?? 0
+      }
       const capped = peak > 0 && peak <= 32 * MiB
+      // the host's available memory is shown, not judged: other work on the machine moves it
       const drop = before - await memAvailable()
       const name = 'memory hog (tail /dev/zero, 32 MiB limit)'
-      if ((killed || capped) && drop < 512 * MiB) record(name, 'contained', `${killed ? 'killed at its limit' : 'capped'} (OOMKilled ${String(info.State.OOMKilled)}, exit ${info.State.ExitCode}, restarts ${info.RestartCount}, peak ${Math.round(peak / MiB)} MiB); host memory available changed by ${Math.round(drop / MiB)} MiB`)
-      else record(name, 'escaped', `not killed, peak ${Math.round(peak / MiB)} MiB, host memory available dropped ${Math.round(drop / MiB)} MiB`)
+      if (killed || capped) record(name, 'contained', `${killed ? 'killed at its limit' : `held at ${Math.round(peak / MiB)} MiB`} (OOMKilled ${String(info.State.OOMKilled)}, exit ${info.State.ExitCode}, restarts ${info.RestartCount}); host memory available changed by ${Math.round(drop / MiB)} MiB meanwhile`)
+      else record(name, 'escaped', `neither killed nor held: peak ${Math.round(peak / MiB)} MiB of a 32 MiB limit`)
       await leases.close(id, 'done')
     }
     if (wanted('fork bomb')) {

@@ -354,13 +354,20 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     return await call('container.list', async () => await docker.listContainers({ all: true, filters: leaseFilter(leaseId) }))
   }
 
-  interface EngineFacts { ociRuntime: string, userNamespaces: boolean, storageDriver: string, backingFs: string }
+  interface EngineFacts {
+    ociRuntime: string
+    userNamespaces: boolean
+    /** who root in a container is on the host (userns-remap), so volumes are made writable for it */
+    rootOwner: { uid: number, gid: number }
+    storageDriver: string
+    backingFs: string
+  }
 
   /** what the engine offers, checked against what this provider asked for; a failed check is not remembered */
   async function engine (): Promise<EngineFacts> {
     facts ??= (async () => {
       const info = await call('info', async () => await docker.info()) as {
-        Runtimes?: Record<string, unknown>, DefaultRuntime?: string, SecurityOptions?: string[], Driver?: string, DriverStatus?: Array<[string, string]>
+        Runtimes?: Record<string, unknown>, DefaultRuntime?: string, SecurityOptions?: string[], Driver?: string, DriverStatus?: Array<[string, string]>, DockerRootDir?: string
       }
       const runtimes = Object.keys(info.Runtimes ?? {})
       if (ociRuntime != null && !runtimes.includes(ociRuntime)) {
@@ -375,9 +382,13 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
         else if (driver === 'overlay2' && backingFs === 'xfs') storageOptSupported = await probeStorageOpt()
         else storageOptSupported = false
       }
+      const userNamespaces = (info.SecurityOptions ?? []).some((o) => /name=userns/.test(o))
+      // with userns-remap the engine's root directory ends in <uid>.<gid> of the remapped root
+      const remap = userNamespaces ? /\/(\d+)\.(\d+)\/?$/.exec(info.DockerRootDir ?? '') : null
       return {
         ociRuntime: ociRuntime ?? info.DefaultRuntime ?? 'runc',
-        userNamespaces: (info.SecurityOptions ?? []).some((o) => /name=userns/.test(o)),
+        userNamespaces,
+        rootOwner: remap != null ? { uid: Number(remap[1]), gid: Number(remap[2]) } : { uid: 0, gid: 0 },
         storageDriver: driver,
         backingFs
       }
@@ -475,14 +486,14 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       if (existing.Labels?.[LABEL_LEASE] !== v.labels[LABEL_LEASE] || existing.Labels?.[LABEL_INSTANCE] !== v.labels[LABEL_INSTANCE]) {
         throw new RuntimeRequestError(`volume ${v.name} exists but belongs to another lease or provider; it is not reused`)
       }
-      if (store != null && existing.Labels?.[LABEL_SIZE] != null) await store.ensure(v.name, v.size)
+      if (store != null && existing.Labels?.[LABEL_SIZE] != null) await store.ensure(v.name, v.size, (await engine()).rootOwner)
       return
     }
     if (store == null) {
       await call('volume.create', async () => await docker.createVolume({ Name: v.name, Labels: v.labels }))
       return
     }
-    const dir = await store.ensure(v.name, v.size)
+    const dir = await store.ensure(v.name, v.size, (await engine()).rootOwner)
     try {
       await call('volume.create', async () => await docker.createVolume({
         Name: v.name,
@@ -1007,7 +1018,7 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       const volumes = (await call('volume.list', async () => await docker.listVolumes({ filters: leaseFilter(leaseId) }))).Volumes ?? []
       for (const v of volumes) {
         const size = Number(v.Labels?.[LABEL_SIZE])
-        if (Number.isSafeInteger(size) && size > 0) await store.ensure(v.Name, size)
+        if (Number.isSafeInteger(size) && size > 0) await store.ensure(v.Name, size, (await engine()).rootOwner)
       }
     }
   }

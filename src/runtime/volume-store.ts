@@ -20,8 +20,11 @@ export interface VolumeStore {
   readonly dir: string
   /** throws SandboxUnavailableError when images cannot be made and mounted here */
   check: () => Promise<void>
-  /** makes (or, after a host restart, mounts again) the file system of a volume; returns the directory to bind */
-  ensure: (volume: string, size: number) => Promise<string>
+  /**
+   * makes (or, after a host restart, mounts again) the file system of a volume; returns the
+   * directory to bind. `owner` owns its root: the engine's remapped root under user namespaces.
+   */
+  ensure: (volume: string, size: number, owner?: { uid: number, gid: number }) => Promise<string>
   /** unmounts and deletes a volume's image; idempotent */
   remove: (volume: string) => Promise<void>
   /** the directory a volume is mounted on */
@@ -67,7 +70,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
     await mkdir(dir, { recursive: true, mode: 0o700 })
   }
 
-  async function ensure (volume: string, size: number): Promise<string> {
+  async function ensure (volume: string, size: number, owner = { uid: 0, gid: 0 }): Promise<string> {
     const mnt = path(volume)
     const img = image(volume)
     if (await mounted(mnt)) return mnt
@@ -84,7 +87,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
         throw new SandboxUnavailableError('volumes', `allocating a volume image failed: ${f.stderr.trim()}`)
       }
       const features = bytes < JOURNAL_FROM_BYTES ? ['-O', '^has_journal'] : []
-      const m = await tool('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', 'nodiscard,lazy_itable_init=1,lazy_journal_init=1', part])
+      const m = await tool('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', `nodiscard,lazy_itable_init=1,lazy_journal_init=1,root_owner=${owner.uid}:${owner.gid}`, part])
       if (m.code !== 0) {
         await rm(part, { force: true })
         throw new SandboxUnavailableError('volumes', `making a file system failed: ${m.stderr.trim()}`)
