@@ -242,6 +242,8 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         runtime: runtime.name,
         sandbox: await runtime.sandbox().catch((err: any) => ({ error: String(err?.message ?? err) })),
         declinedStorage: unenforcedStorage,
+        // what the operator accepts although the runtime cannot hold it to size
+        acceptedUnenforcedStorage: acceptsUnenforcedStorage(config) ? unenforcedKinds(sandbox) : [],
         attributes: bidAttributes(p.attributes, sandbox),
         capacity: inv.capacity(),
         free: inv.free(),

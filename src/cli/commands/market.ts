@@ -181,6 +181,7 @@ export function providerCommand (program: Command): void {
         print(`network       ${sb.network.isolation === 'none' ? 'not isolated' : `isolated by ${String(sb.network.isolation)}`}${sb.network.allowed.length > 0 ? `, allowed ${sb.network.allowed.join(' ')}` : ''}`)
         print(`storage       ephemeral ${String(sb.storage.ephemeral)}, persistent ${String(sb.storage.persistent)}, ram ${String(sb.storage.ram)}`)
         for (const d of s.declinedStorage ?? []) print(`declines      ${String(d.kind)} storage: ${String(d.why)}`)
+        for (const d of s.acceptedUnenforcedStorage ?? []) print(`accepts       ${String(d.kind)} storage although ${String(d.why)} (provider.sandbox.unenforcedStorage)`)
         for (const n of sb.notes ?? []) print(`note          ${String(n)}`)
       }
       print(`attributes    ${Object.entries(s.attributes).map(([k, v]) => `${k}=${String(v)}`).join(', ') || '(none)'}`)
