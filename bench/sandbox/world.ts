@@ -55,6 +55,17 @@ export async function worldAvailable (): Promise<string | undefined> {
 }
 
 export async function createWorld (): Promise<SandboxWorld> {
+  // the addresses are picked at random: another run on the same host may hold some of them
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await makeWorld()
+    } catch (err: any) {
+      if (attempt >= 4 || !/File exists/.test(String(err?.message))) throw err
+    }
+  }
+}
+
+async function makeWorld (): Promise<SandboxWorld> {
   const id = randomBytes(3).toString('hex')
   const ns = `souk-sbx-${id}`
   const vh = `sbxh${id}`
