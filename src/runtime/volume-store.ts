@@ -6,7 +6,7 @@
 // on them unless its operator accepts that).
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises'
+import { mkdir, readFile, readdir, rename, rm, rmdir, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { isAbsolute, join } from 'node:path'
 import { InsufficientResourcesError, SandboxUnavailableError } from './errors.ts'
@@ -35,11 +35,11 @@ export interface VolumeStore {
 export const MIN_IMAGE_BYTES = 1024 * 1024
 /** below this a volume's file system has no journal: the journal alone would take most of it */
 const JOURNAL_FROM_BYTES = 256 * 1024 * 1024
-const TOOL_TIMEOUT_MS = 120_000
+const COMMAND_TIMEOUT_MS = 120_000
 
-function tool (file: string, args: string[]): Promise<{ code: number, stderr: string }> {
+function command (file: string, args: string[]): Promise<{ code: number, stderr: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: TOOL_TIMEOUT_MS }, (err, _stdout, stderr) => {
+    execFile(file, args, { timeout: COMMAND_TIMEOUT_MS }, (err, _stdout, stderr) => {
       const code = err == null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1
       resolve({ code, stderr: String(stderr) || (err != null ? String(err.message) : '') })
     })
@@ -64,7 +64,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
     if (process.getuid?.() !== 0) throw new SandboxUnavailableError('volumes', 'sized volumes need root on the Docker host (loop-mounted file system images)')
     if (!existsSync('/dev/loop-control')) throw new SandboxUnavailableError('volumes', 'this host has no loop devices (/dev/loop-control)')
     for (const t of ['mkfs.ext4', 'mount', 'umount', 'fallocate']) {
-      const r = await tool('sh', ['-c', `command -v ${t}`])
+      const r = await command('sh', ['-c', `command -v ${t}`])
       if (r.code !== 0) throw new SandboxUnavailableError('volumes', `${t} is not installed (Debian: e2fsprogs, mount, util-linux)`)
     }
     await mkdir(dir, { recursive: true, mode: 0o700 })
@@ -80,22 +80,22 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
       const part = `${img}.part`
       await rm(part, { force: true })
       // allocated now, in full (and kept so: mkfs must not discard it): the host's disk never holds more for this volume than its size
-      const f = await tool('fallocate', ['-l', String(bytes), part])
+      const f = await command('fallocate', ['-l', String(bytes), part])
       if (f.code !== 0) {
         await rm(part, { force: true })
         if (/No space/i.test(f.stderr)) throw new InsufficientResourcesError('storage', `no room on the volume store for a volume of ${bytes} bytes`)
         throw new SandboxUnavailableError('volumes', `allocating a volume image failed: ${f.stderr.trim()}`)
       }
       const features = bytes < JOURNAL_FROM_BYTES ? ['-O', '^has_journal'] : []
-      const m = await tool('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', `nodiscard,lazy_itable_init=1,lazy_journal_init=1,root_owner=${owner.uid}:${owner.gid}`, part])
+      const m = await command('mkfs.ext4', ['-q', '-F', '-m', '0', ...features, '-E', `nodiscard,lazy_itable_init=1,lazy_journal_init=1,root_owner=${owner.uid}:${owner.gid}`, part])
       if (m.code !== 0) {
         await rm(part, { force: true })
         throw new SandboxUnavailableError('volumes', `making a file system failed: ${m.stderr.trim()}`)
       }
       // the image exists only once it is complete, so a crash never leaves a half-made one in use
-      await tool('mv', [part, img])
+      await rename(part, img)
     }
-    const r = await tool('mount', ['-o', 'loop,nodev,nosuid', img, mnt])
+    const r = await command('mount', ['-o', 'loop,nodev,nosuid', img, mnt])
     if (r.code !== 0 && !(await mounted(mnt))) throw new SandboxUnavailableError('volumes', `mounting a volume image failed: ${r.stderr.trim()}`)
     return mnt
   }
@@ -103,7 +103,7 @@ export function volumeStore (init: VolumeStoreInit): VolumeStore {
   async function remove (volume: string): Promise<void> {
     const mnt = path(volume)
     if (await mounted(mnt)) {
-      const r = await tool('umount', [mnt])
+      const r = await command('umount', [mnt])
       if (r.code !== 0 && await mounted(mnt)) throw new SandboxUnavailableError('volumes', `unmounting a volume failed: ${r.stderr.trim()}`)
     }
     await rm(image(volume), { force: true })
