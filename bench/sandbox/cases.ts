@@ -3,7 +3,7 @@
 // CI test (test/runtime/sandbox.test.ts).
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -241,10 +241,19 @@ async function runIn (storeDir: string, opts: SandboxRunOptions): Promise<{ resu
       }
     }
     if (wanted('private image of another tenant')) {
-      // as if another tenant's deployment had pulled it with its registry credentials
+      // as if another tenant's deployment had pulled it with its registry credentials: an image of
+      // its own (a file no other image has), so no other image on the engine is marked
       const ref = `souk-sbx/private-${randomBytes(3).toString('hex')}:latest`
       const [repo, tag] = ref.split(':')
-      await docker.getImage(IMAGE).tag({ repo, tag })
+      const dir = await mkdtemp(join(tmpdir(), 'souk-sbx-image-'))
+      try {
+        await writeFile(join(dir, 'secret'), randomBytes(32).toString('hex'))
+        await run('tar', ['-C', dir, '-cf', join(dir, 'image.tar'), 'secret'])
+        const stream = await docker.importImage(join(dir, 'image.tar'), { repo, tag })
+        await new Promise<void>((resolve, reject) => { docker.modem.followProgress(stream, (err: Error | null) => { if (err != null) reject(err); else resolve() }) })
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
       const marker = privateMarker(ref)
       await docker.getImage(ref).tag({ repo: marker.repo, tag: marker.tag })
       const l = lease(manifestOf(svc('app', { image: ref, command: ['sleep', '600'] })))
@@ -256,8 +265,8 @@ async function runIn (storeDir: string, opts: SandboxRunOptions): Promise<{ resu
         else if (/private/.test(String(err?.message))) record('private image of another tenant, asked for without credentials', 'refused', String(err.message))
         else record('private image of another tenant, asked for without credentials', 'failed', String(err?.message))
       } finally {
-        await docker.getImage(`${marker.repo}:${marker.tag}`).remove({ noprune: true }).catch(() => {})
-        await docker.getImage(ref).remove({ noprune: true }).catch(() => {})
+        await docker.getImage(`${marker.repo}:${marker.tag}`).remove().catch(() => {})
+        await docker.getImage(ref).remove().catch(() => {})
       }
     }
 
