@@ -2,7 +2,7 @@
 // provider, validator, any mix). The library's front door for running souk inside a program.
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
-import { loadConfig } from './config/index.ts'
+import { loadConfig, dockerSandboxInit, kubernetesSandboxInit } from './config/index.ts'
 import type { SoukConfig } from './config/index.ts'
 import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
@@ -85,13 +85,13 @@ export async function readCommitteeFiles (path: string): Promise<CommitteeFile[]
   return files
 }
 
-function defaultRuntime (config: SoukConfig, logger: Logger, owner: string): ContainerRuntime {
+function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home: string): ContainerRuntime {
   const p = config.provider
-  if (p.runtime === 'kubernetes') return kubernetesRuntime(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig })({})
+  if (p.runtime === 'kubernetes') return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config) })({})
   const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases
-  return dockerRuntime({ dockerHost, hostIp: p.publishHost, pull: 'missing', instance: owner })({})
+  return dockerRuntime({ dockerHost, hostIp: p.publishHost, pull: 'missing', instance: owner, ...dockerSandboxInit(config, home) })({})
 }
 
 export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
@@ -146,7 +146,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`), logger: logger.child({ role: 'provider' }), home, store, metrics })
+      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics })
       await provider.start()
     }
     if (roles.has('tenant')) {

@@ -59,7 +59,33 @@ export interface SoukConfig {
     usageIntervalMs: number
     /** a lease whose statements stay unanswered this long is closed */
     usageGraceMs: number
+    /** what a tenant's containers can reach and use (docs/security.md) */
+    sandbox: SandboxConfig
   }
+}
+
+export const OCI_RUNTIMES = ['runc', 'runsc'] as const
+export const UNENFORCED_STORAGE = ['auto', 'decline', 'accept'] as const
+
+export interface SandboxConfig {
+  /** Docker: the OCI runtime leases run under; runsc (gVisor) must be registered with the engine */
+  ociRuntime: typeof OCI_RUNTIMES[number]
+  /** Docker: `iptables` isolates each lease network (needs root on the Docker host); `off` leaves that to the operator */
+  firewall: 'iptables' | 'off'
+  /** IPv4 ranges leases may reach although private (a service on the provider's network it sells access to) */
+  allowNetworks: string[]
+  /** more IPv4 ranges leases must not reach (the provider's own public subnet, the nodes' addresses) */
+  blockNetworks: string[]
+  /** registries images may come from although on a private address: host names or CIDRs */
+  allowRegistries: string[]
+  /** Docker: directory for sized volumes (loop-mounted file system images); empty: <home>/volumes when running as root, else none */
+  volumeStore: string
+  /** storage whose size the runtime cannot hold: `decline` such orders, `accept` them, `auto`: accept on a test network only */
+  unenforcedStorage: typeof UNENFORCED_STORAGE[number]
+  /** Kubernetes: pods in their own user namespace (hostUsers: false) */
+  userNamespaces: boolean
+  /** Kubernetes: refuse images that run as root (runAsNonRoot) */
+  runAsNonRoot: boolean
 }
 
 export const CONFIG_FILE = 'souk.yaml'
@@ -99,12 +125,25 @@ export function defaultConfig (): SoukConfig {
       denom: 'uakt',
       manifestTimeoutMs: 60_000,
       usageIntervalMs: 60_000,
-      usageGraceMs: 300_000
+      usageGraceMs: 300_000,
+      sandbox: {
+        ociRuntime: 'runc',
+        firewall: 'iptables',
+        allowNetworks: [],
+        blockNetworks: [],
+        allowRegistries: [],
+        volumeStore: '',
+        unenforcedStorage: 'auto',
+        userNamespaces: true,
+        runAsNonRoot: false
+      }
     }
   }
 }
 
 type Problem = { path: string, message: string }
+
+const CIDR = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)(\/(3[0-2]|[12]?\d))?$/
 
 function isPlainObject (v: unknown): v is Record<string, unknown> {
   return v != null && typeof v === 'object' && !Array.isArray(v)
@@ -162,6 +201,14 @@ function check (c: SoukConfig, problems: Problem[]): void {
   if (!Number.isInteger(c.network.relayCircuitDataLimit) || c.network.relayCircuitDataLimit < 0) problems.push({ path: 'network.relayCircuitDataLimit', message: 'must be a whole number of bytes (0: no limit)' })
   if (!Number.isInteger(c.network.relayCircuitDurationMs) || c.network.relayCircuitDurationMs < 0) problems.push({ path: 'network.relayCircuitDurationMs', message: 'must be a whole number of ms (0: no limit)' })
   if (c.api.metricsPort > 65535 || !Number.isInteger(c.api.metricsPort)) problems.push({ path: 'api.metricsPort', message: 'must be a port 0-65535 (0 picks a free one)' })
+  const sb = c.provider.sandbox
+  if (!(OCI_RUNTIMES as readonly string[]).includes(sb.ociRuntime)) problems.push({ path: 'provider.sandbox.ociRuntime', message: `must be ${OCI_RUNTIMES.join(' or ')}` })
+  if (!['iptables', 'off'].includes(sb.firewall)) problems.push({ path: 'provider.sandbox.firewall', message: 'must be iptables or off' })
+  if (!(UNENFORCED_STORAGE as readonly string[]).includes(sb.unenforcedStorage)) problems.push({ path: 'provider.sandbox.unenforcedStorage', message: `must be ${UNENFORCED_STORAGE.join(', ')}` })
+  if (sb.volumeStore !== '' && !sb.volumeStore.startsWith('/')) problems.push({ path: 'provider.sandbox.volumeStore', message: 'must be an absolute directory' })
+  for (const key of ['allowNetworks', 'blockNetworks'] as const) {
+    sb[key].forEach((cidr, i) => { if (!CIDR.test(cidr)) problems.push({ path: `provider.sandbox.${key}[${i}]`, message: `${JSON.stringify(cidr)} is not an IPv4 range like 10.1.0.0/16` }) })
+  }
   for (const [k, v] of Object.entries(c.provider.prices)) {
     if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })
   }

@@ -6,27 +6,33 @@ import type { SignedMessage, OrderBody, BidBody, ManifestFrame, ManifestUpdateBo
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { ContainerRuntime, DeployedLease, ProgressEvent } from '../runtime/interface.ts'
 import type { Manifest } from '../sdl/types.ts'
+import { canonicalManifestBytes } from '../sdl/canonical.ts'
+import { checkManifest, readManifest, ManifestRefusal } from '../net/manifest.ts'
 import { systemClock } from './clock.ts'
 import type { Clock, Timer } from './clock.ts'
 
+/** why a manifest or update was refused: the manifest protocol's codes (protocols/manifest.md §4) */
 export const LeaseRefusal = {
-  UNKNOWN_LEASE: 'ERR_UNKNOWN_LEASE',
-  NOT_TENANT: 'ERR_NOT_LEASE_TENANT',
-  HASH_MISMATCH: 'ERR_MANIFEST_HASH_MISMATCH',
-  BAD_MANIFEST: 'ERR_MANIFEST_INVALID',
-  EXCEEDS_ORDER: 'ERR_MANIFEST_EXCEEDS_ORDER',
-  LEASE_CLOSED: 'ERR_LEASE_CLOSED',
-  OUT_OF_SEQUENCE: 'ERR_MANIFEST_OUT_OF_SEQUENCE',
-  DEPLOY_FAILED: 'ERR_DEPLOY_FAILED'
+  UNKNOWN_LEASE: ManifestRefusal.UNKNOWN_LEASE,
+  NOT_TENANT: ManifestRefusal.NOT_TENANT,
+  HASH_MISMATCH: ManifestRefusal.HASH_MISMATCH,
+  BAD_MANIFEST: ManifestRefusal.INVALID_MANIFEST,
+  EXCEEDS_ORDER: ManifestRefusal.EXCEEDS_ORDER,
+  LEASE_CLOSED: ManifestRefusal.LEASE_CLOSED,
+  OUT_OF_SEQUENCE: ManifestRefusal.OUT_OF_SEQUENCE,
+  DEPLOY_FAILED: ManifestRefusal.DEPLOY_FAILED
 } as const
 export type LeaseRefusal = typeof LeaseRefusal[keyof typeof LeaseRefusal]
 
 export class LeaseRefusedError extends Error {
   readonly code: LeaseRefusal
-  constructor (code: LeaseRefusal, message: string) {
-    super(message)
+  /** the manifest field the refusal is about (`groups[0].services[1].resources.memory`), when there is one */
+  readonly path?: string
+  constructor (code: LeaseRefusal, message: string, path?: string) {
+    super(path != null ? `${path}: ${message}` : message)
     this.name = 'LeaseRefusedError'
     this.code = code
+    if (path != null) this.path = path
   }
 }
 
@@ -84,58 +90,25 @@ export interface ProviderLeases {
   stop: () => void
 }
 
-const MAX_MANIFEST_JSON_DEPTH = 32
-
-function parseManifest (bytes: Uint8Array): Manifest {
-  let m: any
-  try {
-    m = JSON.parse(Buffer.from(bytes).toString('utf8'))
-  } catch {
-    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest is not valid JSON')
-  }
-  const depth = (v: unknown, d: number): number => {
-    if (d > MAX_MANIFEST_JSON_DEPTH) return d
-    if (v == null || typeof v !== 'object') return d
-    let max = d
-    for (const x of Object.values(v)) max = Math.max(max, depth(x, d + 1))
-    return max
-  }
-  if (depth(m, 0) > MAX_MANIFEST_JSON_DEPTH) throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest nests too deeply')
-  if (m == null || typeof m !== 'object' || !Array.isArray(m.groups) || m.groups.length === 0) {
-    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, 'manifest has no groups')
-  }
-  for (const [gi, g] of m.groups.entries()) {
-    if (typeof g?.name !== 'string' || !Array.isArray(g.services) || g.services.length === 0) throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, `groups[${gi}]: needs a name and services`)
-    for (const [si, s] of g.services.entries()) {
-      const p = `groups[${gi}].services[${si}]`
-      if (typeof s?.name !== 'string' || typeof s.image !== 'string' || s.resources == null || !Number.isSafeInteger(s.count)) {
-        throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, `${p}: needs name, image, resources and count`)
-      }
-    }
-  }
-  return m as Manifest
+/** reads the manifest bytes against the order (the manifest protocol's one check); throws LeaseRefusedError */
+function readChecked (bytes: Uint8Array, order: OrderBody): Manifest {
+  const r = readManifest(bytes, order)
+  if (!r.ok) throw new LeaseRefusedError(r.code, r.reason, r.path)
+  return r.manifest
 }
 
 /**
  * The hash binds the manifest to the order, but a tenant could sign an order for small resources
- * over a manifest that asks for more. Every service must fit what its order group asked for.
+ * over a manifest that asks for more. The manifest must pass the provider's strict reading.
  */
 export function checkManifestAgainstOrder (manifest: Manifest, order: OrderBody): void {
-  for (const g of manifest.groups) {
-    const og = order.groups.find((x) => x.name === g.name)
-    if (og == null) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `manifest group ${g.name} is not in the order`)
-    for (const s of g.services) {
-      const r = og.resources.find((x) => x.service === s.name)
-      if (r == null) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `service ${g.name}/${s.name} is not in the order`)
-      const where = `service ${g.name}/${s.name}`
-      if (s.count > r.count) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: ${s.count} replicas, order has ${r.count}`)
-      if (s.resources.cpu > r.cpu) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: cpu ${s.resources.cpu}m, order has ${r.cpu}m`)
-      if (s.resources.memory > r.memory) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: memory ${s.resources.memory}, order has ${r.memory}`)
-      const sumStorage = (xs: Array<{ size: number }>): number => xs.reduce((a, x) => a + x.size, 0)
-      if (sumStorage(s.resources.storage) > sumStorage(r.storage)) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: more storage than the order`)
-      if ((s.resources.gpu?.units ?? 0) > r.gpu.units) throw new LeaseRefusedError(LeaseRefusal.EXCEEDS_ORDER, `${where}: ${s.resources.gpu.units} GPUs, order has ${r.gpu.units}`)
-    }
+  let bytes: Uint8Array
+  try {
+    bytes = canonicalManifestBytes(manifest)
+  } catch (err: any) {
+    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, String(err?.message ?? err))
   }
+  readChecked(bytes, order)
 }
 
 export function providerLeases (init: ProviderLeasesInit): (components: ProviderLeasesComponents) => ProviderLeases {
@@ -166,12 +139,14 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       if (!first && (expected == null || updates.get(leaseId)?.sequence !== frame.sequence)) {
         throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `manifest sequence ${frame.sequence} has no signed update`)
       }
-      const got = sha256(frame.manifest)
-      if (toHex(got) !== toHex(expected!)) {
-        throw new LeaseRefusedError(LeaseRefusal.HASH_MISMATCH, `manifest hash ${toHex(got).slice(0, 16)}… differs from the ${first ? 'order\'s' : 'signed update\'s'} ${toHex(expected!).slice(0, 16)}…`)
+      const bad = checkManifest(remotePeer, frame, { tenant: lease.order.signer, manifestHash: expected! })
+      if (bad != null && !bad.ok) {
+        const got = toHex(sha256(frame.manifest))
+        throw new LeaseRefusedError(bad.code as LeaseRefusal, bad.code === LeaseRefusal.HASH_MISMATCH
+          ? `manifest hash ${got.slice(0, 16)}… differs from the ${first ? 'order\'s' : 'signed update\'s'} ${toHex(expected!).slice(0, 16)}…`
+          : bad.reason)
       }
-      const manifest = parseManifest(frame.manifest)
-      checkManifestAgainstOrder(manifest, lease.order.body)
+      const manifest = readChecked(frame.manifest, lease.order.body)
       if (first) {
         watchdogs.get(leaseId)?.cancel()
         watchdogs.delete(leaseId)

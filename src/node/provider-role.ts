@@ -10,13 +10,14 @@ import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, form
 import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, detectNvidiaGpus } from '../runtime/index.ts'
-import type { ContainerRuntime, Inventory } from '../runtime/index.ts'
+import { inventory, hostCapacity, detectNvidiaGpus, unenforcedKinds } from '../runtime/index.ts'
+import type { ContainerRuntime, Inventory, SandboxReport } from '../runtime/index.ts'
 import type { Store } from '../store/index.ts'
 import type { MetricsRegistry } from '../api/index.ts'
 import { records } from './records.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
+import { acceptsUnenforcedStorage } from '../config/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
 import { handleExplain } from './explain-protocol.ts'
@@ -64,6 +65,16 @@ export function pricingFromConfig (p: SoukConfig['provider']): PricingConfig {
   }
 }
 
+/** the bid's attributes: the operator's, plus the sandbox leases run in, so tenants can ask for it in placement */
+export function bidAttributes (configured: Record<string, string>, sandbox: SandboxReport | undefined, logger?: Logger): Record<string, string> {
+  const out = { ...configured }
+  if (sandbox?.runtime === 'docker') {
+    if (out.sandbox != null && out.sandbox !== sandbox.ociRuntime) logger?.warn({ configured: out.sandbox, actual: sandbox.ociRuntime }, 'attribute sandbox is set from the OCI runtime leases run under')
+    out.sandbox = sandbox.ociRuntime
+  }
+  return out
+}
+
 export async function providerRole (config: SoukConfig, components: ProviderRoleComponents): Promise<ProviderRole> {
   const { identity, net, book, runtime, logger } = components
   const p = config.provider
@@ -73,13 +84,20 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     gpus,
     override: { ...(p.cpu > 0 ? { cpu: p.cpu } : {}), ...(p.memory > 0 ? { memory: p.memory } : {}), ...(p.storage > 0 ? { storage: p.storage } : {}) }
   })
-  const inv = inventory({ capacity, overcommit: { cpu: p.cpuOvercommit, memory: p.memoryOvercommit } })
+  // what the runtime holds tenants to decides what this provider bids on
+  const sandbox = await runtime.sandbox().catch((err: any): SandboxReport | undefined => {
+    logger.warn({ err: String(err?.message ?? err) }, 'the runtime could not describe its sandbox')
+    return undefined
+  })
+  for (const note of sandbox?.notes ?? []) logger.info({ note }, 'sandbox')
+  const unenforcedStorage = acceptsUnenforcedStorage(config) ? [] : unenforcedKinds(sandbox)
+  const inv = inventory({ capacity, overcommit: { cpu: p.cpuOvercommit, memory: p.memoryOvercommit }, unenforcedStorage })
   const decisions = memoryDecisionStore()
   const publish = (topic: string, msg: SignedMessage): void => {
     book.record(msg)
     net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
   }
-  const engine = bidEngine({ attributes: p.attributes, pricing: pricingFromConfig(p) })({
+  const engine = bidEngine({ attributes: bidAttributes(p.attributes, sandbox, logger), pricing: pricingFromConfig(p) })({
     identity,
     reservations: inv.reservationProvider(),
     store: decisions,
@@ -222,7 +240,11 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     async status () {
       return {
         runtime: runtime.name,
-        attributes: p.attributes,
+        sandbox: await runtime.sandbox().catch((err: any) => ({ error: String(err?.message ?? err) })),
+        declinedStorage: unenforcedStorage,
+        // what the operator accepts although the runtime cannot hold it to size
+        acceptedUnenforcedStorage: acceptsUnenforcedStorage(config) ? unenforcedKinds(sandbox) : [],
+        attributes: bidAttributes(p.attributes, sandbox),
         capacity: inv.capacity(),
         free: inv.free(),
         reservations: engine.held(),

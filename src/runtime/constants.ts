@@ -14,12 +14,15 @@ export const LABEL_INSTANCE = 'souk.instance'
 export const LABEL_EXPOSE = 'souk.expose'
 /** JSON of the deploy notices, kept on the lease network / namespace */
 export const LABEL_NOTICES = 'souk.notices'
+/** on a sized volume: its size in bytes, to make its file system again after a host restart */
+export const LABEL_SIZE = 'souk.size'
 export const ANNOTATION_LEASE_ID = 'souk.lease/id'
 
 export const DEFAULT_INSTANCE = 'souk'
-/** object name prefix; names use the first LEASE_NAME_CHARS hex digits of the lease ID */
+/** object name prefix; Docker names hold the whole lease ID */
 export const NAME_PREFIX = 'souk-'
-export const LEASE_NAME_CHARS = 16
+/** hex digits of the lease ID in a Kubernetes namespace name (63 characters at most); the full ID is checked in its annotation before any use */
+export const LEASE_NAME_CHARS = 58
 export const KUBE_LEASE_LABEL_CHARS = 32
 
 /** Lease IDs are lowercase hex (a sha256 is 64 digits). */
@@ -39,6 +42,8 @@ export const DEFAULT_CAP_ADD = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'SETUID', 'SE
 
 export const DEFAULT_PIDS_LIMIT = 1024
 export const DEFAULT_API_TIMEOUT_MS = 30_000
+/** log or exec bytes buffered for one reader before the container's stream is paused */
+export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024
 /** a log line longer than this is split */
 export const MAX_LOG_LINE_BYTES = 64 * 1024
 /** bound on a manifest the runtime accepts */

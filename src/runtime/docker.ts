@@ -2,22 +2,29 @@
 // persistent storage. All state lives in object labels, so a restarted provider can list,
 // adopt and clean up what an earlier process created.
 import { performance } from 'node:perf_hooks'
+import { Readable } from 'node:stream'
+import { randomBytes } from 'node:crypto'
 import Docker from 'dockerode'
 import type { ContainerCreateOptions, ContainerInfo, ContainerInspectInfo } from 'dockerode'
 import {
   DEFAULT_API_TIMEOUT_MS, DEFAULT_CAP_ADD, DEFAULT_INSTANCE, DEFAULT_PIDS_LIMIT, LABEL_COUNT, LABEL_EXPOSE, LABEL_GENERATION, LABEL_GROUP,
-  LABEL_INSTANCE, LABEL_LEASE, LABEL_NOTICES, LABEL_PROVIDER, LABEL_REPLICA, LABEL_SERVICE, LABEL_TENANT, NAME_PREFIX
+  LABEL_INSTANCE, LABEL_LEASE, LABEL_NOTICES, LABEL_PROVIDER, LABEL_REPLICA, LABEL_SERVICE, LABEL_SIZE, LABEL_TENANT, NAME_PREFIX
 } from './constants.ts'
 import {
-  AbortedError, DeployFailedError, ImageUnavailableError, LeaseExistsError, LeaseNotFoundError, RuntimeError, RuntimeRequestError,
-  RuntimeUnavailableError, ServiceNotFoundError, UpdateFailedError
+  AbortedError, ContainerLimitsError, DeployFailedError, ImageRefusedError, ImageUnavailableError, LeaseExistsError, LeaseNotFoundError, RuntimeError,
+  RuntimeRequestError, RuntimeUnavailableError, SandboxConfigError, SandboxUnavailableError, ServiceNotFoundError, UpdateFailedError
 } from './errors.ts'
+import { leaseFirewall } from './firewall.ts'
+import type { LeaseFirewall } from './firewall.ts'
+import { isPrivateMarker, privateMarker, registryPolicy } from './image-policy.ts'
+import { volumeStore } from './volume-store.ts'
+import type { VolumeStore } from './volume-store.ts'
 import { checkLeaseId, commonNotices, formatUrl, isGlobal, leaseNameKey, planServices, urlScheme } from './manifest-plan.ts'
 import type { PlannedService } from './manifest-plan.ts'
-import { AsyncQueue, DockerFrameDecoder, LineSplitter } from './streams.ts'
+import { AsyncQueue, ByteQueue, DockerFrameDecoder, LineSplitter } from './streams.ts'
 import type {
   ContainerRuntime, DeployedLease, DeployOptions, ExecHandle, ExecOptions, ExecOutput, LeaseRef, LeaseSummary, LogLine, LogOptions,
-  ReconcileResult, ReplicaState, ReplicaStatus, RuntimeEvent, RuntimeNotice, ServiceStatus, ServiceUrl
+  ReconcileResult, ReplicaState, ReplicaStatus, RuntimeEvent, RuntimeNotice, SandboxReport, ServiceStatus, ServiceUrl, StorageEnforcement
 } from './interface.ts'
 import type { Manifest, ServiceManifest } from '../sdl/types.ts'
 
@@ -44,6 +51,23 @@ export interface DockerRuntimeInit {
   logMaxSize?: string
   logMaxFiles?: number
   onDockerCall?: (name: string, ms: number) => void
+  /** the OCI runtime leases run under, as registered with the engine: `runc` (default) or `runsc` (gVisor) */
+  ociRuntime?: string
+  /** `iptables` (default): each lease network gets souk's firewall; `off`: the operator isolates leases some other way */
+  firewall?: 'iptables' | 'off'
+  /** IPv4 ranges leases may reach although private (`10.1.2.0/24`) */
+  allowNetworks?: string[]
+  /** more IPv4 ranges leases must not reach (the provider's own public subnet, say) */
+  blockNetworks?: string[]
+  /** registries images may be pulled from although on a private address: host names or CIDRs */
+  allowRegistries?: string[]
+  /**
+   * directory on the Docker host for sized volumes (one loop-mounted ext4 image per volume); without
+   * it persistent volumes are Docker's local volumes, whose size nothing holds
+   */
+  volumeStore?: string
+  /** the iptables binary (tests) */
+  iptables?: string
 }
 
 export interface DockerRuntimeComponents {
@@ -74,6 +98,10 @@ export interface ContainerSpecInput {
   capAdd?: readonly string[]
   /** whether the storage driver can enforce a size on the container's writable layer */
   storageOpt?: boolean
+  /** whether volumes are sized file systems (a volume store) rather than Docker's unsized local volumes */
+  sizedVolumes?: boolean
+  /** OCI runtime name; the engine's default when absent */
+  ociRuntime?: string
   /** specific GPUs to hand over (UUIDs or indexes) instead of a count */
   gpuDeviceIds?: string[]
   /** lease-wide notices stored on the container so status can report them after a restart */
@@ -87,11 +115,16 @@ export interface ContainerSpec {
   name: string
   create: ContainerCreateOptions
   /** named volumes this container mounts; created before the container */
-  volumes: Array<{ name: string, labels: Record<string, string> }>
+  volumes: Array<{ name: string, labels: Record<string, string>, size: number }>
   notices: RuntimeNotice[]
 }
 
 interface StoredExpose { port: number, as: number, proto: 'tcp' | 'udp', s: 'http' | 'tcp' | 'udp' }
+
+/** Docker refuses a memory limit below 6 MB */
+const DOCKER_MIN_MEMORY = 6 * 1024 * 1024
+/** and a CPU limit below 0.01 cpu (10 millicpu) */
+const DOCKER_MIN_NANO_CPUS = 10_000_000
 
 function sanitize (s: string): string {
   return s.replace(/[^a-zA-Z0-9_.-]/g, '-').slice(0, 63)
@@ -158,10 +191,21 @@ export function containerSpec (input: ContainerSpecInput): ContainerSpec {
       continue
     }
     const name = volumeName(lease.leaseId, service.name, s.name, replica)
-    volumes.push({ name, labels: { ...leaseLabels(lease, instance), [LABEL_SERVICE]: service.name, [LABEL_REPLICA]: String(replica) } })
+    volumes.push({ name, labels: { ...leaseLabels(lease, instance), [LABEL_SERVICE]: service.name, [LABEL_REPLICA]: String(replica) }, size: s.size })
     mounts.push({ Type: 'volume', Source: name, Target: params.mount, ReadOnly: params.readOnly })
-    notices.push({ path: `${path}.resources.storage.${s.name}`, code: 'volume-size-not-enforced', message: `Docker's local volume driver does not limit volume size; ${s.size} bytes are reserved but not enforced` })
+    if (input.sizedVolumes !== true) {
+      notices.push({ path: `${path}.resources.storage.${s.name}`, code: 'volume-size-not-enforced', message: `Docker's local volume driver does not limit volume size; ${s.size} bytes are reserved but not enforced` })
+    }
   }
+  // a ram volume's pages are charged to the container's memory: the limit covers both
+  const ramBytes = service.resources.storage.filter((s) => s.class === 'ram' && service.storage?.[s.name] != null).reduce((a, s) => a + s.size, 0)
+  const memory = service.resources.memory + ramBytes
+  const nanoCpus = Math.round(service.resources.cpu * 1e6)
+  const pidsLimit = input.pidsLimit ?? DEFAULT_PIDS_LIMIT
+  // the last line: whatever reached this point, no container runs without all three limits
+  if (!Number.isSafeInteger(memory) || memory < DOCKER_MIN_MEMORY) throw new ContainerLimitsError(`${path}.resources.memory`, `a container needs a memory limit of at least ${DOCKER_MIN_MEMORY} bytes (Docker's minimum), got ${String(service.resources.memory)}`)
+  if (!Number.isSafeInteger(nanoCpus) || nanoCpus < DOCKER_MIN_NANO_CPUS) throw new ContainerLimitsError(`${path}.resources.cpu`, `a container needs a CPU limit of at least ${DOCKER_MIN_NANO_CPUS / 1e6} millicpu (Docker's minimum), got ${String(service.resources.cpu)}`)
+  if (!Number.isSafeInteger(pidsLimit) || pidsLimit < 1) throw new ContainerLimitsError(`${path}`, `a container needs a positive pids limit, got ${String(pidsLimit)}`)
 
   const deviceRequests: NonNullable<NonNullable<ContainerCreateOptions['HostConfig']>['DeviceRequests']> = []
   if (service.resources.gpu.units > 0) {
@@ -185,11 +229,12 @@ export function containerSpec (input: ContainerSpecInput): ContainerSpec {
     HostConfig: {
       NetworkMode: input.network,
       PortBindings: portBindings,
-      NanoCpus: Math.max(1, Math.round(service.resources.cpu * 1e6)),
-      Memory: service.resources.memory,
+      NanoCpus: nanoCpus,
+      Memory: memory,
       // no swap: the memory limit is the whole allowance
-      MemorySwap: service.resources.memory,
-      PidsLimit: input.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      MemorySwap: memory,
+      PidsLimit: pidsLimit,
+      ...(input.ociRuntime != null ? { Runtime: input.ociRuntime } : {}),
       Privileged: false,
       CapDrop: ['ALL'],
       CapAdd: [...(input.capAdd ?? DEFAULT_CAP_ADD)],
@@ -271,10 +316,18 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
   const publicHost = init.publicHost ?? (hostIp === '0.0.0.0' || hostIp === '::' ? '127.0.0.1' : hostIp)
   const timeoutMs = init.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS
   const onDockerCall = components.onDockerCall ?? init.onDockerCall
-  /** learned on the first create: overlay2 enforces `size` only on xfs with pquota */
+  const ociRuntime = init.ociRuntime
+  if (ociRuntime != null && !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(ociRuntime)) throw new SandboxConfigError(`OCI runtime ${JSON.stringify(ociRuntime)} is not a runtime name (like runc or runsc)`)
+  const firewall: LeaseFirewall | undefined = (init.firewall ?? 'iptables') === 'iptables'
+    ? leaseFirewall({ instance, allow: init.allowNetworks, block: init.blockNetworks, iptables: init.iptables })
+    : undefined
+  const registries = registryPolicy({ allow: init.allowRegistries, block: init.blockNetworks })
+  const store: VolumeStore | undefined = init.volumeStore != null ? volumeStore({ dir: init.volumeStore }) : undefined
+  /** overlay2 enforces `size` only on xfs with pquota (and btrfs, zfs, devicemapper do): probed once */
   let storageOptSupported: boolean | undefined
   /** notices of leases deployed or adopted by this process */
   const noticesByLease = new Map<string, RuntimeNotice[]>()
+  let facts: Promise<EngineFacts> | undefined
 
   async function call<T> (name: string, fn: () => Promise<T>, opts: { timeout?: boolean } = {}): Promise<T> {
     const t0 = performance.now()
@@ -301,54 +354,170 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     return await call('container.list', async () => await docker.listContainers({ all: true, filters: leaseFilter(leaseId) }))
   }
 
-  async function ensureImage (image: string, service: ServiceManifest, opts: DeployOptions): Promise<void> {
+  interface EngineFacts {
+    ociRuntime: string
+    userNamespaces: boolean
+    /** who root in a container is on the host (userns-remap), so volumes are made writable for it */
+    rootOwner: { uid: number, gid: number }
+    storageDriver: string
+    backingFs: string
+  }
+
+  /** what the engine offers, checked against what this provider asked for; a failed check is not remembered */
+  async function engine (): Promise<EngineFacts> {
+    facts ??= (async () => {
+      const info = await call('info', async () => await docker.info()) as {
+        Runtimes?: Record<string, unknown>, DefaultRuntime?: string, SecurityOptions?: string[], Driver?: string, DriverStatus?: Array<[string, string]>, DockerRootDir?: string
+      }
+      const runtimes = Object.keys(info.Runtimes ?? {})
+      if (ociRuntime != null && !runtimes.includes(ociRuntime)) {
+        throw new SandboxUnavailableError('oci-runtime', `the engine has no OCI runtime ${JSON.stringify(ociRuntime)} (it has ${runtimes.join(', ') || 'none'}); register it in the engine's daemon.json (docs/provider-docker.md)`)
+      }
+      await firewall?.check()
+      await store?.check()
+      const backingFs = (info.DriverStatus ?? []).find(([k]) => k === 'Backing Filesystem')?.[1] ?? ''
+      const driver = info.Driver ?? ''
+      if (storageOptSupported == null) {
+        if (['btrfs', 'zfs', 'devicemapper'].includes(driver)) storageOptSupported = true
+        else if (driver === 'overlay2' && backingFs === 'xfs') storageOptSupported = await probeStorageOpt()
+        else storageOptSupported = false
+      }
+      const userNamespaces = (info.SecurityOptions ?? []).some((o) => /name=userns/.test(o))
+      // with userns-remap the engine's root directory ends in <uid>.<gid> of the remapped root
+      const remap = userNamespaces ? /\/(\d+)\.(\d+)\/?$/.exec(info.DockerRootDir ?? '') : null
+      return {
+        ociRuntime: ociRuntime ?? info.DefaultRuntime ?? 'runc',
+        userNamespaces,
+        rootOwner: remap != null ? { uid: Number(remap[1]), gid: Number(remap[2]) } : { uid: 0, gid: 0 },
+        storageDriver: driver,
+        backingFs
+      }
+    })()
     try {
-      await call('image.inspect', async () => await docker.getImage(image).inspect())
-      return
+      return await facts
     } catch (err) {
-      if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
-    }
-    if (init.pull === 'never') throw new ImageUnavailableError(image, 'not present on this provider and pulling is disabled')
-    opts.onProgress?.({ type: 'runtime:image:pull', detail: { image } })
-    const auth = service.credentials != null
-      ? { username: service.credentials.username, password: service.credentials.password, serveraddress: service.credentials.host, ...(service.credentials.email != null ? { email: service.credentials.email } : {}) }
-      : undefined
-    try {
-      await call('image.pull', async () => {
-        const stream = await docker.pull(image, { ...(auth != null ? { authconfig: auth } : {}), abortSignal: opts.signal })
-        await new Promise<void>((resolve, reject) => {
-          docker.modem.followProgress(stream, (err: Error | null) => { if (err != null) reject(err); else resolve() })
-        })
-      }, { timeout: false })
-    } catch (err) {
-      if (err instanceof RuntimeUnavailableError && (err.cause as { code?: string })?.code !== 'EAI_AGAIN') throw err
-      throw new ImageUnavailableError(image, `cannot be pulled: ${messageOf(err)}`, err)
+      facts = undefined
+      throw err
     }
   }
 
-  async function createVolume (v: { name: string, labels: Record<string, string> }): Promise<void> {
+  /** whether a container can be made with a writable layer of a fixed size (xfs needs the pquota mount option) */
+  async function probeStorageOpt (): Promise<boolean> {
+    const images = await call('image.list', async () => await docker.listImages())
+    const image = images.find((i) => (i.RepoTags ?? []).some((t) => t !== '<none>:<none>'))
+    if (image == null) return false
     try {
-      await call('volume.inspect', async () => await docker.getVolume(v.name).inspect())
-      return
+      const c = await docker.createContainer({ Image: image.Id, name: `souk-probe-${randomBytes(6).toString('hex')}`, HostConfig: { StorageOpt: { size: '64M' } }, Labels: { [LABEL_INSTANCE]: instance } })
+      await c.remove({ force: true }).catch(() => {})
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async function pull (image: string, auth: Record<string, string> | undefined, opts: DeployOptions): Promise<void> {
+    opts.onProgress?.({ type: 'runtime:image:pull', detail: { image, credentials: auth != null } })
+    await call('image.pull', async () => {
+      const stream = await docker.pull(image, { ...(auth != null ? { authconfig: auth } : {}), abortSignal: opts.signal })
+      await new Promise<void>((resolve, reject) => {
+        docker.modem.followProgress(stream, (err: Error | null) => { if (err != null) reject(err); else resolve() })
+      })
+    }, { timeout: false })
+  }
+
+  function pullFailure (image: string, err: unknown): RuntimeError {
+    if (err instanceof RuntimeUnavailableError && (err.cause as { code?: string })?.code !== 'EAI_AGAIN') return err
+    return new ImageUnavailableError(image, `cannot be pulled: ${messageOf(err)}`, err)
+  }
+
+  /**
+   * Makes the image available for one service, or refuses it. With registry credentials the
+   * image is always pulled, so the registry checks them, and marked private; without them a local
+   * image is used only if it is not marked private, else it must pull anonymously.
+   */
+  async function ensureImage (image: string, service: ServiceManifest, opts: DeployOptions): Promise<void> {
+    let local: { RepoTags?: string[] } | undefined
+    try {
+      local = await call('image.inspect', async () => await docker.getImage(image).inspect())
     } catch (err) {
       if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
     }
-    await call('volume.create', async () => await docker.createVolume({ Name: v.name, Labels: v.labels }))
+    const creds = service.credentials
+    if (creds == null) {
+      const isPrivate = (local?.RepoTags ?? []).some(isPrivateMarker)
+      if (local != null && !isPrivate) return
+      if (init.pull === 'never') {
+        if (isPrivate) throw new ImageRefusedError(image, 'it was pulled with another deployment\'s registry credentials, this deployment gives none, and this provider does not pull to check whether it is public')
+        throw new ImageUnavailableError(image, 'not present on this provider and pulling is disabled')
+      }
+      await registries.check(image)
+      try {
+        await pull(image, undefined, opts)
+      } catch (err) {
+        if (isPrivate) throw new ImageRefusedError(image, `it is private (pulled here with another deployment's registry credentials) and this deployment gives none: an anonymous pull failed (${messageOf(err)})`)
+        throw pullFailure(image, err)
+      }
+      // an anonymous pull worked: the image is public after all
+      if (isPrivate) await call('image.untag', async () => await docker.getImage(`${privateMarker(image).repo}:${privateMarker(image).tag}`).remove({ noprune: true })).catch(() => {})
+      return
+    }
+    if (init.pull === 'never') throw new ImageRefusedError(image, 'the deployment gives registry credentials and this provider does not pull, so it cannot have the registry check them')
+    await registries.check(image)
+    const auth = { username: creds.username, password: creds.password, serveraddress: creds.host, ...(creds.email != null ? { email: creds.email } : {}) }
+    try {
+      await pull(image, auth, opts)
+    } catch (err) {
+      throw pullFailure(image, err)
+    }
+    // a deployment without credentials will have to prove access to this image again
+    const marker = privateMarker(image)
+    await call('image.tag', async () => await docker.getImage(image).tag({ repo: marker.repo, tag: marker.tag }))
+  }
+
+  async function createVolume (v: ContainerSpec['volumes'][number]): Promise<void> {
+    let existing: { Labels?: Record<string, string> | null } | undefined
+    try {
+      existing = await call('volume.inspect', async () => await docker.getVolume(v.name).inspect())
+    } catch (err) {
+      if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
+    }
+    if (existing != null) {
+      // the same lease's volume (an update keeps its data); anything else is not ours to hand over
+      if (existing.Labels?.[LABEL_LEASE] !== v.labels[LABEL_LEASE] || existing.Labels?.[LABEL_INSTANCE] !== v.labels[LABEL_INSTANCE]) {
+        throw new RuntimeRequestError(`volume ${v.name} exists but belongs to another lease or provider; it is not reused`)
+      }
+      if (store != null && existing.Labels?.[LABEL_SIZE] != null) await store.ensure(v.name, v.size, (await engine()).rootOwner)
+      return
+    }
+    if (store == null) {
+      await call('volume.create', async () => await docker.createVolume({ Name: v.name, Labels: v.labels }))
+      return
+    }
+    const dir = await store.ensure(v.name, v.size, (await engine()).rootOwner)
+    try {
+      await call('volume.create', async () => await docker.createVolume({
+        Name: v.name,
+        Labels: { ...v.labels, [LABEL_SIZE]: String(v.size) },
+        Driver: 'local',
+        DriverOpts: { type: 'none', o: 'bind', device: dir }
+      }))
+    } catch (err) {
+      await store.remove(v.name).catch(() => {})
+      throw err
+    }
+  }
+
+  async function removeVolume (name: string, sized: boolean): Promise<void> {
+    try {
+      await call('volume.remove', async () => await docker.getVolume(name).remove())
+    } catch (err) {
+      if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
+    }
+    if (sized) await store?.remove(name)
   }
 
   async function createContainer (spec: ContainerSpec): Promise<Docker.Container> {
-    try {
-      return await call('container.create', async () => await docker.createContainer(spec.create))
-    } catch (err) {
-      const storage = spec.create.HostConfig?.StorageOpt
-      if (storage != null && err instanceof RuntimeRequestError && /storage.?opt|quota|size/i.test(err.message)) {
-        storageOptSupported = false
-        const create = { ...spec.create, HostConfig: { ...spec.create.HostConfig } }
-        delete create.HostConfig.StorageOpt
-        return await call('container.create', async () => await docker.createContainer(create))
-      }
-      throw err
-    }
+    return await call('container.create', async () => await docker.createContainer(spec.create))
   }
 
   function planSpecs (lease: LeaseRef, planned: PlannedService[], generation: number, notices: RuntimeNotice[]): ContainerSpec[] {
@@ -368,7 +537,9 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
           restartPolicy: init.restartPolicy,
           maxRestarts: init.maxRestarts,
           capAdd: init.capAdd,
-          storageOpt: storageOptSupported !== false,
+          storageOpt: storageOptSupported === true,
+          sizedVolumes: store != null,
+          ociRuntime,
           notices,
           logMaxSize: init.logMaxSize,
           logMaxFiles: init.logMaxFiles
@@ -385,14 +556,8 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       opts.signal?.throwIfAborted()
       for (const v of spec.volumes) await createVolume(v)
       opts.onProgress?.({ type: 'runtime:replica:create', detail: { name: spec.name } })
-      const hadStorageOpt = spec.create.HostConfig?.StorageOpt != null
       const container = await createContainer(spec)
       created.push(container.id)
-      if (hadStorageOpt && storageOptSupported === false) {
-        notices.push({ path: `services.${spec.create.Labels?.[LABEL_SERVICE] ?? ''}.resources.storage`, code: 'storage-size-not-enforced', message: 'the Docker storage driver cannot limit the writable layer; ephemeral storage size is not enforced' })
-      } else if (hadStorageOpt) {
-        storageOptSupported = true
-      }
       notices.push(...spec.notices)
       opts.onProgress?.({ type: 'runtime:replica:start', detail: { name: spec.name } })
       await call('container.start', async () => await container.start())
@@ -424,13 +589,7 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     const containers = await leaseContainers(leaseId)
     await removeContainers(containers.map((c) => c.Id))
     const volumes = await call('volume.list', async () => await docker.listVolumes({ filters: leaseFilter(leaseId) }))
-    for (const v of volumes.Volumes ?? []) {
-      try {
-        await call('volume.remove', async () => await docker.getVolume(v.Name).remove())
-      } catch (err) {
-        if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
-      }
-    }
+    for (const v of volumes.Volumes ?? []) await removeVolume(v.Name, v.Labels?.[LABEL_SIZE] != null)
     const networks = await call('network.list', async () => await docker.listNetworks({ filters: leaseFilter(leaseId) }))
     for (const n of networks) {
       try {
@@ -439,15 +598,37 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
         if (!(err instanceof RuntimeRequestError && err.status === 404)) throw err
       }
     }
+    // the rules go last: nothing of the lease runs without them
+    await firewall?.remove(leaseId)
     noticesByLease.delete(leaseId)
+  }
+
+  /** the Linux bridge of a lease network: Docker names it br-<first 12 of the network ID> unless told otherwise */
+  function bridgeOf (n: { Id: string, Options?: Record<string, string> | null }): string {
+    return n.Options?.['com.docker.network.bridge.name'] ?? `br-${n.Id.slice(0, 12)}`
+  }
+
+  function deployNotices (manifest: Manifest, planned: PlannedService[]): RuntimeNotice[] {
+    const notices = commonNotices(manifest, planned, 'docker')
+    if (planned.some((p) => p.service.resources.gpu.units > 0)) {
+      notices.push({ path: 'services', code: 'gpu-driver', message: 'GPU replicas need the NVIDIA container toolkit on the provider; they fail to start without it' })
+    }
+    if (firewall == null) notices.push({ path: 'services', code: 'network-not-isolated', message: 'this provider does not isolate lease networks with souk\'s firewall (provider.sandbox.firewall: off)' })
+    return notices
   }
 
   async function deploy (lease: LeaseRef, manifest: Manifest, opts: DeployOptions = {}): Promise<DeployedLease> {
     checkLeaseId(lease.leaseId)
     const planned = planServices(manifest)
-    const notices = commonNotices(manifest, planned, 'docker')
-    if (planned.some((p) => p.service.resources.gpu.units > 0)) {
-      notices.push({ path: 'services', code: 'gpu-driver', message: 'GPU replicas need the NVIDIA container toolkit on the provider; they fail to start without it' })
+    await engine()
+    const notices = deployNotices(manifest, planned)
+    // every spec is made (and its limits checked) before anything exists
+    let specs: ContainerSpec[]
+    try {
+      specs = planSpecs(lease, planned, 1, notices)
+    } catch (err) {
+      if (err instanceof ContainerLimitsError) throw new DeployFailedError(`lease ${lease.leaseId} could not be deployed: ${err.message}`, err)
+      throw err
     }
     const existing = await call('network.list', async () => await docker.listNetworks({ filters: leaseFilter(lease.leaseId) }))
     if (existing.length > 0 || (await leaseContainers(lease.leaseId)).length > 0) throw new LeaseExistsError(lease.leaseId)
@@ -460,14 +641,20 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     try {
       opts.signal?.throwIfAborted()
       opts.onProgress?.({ type: 'runtime:network:create', detail: { name: networkName(lease.leaseId) } })
-      await call('network.create', async () => await docker.createNetwork({
+      const net = await call('network.create', async () => await docker.createNetwork({
         Name: networkName(lease.leaseId),
         Driver: 'bridge',
         CheckDuplicate: true,
+        EnableIPv6: false,
         Labels: { ...leaseLabels(lease, instance) },
         Options: { 'com.docker.network.bridge.enable_icc': 'true' }
       }))
-      const specNotices = await startReplicas(planSpecs(lease, planned, 1, notices), created, opts)
+      if (firewall != null) {
+        const info = await call('network.inspect', async () => await docker.getNetwork(net.id).inspect()) as { Id: string, Options?: Record<string, string> }
+        opts.onProgress?.({ type: 'runtime:firewall:install', detail: { bridge: bridgeOf(info) } })
+        await firewall.install(lease.leaseId, bridgeOf(info))
+      }
+      const specNotices = await startReplicas(specs, created, opts)
       noticesByLease.set(lease.leaseId, dedupe([...notices, ...specNotices]))
     } catch (err) {
       // leave nothing half-made behind; a failure to clean up is secondary to the cause
@@ -485,12 +672,18 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     const planned = planServices(manifest)
     const old = await leaseContainers(leaseId)
     if (old.length === 0) throw new LeaseNotFoundError(leaseId)
+    await engine()
     const labels = old[0].Labels
     const lease: LeaseRef = { leaseId, tenant: labels[LABEL_TENANT] ?? '', provider: labels[LABEL_PROVIDER] ?? '' }
     const generation = Math.max(...old.map((c) => Number(c.Labels[LABEL_GENERATION] ?? 0))) + 1
-    const notices = commonNotices(manifest, planned, 'docker')
-    const oldVolumes = new Set(((await call('volume.list', async () => await docker.listVolumes({ filters: leaseFilter(leaseId) }))).Volumes ?? []).map((v) => v.Name))
-    const specs = planSpecs(lease, planned, generation, notices)
+    const notices = deployNotices(manifest, planned)
+    const oldVolumes = new Map(((await call('volume.list', async () => await docker.listVolumes({ filters: leaseFilter(leaseId) }))).Volumes ?? []).map((v) => [v.Name, v.Labels?.[LABEL_SIZE] != null]))
+    let specs: ContainerSpec[]
+    try {
+      specs = planSpecs(lease, planned, generation, notices)
+    } catch (err) {
+      throw new UpdateFailedError(`lease ${leaseId} keeps its previous manifest: ${messageOf(err)}`, err)
+    }
     const created: string[] = []
     try {
       for (const image of new Set(planned.map((p) => p.service.image))) await ensureImage(image, planned.find((p) => p.service.image === image)!.service, opts)
@@ -504,13 +697,13 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     } catch (err) {
       await removeContainers(created).catch(() => {})
       const newVolumes = specs.flatMap((s) => s.volumes.map((v) => v.name)).filter((n) => !oldVolumes.has(n))
-      for (const v of newVolumes) await call('volume.remove', async () => await docker.getVolume(v).remove()).catch(() => {})
+      for (const v of newVolumes) await removeVolume(v, store != null).catch(() => {})
       throw new UpdateFailedError(`lease ${leaseId} keeps its previous manifest: ${messageOf(err)}`, mapDockerError(err, 'update'))
     }
     await removeContainers(old.map((c) => c.Id))
     const keep = new Set(specs.flatMap((s) => s.volumes.map((v) => v.name)))
-    for (const v of oldVolumes) {
-      if (!keep.has(v)) await call('volume.remove', async () => await docker.getVolume(v).remove()).catch(() => {})
+    for (const [v, sized] of oldVolumes) {
+      if (!keep.has(v)) await removeVolume(v, sized).catch(() => {})
     }
     return await status(leaseId)
   }
@@ -583,7 +776,13 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       if (opts.service != null) throw new ServiceNotFoundError(leaseId, opts.service)
       throw new LeaseNotFoundError(leaseId)
     }
-    const queue = new AsyncQueue<LogLine>()
+    const streams: NodeJS.ReadableStream[] = []
+    // bounded in bytes: a reader that falls behind pauses the containers' log streams
+    const queue = new ByteQueue<LogLine>({
+      size: (l) => l.line.length + l.replica.length + 32,
+      pause: () => { for (const s of streams) s.pause() },
+      resume: () => { for (const s of streams) s.resume() }
+    })
     const abort = new AbortController()
     const onAbort = (): void => { abort.abort() }
     opts.signal?.addEventListener('abort', onAbort, { once: true })
@@ -593,7 +792,13 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       if (err != null && !abort.signal.aborted) { queue.end(mapDockerError(err, 'container.logs')); return }
       if (--open === 0) queue.end()
     }
-    const streams: NodeJS.ReadableStream[] = []
+    const consume = (stream: NodeJS.ReadableStream, feed: (chunk: Uint8Array) => void, flush: () => void): void => {
+      streams.push(stream)
+      if (queue.bytes > 0) stream.pause()
+      stream.on('data', (chunk: Uint8Array) => { try { feed(chunk) } catch (err) { done(err) } })
+      stream.on('end', () => { flush(); done() })
+      stream.on('error', (err) => { flush(); done(abort.signal.aborted ? undefined : err) })
+    }
     for (const c of containers) {
       const service = c.Labels[LABEL_SERVICE] ?? ''
       const replica = (c.Names[0] ?? c.Id).replace(/^\//, '')
@@ -613,16 +818,15 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       const base = { stdout: true as const, stderr: true as const, tail: opts.tail != null ? opts.tail : 'all' as unknown as number, abortSignal: abort.signal }
       if (opts.follow === true) {
         call('container.logs', async () => await container.logs({ ...base, follow: true }), { timeout: false }).then((stream) => {
-          streams.push(stream)
-          stream.on('data', (chunk: Uint8Array) => { try { feed(chunk) } catch (err) { done(err) } })
-          stream.on('end', () => { flush(); done() })
-          stream.on('error', (err) => { flush(); done(abort.signal.aborted ? undefined : err) })
+          consume(stream, feed, flush)
         }, (err) => { done(abort.signal.aborted ? undefined : err) })
       } else {
+        // the engine answers with the whole log at once (at most logMaxSize × logMaxFiles); it is
+        // handed on in pieces, as fast as the reader takes them
         call('container.logs', async () => await container.logs({ ...base, follow: false })).then((buf) => {
-          feed(buf)
-          flush()
-          done()
+          const pieces: Uint8Array[] = []
+          for (let i = 0; i < buf.length; i += 64 * 1024) pieces.push(buf.subarray(i, i + 64 * 1024))
+          consume(Readable.from(pieces, { objectMode: false }), feed, flush)
         }, (err) => { done(err) })
       }
     }
@@ -687,7 +891,8 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       Cmd: opts.command, AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: tty
     }))
     const stream = await call('exec.start', async () => await ex.start({ hijack: true, stdin: true, Tty: tty }))
-    const queue = new AsyncQueue<ExecOutput>()
+    // bounded in bytes: output the reader has not taken yet pauses the exec's stream
+    const queue = new ByteQueue<ExecOutput>({ size: (o) => o.data.length, pause: () => { stream.pause() }, resume: () => { stream.resume() } })
     const decoder = new DockerFrameDecoder()
     stream.on('data', (chunk: Uint8Array) => {
       if (tty) { queue.push({ stream: 'stdout', data: new Uint8Array(chunk) }); return }
@@ -774,8 +979,10 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     // everything is listed before anything is removed: if the engine is unreachable this throws
     // a RuntimeUnavailableError and no object is touched
     const { leases, containers } = await ownedLeases()
+    const withRules = firewall != null ? await firewall.leases() : []
     const adopted: string[] = []
     const removed: string[] = []
+    const unrepaired: string[] = []
     for (const leaseId of leases.keys()) {
       if (activeLeaseIds.has(leaseId)) {
         adopted.push(leaseId)
@@ -783,13 +990,61 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
           const c = containers.find((x) => x.Labels[LABEL_LEASE] === leaseId)
           noticesByLease.set(leaseId, parseJsonLabel<RuntimeNotice[]>(c?.Labels[LABEL_NOTICES], []))
         }
+        // after a restart of the host the rules and the volume mounts are gone: put them back
+        try {
+          await repair(leaseId)
+        } catch (err) {
+          unrepaired.push(`${leaseId.slice(0, 16)}…: ${messageOf(err)}`)
+        }
       } else {
         await removeLease(leaseId)
         removed.push(leaseId)
       }
     }
+    // rules whose lease has no objects left (a crash between removing the network and the rules)
+    for (const leaseId of withRules) {
+      if (!leases.has(leaseId)) await firewall?.remove(leaseId)
+    }
+    if (unrepaired.length > 0) throw new SandboxUnavailableError('reconcile', `the sandbox of ${unrepaired.length} lease(s) could not be repaired: ${unrepaired.join('; ')}`)
     return { adopted, removed }
   }
 
-  return { name: 'docker', docker, deploy, update, status, logs, events, exec, close, list, reconcile }
+  async function repair (leaseId: string): Promise<void> {
+    await engine()
+    if (firewall != null) {
+      for (const n of await call('network.list', async () => await docker.listNetworks({ filters: leaseFilter(leaseId) }))) await firewall.install(leaseId, bridgeOf(n))
+    }
+    if (store != null) {
+      const volumes = (await call('volume.list', async () => await docker.listVolumes({ filters: leaseFilter(leaseId) }))).Volumes ?? []
+      for (const v of volumes) {
+        const size = Number(v.Labels?.[LABEL_SIZE])
+        if (Number.isSafeInteger(size) && size > 0) await store.ensure(v.Name, size, (await engine()).rootOwner)
+      }
+    }
+  }
+
+  async function sandbox (): Promise<SandboxReport> {
+    const notes: string[] = []
+    let f: EngineFacts | undefined
+    try {
+      f = await engine()
+    } catch (err) {
+      notes.push(`the sandbox is not available, so no lease can start: ${messageOf(err)}`)
+    }
+    const ephemeral: StorageEnforcement = storageOptSupported === true ? 'quota' : 'none'
+    if (ephemeral === 'none') notes.push(`the storage driver (${f?.storageDriver ?? 'unknown'} on ${f?.backingFs ?? 'unknown'}) cannot limit a container's writable layer; overlay2 on xfs mounted with pquota can`)
+    if (store == null) notes.push('persistent volumes are Docker local volumes, which nothing limits; set provider.sandbox.volumeStore for sized volumes')
+    if (firewall == null) notes.push('lease networks are not isolated by souk (provider.sandbox.firewall: off)')
+    if (f?.userNamespaces !== true) notes.push('root in a container is root on the host (the engine runs without userns-remap)')
+    return {
+      runtime: 'docker',
+      ociRuntime: f?.ociRuntime ?? ociRuntime ?? 'runc',
+      userNamespaces: f?.userNamespaces ?? false,
+      network: firewall != null ? { isolation: 'iptables', allowed: firewall.describe().allow, blocked: firewall.describe().block } : { isolation: 'none', allowed: [], blocked: [] },
+      storage: { ephemeral, persistent: store != null ? 'loop' : 'none', ram: 'tmpfs' },
+      notes
+    }
+  }
+
+  return { name: 'docker', docker, deploy, update, status, logs, events, exec, close, list, reconcile, sandbox }
 }

@@ -15,7 +15,12 @@ export const RuntimeErrorCode = {
   ABORTED: 'ERR_ABORTED',
   INSUFFICIENT_RESOURCES: 'ERR_INSUFFICIENT_RESOURCES',
   RESERVATION_EXISTS: 'ERR_RESERVATION_EXISTS',
-  INVALID_INVENTORY: 'ERR_INVALID_INVENTORY'
+  INVALID_INVENTORY: 'ERR_INVALID_INVENTORY',
+  IMAGE_REFUSED: 'ERR_IMAGE_REFUSED',
+  SANDBOX_UNAVAILABLE: 'ERR_SANDBOX_UNAVAILABLE',
+  SANDBOX_CONFIG: 'ERR_SANDBOX_CONFIG',
+  CONTAINER_LIMITS: 'ERR_CONTAINER_LIMITS',
+  STREAM_OVERFLOW: 'ERR_STREAM_OVERFLOW'
 } as const
 export type RuntimeErrorCode = typeof RuntimeErrorCode[keyof typeof RuntimeErrorCode]
 
@@ -140,5 +145,52 @@ export class InvalidInventoryError extends RuntimeError {
   constructor (message: string) {
     super(RuntimeErrorCode.INVALID_INVENTORY, message)
     this.name = 'InvalidInventoryError'
+  }
+}
+
+/** The image may not be run for this deployment: a private image without the tenant's proof of access, or a registry on a private network. */
+export class ImageRefusedError extends RuntimeError {
+  readonly image: string
+  constructor (image: string, message: string) {
+    super(RuntimeErrorCode.IMAGE_REFUSED, `image ${image}: ${message}`)
+    this.name = 'ImageRefusedError'
+    this.image = image
+  }
+}
+
+/** A part of the sandbox the provider configured cannot be set up here (no iptables rights, no such OCI runtime, no loop devices). Nothing runs without it. */
+export class SandboxUnavailableError extends RuntimeError {
+  /** `firewall`, `oci-runtime`, `volumes` */
+  readonly part: string
+  constructor (part: string, message: string, cause?: unknown) {
+    super(RuntimeErrorCode.SANDBOX_UNAVAILABLE, `${part}: ${message}`, { cause })
+    this.name = 'SandboxUnavailableError'
+    this.part = part
+  }
+}
+
+/** A sandbox setting that cannot be used as written (a range that is not a CIDR, an unknown OCI runtime name). */
+export class SandboxConfigError extends RuntimeError {
+  constructor (message: string) {
+    super(RuntimeErrorCode.SANDBOX_CONFIG, message)
+    this.name = 'SandboxConfigError'
+  }
+}
+
+/** The runtime's last line: a container spec without a positive memory, CPU and pids limit is never created. */
+export class ContainerLimitsError extends RuntimeError {
+  readonly path: string
+  constructor (path: string, message: string) {
+    super(RuntimeErrorCode.CONTAINER_LIMITS, `${path}: ${message}`)
+    this.name = 'ContainerLimitsError'
+    this.path = path
+  }
+}
+
+/** A log or exec source kept writing although it was paused; the stream was ended rather than buffered further. */
+export class StreamOverflowError extends RuntimeError {
+  constructor (maxBytes: number) {
+    super(RuntimeErrorCode.STREAM_OVERFLOW, `the stream was ended: its source kept writing past ${4 * maxBytes} buffered bytes while the reader was behind`)
+    this.name = 'StreamOverflowError'
   }
 }

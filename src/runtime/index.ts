@@ -1,12 +1,23 @@
 export type {
   ContainerRuntime, LeaseRef, DeployOptions, DeployedLease, ProgressEvent, ReplicaState, ReplicaStatus, ServiceStatus, ServiceUrl,
-  RuntimeNotice, LogLine, LogOptions, RuntimeEvent, ExecOptions, ExecOutput, ExecHandle, LeaseSummary, ReconcileResult
+  RuntimeNotice, LogLine, LogOptions, RuntimeEvent, ExecOptions, ExecOutput, ExecHandle, LeaseSummary, ReconcileResult, SandboxReport,
+  StorageEnforcement
 } from './interface.ts'
 export {
   RuntimeError, RuntimeErrorCode, RuntimeUnavailableError, InvalidLeaseIdError, UnsupportedManifestError, LeaseNotFoundError,
   LeaseExistsError, ServiceNotFoundError, ImageUnavailableError, DeployFailedError, UpdateFailedError, RuntimeRequestError,
-  AbortedError, InsufficientResourcesError, ReservationExistsError, InvalidInventoryError
+  AbortedError, InsufficientResourcesError, ReservationExistsError, InvalidInventoryError, ImageRefusedError, SandboxUnavailableError,
+  SandboxConfigError, ContainerLimitsError, StreamOverflowError
 } from './errors.ts'
+export { leaseFirewall, chainNames } from './firewall.ts'
+export type { LeaseFirewall, LeaseFirewallInit } from './firewall.ts'
+export { volumeStore, storeImages } from './volume-store.ts'
+export type { VolumeStore, VolumeStoreInit } from './volume-store.ts'
+export { registryPolicy, registryOf, privateMarker, PRIVATE_IMAGE_REPO } from './image-policy.ts'
+export type { RegistryPolicy, RegistryPolicyInit } from './image-policy.ts'
+export { PRIVATE_IPV4, PRIVATE_IPV6, parseCidr, inCidr, isPrivateAddress, hostNetworks } from './address-ranges.ts'
+export type { Cidr } from './address-ranges.ts'
+export { ByteQueue } from './streams.ts'
 export { dockerRuntime, dockerClient, containerSpec, networkName, volumeName } from './docker.ts'
 export type { DockerRuntime, DockerRuntimeInit, DockerRuntimeComponents, ContainerSpec, ContainerSpecInput } from './docker.ts'
 export { planServices, commonNotices, urlScheme, checkLeaseId } from './manifest-plan.ts'
@@ -14,7 +25,7 @@ export type { PlannedService } from './manifest-plan.ts'
 export * from './constants.ts'
 export { kubernetesRuntime, kubernetesObjects, namespaceName, leaseLabelValue } from './kubernetes.ts'
 export type { KubernetesRuntime, KubernetesRuntimeInit, KubernetesRuntimeComponents, KubernetesObjects } from './kubernetes.ts'
-export { inventory, fits, gpuMatches, hostCapacity, FIT_REASON_CODE } from './inventory.ts'
-export type { Inventory, InventoryInit, Capacity, Overcommit, Free, Reservation, ResourceRequest, FitResult, FitReason, HostCapacityOptions, ReservationDemandLike } from './inventory.ts'
+export { inventory, fits, gpuMatches, hostCapacity, FIT_REASON_CODE, unenforcedKinds } from './inventory.ts'
+export type { Inventory, InventoryInit, Capacity, Overcommit, Free, Reservation, ResourceRequest, FitResult, FitReason, HostCapacityOptions, ReservationDemandLike, UnenforcedStorage } from './inventory.ts'
 export { parseNvidiaSmiCsv, parseNvidiaSmiXml, detectNvidiaGpus, gpuModelName, gpuInterface, gpuRam, NVIDIA_SMI_QUERY } from './nvidia-smi.ts'
 export type { GpuDevice } from './nvidia-smi.ts'

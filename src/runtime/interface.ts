@@ -146,6 +146,30 @@ export interface ReconcileResult {
   removed: string[]
 }
 
+/** How far the runtime can hold a size: by the kernel (`quota`, `loop`, `tmpfs`), by eviction after the fact (`eviction`), or not at all. */
+export type StorageEnforcement = 'quota' | 'loop' | 'tmpfs' | 'eviction' | 'none'
+
+/** What a tenant's containers get here: the sandbox as the runtime applies it (docs/security.md). */
+export interface SandboxReport {
+  runtime: 'docker' | 'kubernetes'
+  /** the OCI runtime containers run under: `runc`, `runsc` (gVisor), or `cluster` when the cluster decides */
+  ociRuntime: string
+  /** whether root in a container is an unprivileged user on the host */
+  userNamespaces: boolean
+  network: {
+    /** `iptables`: souk's lease firewall; `networkpolicy`: the cluster's CNI must enforce it; `none`: not isolated */
+    isolation: 'iptables' | 'networkpolicy' | 'none'
+    /** ranges leases may reach although private */
+    allowed: string[]
+    /** ranges leases cannot reach */
+    blocked: string[]
+  }
+  /** per kind of volume: how its size is held */
+  storage: { ephemeral: StorageEnforcement, persistent: StorageEnforcement, ram: StorageEnforcement }
+  /** what is missing or weaker than it could be, in words for the operator */
+  notes: string[]
+}
+
 export interface ContainerRuntime {
   readonly name: 'docker' | 'kubernetes'
   /** run a lease's manifest; on a permanent failure everything it created is removed */
@@ -162,4 +186,6 @@ export interface ContainerRuntime {
   list: () => Promise<LeaseSummary[]>
   /** keep the objects of active leases, remove the rest; a transient error removes nothing */
   reconcile: (activeLeaseIds: Set<string>) => Promise<ReconcileResult>
+  /** the sandbox leases get here, as configured and as this host allows */
+  sandbox: () => Promise<SandboxReport>
 }

@@ -7,6 +7,7 @@ import { InsufficientResourcesError, InvalidInventoryError, ReservationExistsErr
 import { detectNvidiaGpus } from './nvidia-smi.ts'
 import type { GpuDevice } from './nvidia-smi.ts'
 import type { ComputeResources } from '../sdl/types.ts'
+import type { SandboxReport } from './interface.ts'
 
 /** what a bid asks for: one entry per service, `count` replicas of `resources` (ResourceGroup.resources fits) */
 export type ResourceRequest = Array<{ resources: ComputeResources, count: number }>
@@ -35,6 +36,14 @@ export interface InventoryInit {
   storageClasses?: string[]
   /** kept back for the host itself, subtracted before overcommit */
   reserved?: { cpu?: number, memory?: number, storage?: number }
+  /** storage the runtime cannot hold to its size, with why (SandboxReport.storage); such orders are declined */
+  unenforcedStorage?: UnenforcedStorage[]
+}
+
+/** a kind of volume whose size the runtime cannot hold, and why, in words for the tenant */
+export interface UnenforcedStorage {
+  kind: 'ephemeral' | 'persistent' | 'ram'
+  why: string
 }
 
 export interface Free {
@@ -44,6 +53,8 @@ export interface Free {
   /** GPUs not held by a reservation */
   gpus: GpuDevice[]
   storageClasses: string[]
+  /** kinds of storage not bid on: the runtime cannot hold them to their size */
+  unenforcedStorage?: UnenforcedStorage[]
 }
 
 export interface Reservation {
@@ -56,7 +67,7 @@ export interface Reservation {
   createdAt: number
 }
 
-export type FitReason = 'cpu' | 'memory' | 'storage' | 'storage-class' | 'gpu' | 'invalid'
+export type FitReason = 'cpu' | 'memory' | 'storage' | 'storage-class' | 'storage-not-enforced' | 'gpu' | 'invalid'
 
 export type FitResult =
   | { ok: true, cpu: number, memory: number, storage: number, gpus: GpuDevice[] }
@@ -85,12 +96,26 @@ export interface ReservationDemandLike {
   groups: Array<{ resources: Array<{ cpu: number, memory: number, storage: ComputeResources['storage'], gpu: ComputeResources['gpu'], count: number }> }>
 }
 
+/** why a kind of storage is not held to its size, for the decline reason a tenant reads */
+const UNENFORCED_WHY: Record<UnenforcedStorage['kind'], string> = {
+  ephemeral: 'the container engine\'s storage driver cannot limit a container\'s writable layer',
+  persistent: 'its volumes have no size limit (no volume store)',
+  ram: 'its memory volumes have no size limit'
+}
+
+/** the kinds of storage a runtime's sandbox cannot hold to size (SandboxReport.storage `none`) */
+export function unenforcedKinds (sandbox: Pick<SandboxReport, 'storage'> | undefined): UnenforcedStorage[] {
+  if (sandbox == null) return []
+  return (['ephemeral', 'persistent', 'ram'] as const).filter((k) => sandbox.storage[k] === 'none').map((kind) => ({ kind, why: UNENFORCED_WHY[kind] }))
+}
+
 /** reason → the market's reason code */
 export const FIT_REASON_CODE: Record<FitReason, string> = {
   cpu: 'ERR_INSUFFICIENT_CPU',
   memory: 'ERR_INSUFFICIENT_MEMORY',
   storage: 'ERR_INSUFFICIENT_STORAGE',
   'storage-class': 'ERR_INSUFFICIENT_STORAGE',
+  'storage-not-enforced': 'ERR_STORAGE_NOT_ENFORCED',
   gpu: 'ERR_INSUFFICIENT_GPU',
   invalid: 'ERR_RESERVATION_FAILED'
 }
@@ -147,6 +172,11 @@ export function fits (free: Free, request: ResourceRequest): FitResult {
     memory += res.memory * r.count
     for (const s of res.storage) {
       if (!(s.size >= 0)) return { ok: false, reason: 'invalid', message: `request[${i}]: storage ${s.name} has no valid size` }
+      const kind = s.class === 'ram' ? 'ram' : s.persistent ? 'persistent' : 'ephemeral'
+      const unenforced = (free.unenforcedStorage ?? []).find((u) => u.kind === kind)
+      if (unenforced != null && s.size > 0 && r.count > 0) {
+        return { ok: false, reason: 'storage-not-enforced', message: `needs ${fmtBytes(s.size)} of ${kind} storage (volume ${s.name}), and this provider cannot hold ${kind} storage to its size (${unenforced.why}), so it does not bid on it` }
+      }
       if (s.class === 'ram') { memory += s.size * r.count; continue }
       if (s.persistent && !free.storageClasses.includes(s.class ?? 'default')) {
         return { ok: false, reason: 'storage-class', message: `needs persistent storage of class ${s.class ?? 'default'}, which this provider does not offer (offers ${free.storageClasses.join(', ') || 'none'})` }
@@ -216,7 +246,8 @@ export function inventory (init: InventoryInit): Inventory {
       memory: cap.memory - used.memory,
       storage: cap.storage - used.storage,
       gpus: cap.gpus.filter((g) => !busy.has(g.uuid)),
-      storageClasses
+      storageClasses,
+      unenforcedStorage: [...(init.unenforcedStorage ?? [])]
     }
   }
 

@@ -1,7 +1,9 @@
 // Kubernetes runtime: a namespace per lease holding one Deployment (StatefulSet when the
 // service has persistent storage) per service, its Services and a NetworkPolicy that admits
-// traffic only from inside the namespace and to the globally exposed ports. The namespace is
-// the unit of cleanup: closing a lease deletes it and Kubernetes removes the rest.
+// traffic only from inside the namespace and to the globally exposed ports, and lets pods reach
+// only each other, the cluster's DNS and the internet (not private, link-local or blocked
+// ranges). The namespace is the unit of cleanup: closing a lease deletes it and Kubernetes
+// removes the rest.
 import { PassThrough } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import * as k8s from '@kubernetes/client-node'
@@ -9,16 +11,17 @@ import {
   ANNOTATION_LEASE_ID, DEFAULT_API_TIMEOUT_MS, DEFAULT_CAP_ADD, DEFAULT_INSTANCE, KUBE_LEASE_LABEL_CHARS, LABEL_EXPOSE, LABEL_GROUP, LABEL_INSTANCE,
   LABEL_LEASE, LABEL_NOTICES, LABEL_PROVIDER, LABEL_SERVICE, LABEL_TENANT, NAME_PREFIX
 } from './constants.ts'
+import { PRIVATE_IPV4, parseCidr } from './address-ranges.ts'
 import {
-  AbortedError, DeployFailedError, LeaseExistsError, LeaseNotFoundError, RuntimeError, RuntimeRequestError, RuntimeUnavailableError,
+  AbortedError, ContainerLimitsError, DeployFailedError, LeaseExistsError, LeaseNotFoundError, RuntimeError, RuntimeRequestError, RuntimeUnavailableError,
   ServiceNotFoundError, UpdateFailedError
 } from './errors.ts'
 import { checkLeaseId, commonNotices, formatUrl, isGlobal, leaseNameKey, planServices, urlScheme } from './manifest-plan.ts'
 import type { PlannedService } from './manifest-plan.ts'
-import { AsyncQueue, LineSplitter } from './streams.ts'
+import { ByteQueue, LineSplitter } from './streams.ts'
 import type {
   ContainerRuntime, DeployedLease, DeployOptions, ExecHandle, ExecOptions, ExecOutput, LeaseRef, LeaseSummary, LogLine, LogOptions,
-  ReconcileResult, ReplicaState, ReplicaStatus, RuntimeEvent, RuntimeNotice, ServiceStatus, ServiceUrl
+  ReconcileResult, ReplicaState, ReplicaStatus, RuntimeEvent, RuntimeNotice, SandboxReport, ServiceStatus, ServiceUrl
 } from './interface.ts'
 import type { Manifest } from '../sdl/types.ts'
 
@@ -42,6 +45,16 @@ export interface KubernetesRuntimeInit {
   /** how often `events()` polls the namespace's events; default 2000 ms */
   eventPollMs?: number
   onApiCall?: (name: string, ms: number) => void
+  /** pods run in their own user namespace (`hostUsers: false`): root in a container is not root on the node; default true */
+  userNamespaces?: boolean
+  /** refuse to start containers whose image runs as root (`runAsNonRoot`); default false, since many images do */
+  runAsNonRoot?: boolean
+  /** pull policy for images without credentials; default `Always`, so a node's cached private image is never run for a tenant that did not prove access */
+  imagePullPolicy?: 'Always' | 'IfNotPresent'
+  /** IPv4 ranges leases may reach although private */
+  allowNetworks?: string[]
+  /** more IPv4 ranges leases must not reach (the nodes' public addresses, say) */
+  blockNetworks?: string[]
 }
 
 export interface KubernetesRuntimeComponents {
@@ -65,7 +78,7 @@ export interface KubernetesObjects {
 }
 
 export function namespaceName (leaseId: string): string {
-  return `${NAME_PREFIX}${leaseNameKey(leaseId)}`
+  return `${NAME_PREFIX}${leaseNameKey(leaseId, 'kubernetes')}`
 }
 
 /** label values are at most 63 characters; the full ID is in the `souk.lease/id` annotation */
@@ -114,18 +127,34 @@ export function kubernetesObjects (lease: LeaseRef, manifest: Manifest, init: Ku
       if (isGlobal(e) && !globalPorts.some((p) => p.port === e.port && p.protocol === e.proto.toUpperCase())) globalPorts.push({ port: e.port, protocol: e.proto.toUpperCase() })
     }
   }
+  const allowed = (init.allowNetworks ?? []).map((c) => parseCidr(c)).filter((c) => c.family === 4).map((c) => c.text)
+  const blocked = [...new Set([...PRIVATE_IPV4, ...(init.blockNetworks ?? []).map((c) => parseCidr(c)).filter((c) => c.family === 4).map((c) => c.text)])]
+    .filter((c) => c !== '0.0.0.0/0')
   const networkPolicy: k8s.V1NetworkPolicy = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: 'souk-isolate', namespace: ns, labels: { ...leaseLabels } },
     spec: {
       podSelector: {},
-      policyTypes: ['Ingress'],
+      policyTypes: ['Ingress', 'Egress'],
       ingress: [
         // pods of this lease may talk to each other
         { _from: [{ podSelector: {} }] },
         // the world may reach the ports the manifest exposes globally, nothing else
         ...(globalPorts.length > 0 ? [{ ports: globalPorts }] : [])
+      ],
+      egress: [
+        // to each other
+        { to: [{ podSelector: {} }] },
+        // to the cluster's DNS, and only on its port
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [{ port: 53 as unknown as k8s.IntOrString, protocol: 'UDP' }, { port: 53 as unknown as k8s.IntOrString, protocol: 'TCP' }]
+        },
+        // to the internet: everything but private, link-local, special and blocked ranges
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: blocked } }] },
+        // and to the private ranges the provider allows
+        ...(allowed.length > 0 ? [{ to: allowed.map((cidr) => ({ ipBlock: { cidr } })) }] : [])
       ]
     }
   }
@@ -169,6 +198,13 @@ function workloadFor (p: PlannedService, ns: string, leaseLabels: Record<string,
       volumes.push({ name: volName, emptyDir: { sizeLimit: String(st.size) } })
     }
   }
+  // a Memory emptyDir's pages are charged to the container's memory: the limit covers both
+  const ramBytes = s.resources.storage.filter((st) => st.class === 'ram' && s.storage?.[st.name] != null).reduce((a, st) => a + st.size, 0)
+  const memory = s.resources.memory + ramBytes
+  // the last line: no container without a positive memory and CPU limit (pids: the kubelet's podPidsLimit)
+  if (!Number.isSafeInteger(memory) || memory < 1) throw new ContainerLimitsError(`${p.path}.resources.memory`, `a container needs a positive memory limit, got ${String(s.resources.memory)}`)
+  if (!Number.isSafeInteger(s.resources.cpu) || s.resources.cpu < 1) throw new ContainerLimitsError(`${p.path}.resources.cpu`, `a container needs a positive CPU limit, got ${String(s.resources.cpu)}`)
+  requests.memory = String(memory)
   const limits: Record<string, string> = { ...requests }
   let affinity: k8s.V1Affinity | undefined
   if (s.resources.gpu.units > 0) {
@@ -201,11 +237,14 @@ function workloadFor (p: PlannedService, ns: string, leaseLabels: Record<string,
     env: s.env.map(envVar),
     ports: s.expose.map((e) => ({ containerPort: e.port, protocol: e.proto.toUpperCase(), name: portName(e.port, e.proto).slice(0, 15) })),
     resources: { requests, limits },
+    // with credentials the kubelet always asks the registry, which checks them
+    imagePullPolicy: s.credentials != null ? 'Always' : (init.imagePullPolicy ?? 'Always'),
     securityContext: {
       privileged: false,
       allowPrivilegeEscalation: false,
       capabilities: { drop: ['ALL'], add: [...(init.capAdd ?? DEFAULT_CAP_ADD)] },
-      seccompProfile: { type: 'RuntimeDefault' }
+      seccompProfile: { type: 'RuntimeDefault' },
+      ...(init.runAsNonRoot === true ? { runAsNonRoot: true } : {})
     },
     volumeMounts: mounts
   }
@@ -219,6 +258,8 @@ function workloadFor (p: PlannedService, ns: string, leaseLabels: Record<string,
       // tenant code gets no cluster credentials and no environment listing of other services
       automountServiceAccountToken: false,
       enableServiceLinks: false,
+      // root in the container is an unprivileged user on the node
+      ...(init.userNamespaces !== false ? { hostUsers: false } : {}),
       ...(affinity != null ? { affinity } : {}),
       ...(secret != null ? { imagePullSecrets: [{ name: secret.metadata!.name! }] } : {})
     }
@@ -624,7 +665,13 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
       }
       return
     }
-    const queue = new AsyncQueue<LogLine>()
+    const sinks = new Set<PassThrough>()
+    // bounded in bytes: a reader that falls behind pauses the pods' log streams
+    const queue = new ByteQueue<LogLine>({
+      size: (l) => l.line.length + l.replica.length + 32,
+      pause: () => { for (const x of sinks) x.pause() },
+      resume: () => { for (const x of sinks) x.resume() }
+    })
     const logApi = new k8s.Log(kc!)
     const controllers = new Set<AbortController>()
     let stopped = false
@@ -646,6 +693,8 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
         const splitter = new LineSplitter()
         const outcome = await new Promise<'end' | 'idle'>((resolve, reject) => {
           const sink = new PassThrough()
+          sinks.add(sink)
+          sink.on('close', () => { sinks.delete(sink) })
           sink.on('pipe', (src: NodeJS.ReadableStream) => {
             src.on('error', (err: { cause?: { code?: string }, code?: string }) => {
               if (stopped) resolve('end')
@@ -709,7 +758,9 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const pods = (await servicePods(leaseId, opts.service)).filter((p) => podState(p).state === 'running')
     const pod = opts.replica != null ? pods.find((p) => p.metadata?.name?.endsWith(`-${opts.replica}`)) : pods[0]
     if (pod == null) throw new ServiceNotFoundError(leaseId, opts.service)
-    const queue = new AsyncQueue<ExecOutput>()
+    let socket: { pause?: () => void, resume?: () => void } | undefined
+    // bounded in bytes: output the reader has not taken yet pauses the exec's web socket
+    const queue = new ByteQueue<ExecOutput>({ size: (o) => o.data.length, pause: () => { socket?.pause?.() }, resume: () => { socket?.resume?.() } })
     const stdout = new PassThrough()
     const stderr = new PassThrough()
     const stdin = new PassThrough()
@@ -727,6 +778,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
         else rejectCode(new RuntimeRequestError(`exec failed: ${st.message ?? 'unknown error'}`))
       }
     }))
+    socket = ws as unknown as { pause?: () => void, resume?: () => void }
     ws.on('close', () => {
       queue.end()
       // no status frame before close means the connection broke
@@ -781,5 +833,28 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     return { adopted, removed }
   }
 
-  return { name: 'kubernetes', deploy, update, status, logs, events, exec, close, list, reconcile }
+  async function sandbox (): Promise<SandboxReport> {
+    const probe = kubernetesObjects({ leaseId: '0'.repeat(64), tenant: '', provider: '' }, { version: '2.0', groups: [], endpoints: {} }, init)
+    const egress = probe.networkPolicy.spec?.egress ?? []
+    return {
+      runtime: 'kubernetes',
+      ociRuntime: 'cluster',
+      userNamespaces: init.userNamespaces !== false,
+      network: {
+        isolation: 'networkpolicy',
+        allowed: egress.slice(3).flatMap((r) => (r.to ?? []).map((t) => t.ipBlock?.cidr ?? '')),
+        blocked: egress[2]?.to?.[0]?.ipBlock?.except ?? []
+      },
+      storage: { ephemeral: 'eviction', persistent: 'quota', ram: 'tmpfs' },
+      notes: [
+        'NetworkPolicy is enforced only by a CNI that implements it, egress included (Calico, Cilium); with flannel alone leases are not isolated',
+        'the nodes\' own addresses are reachable unless they are in a private range or in provider.sandbox.blockNetworks',
+        'the pids limit is the kubelet\'s podPidsLimit: set it on every node',
+        'ephemeral storage is held by kubelet eviction after the fact; persistent volumes by the storage class\'s provisioner',
+        ...(init.userNamespaces !== false ? ['hostUsers: false needs Kubernetes 1.30 or later with user namespace support in the node\'s runtime'] : [])
+      ]
+    }
+  }
+
+  return { name: 'kubernetes', deploy, update, status, logs, events, exec, close, list, reconcile, sandbox }
 }

@@ -17,9 +17,9 @@ export function checkLeaseId (leaseId: unknown): string {
   return leaseId
 }
 
-/** the short form of a lease ID used in object names */
-export function leaseNameKey (leaseId: string): string {
-  return leaseId.slice(0, LEASE_NAME_CHARS)
+/** the lease ID as it appears in object names: whole on Docker, as much as fits in a Kubernetes name */
+export function leaseNameKey (leaseId: string, runtime: 'docker' | 'kubernetes' = 'docker'): string {
+  return runtime === 'docker' ? leaseId : leaseId.slice(0, LEASE_NAME_CHARS)
 }
 
 /** Flatten and check the services of a manifest. Throws UnsupportedManifestError naming the path. */

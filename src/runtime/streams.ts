@@ -1,6 +1,8 @@
-// Small stream helpers: a bounded queue that turns pushes into an async iterable, a line
-// splitter, and the decoder for Docker's multiplexed stdout/stderr framing.
-import { MAX_LOG_LINE_BYTES } from './constants.ts'
+// Small stream helpers: bounded queues that turn pushes into an async iterable (by count for
+// small events, by bytes with back pressure for logs and exec output), a line splitter, and the
+// decoder for Docker's multiplexed stdout/stderr framing.
+import { MAX_LOG_LINE_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.ts'
+import { StreamOverflowError } from './errors.ts'
 
 /**
  * A single-consumer async queue. Producers push; the consumer iterates. When more than `limit`
@@ -42,6 +44,90 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     while (true) {
       if (this.items.length > 0) {
         yield this.items.shift() as T
+        continue
+      }
+      if (this.ended) {
+        if (this.error != null) throw this.error
+        return
+      }
+      await new Promise<void>((resolve) => { this.waiter = resolve })
+    }
+  }
+}
+
+export interface ByteQueueInit<T> {
+  /** bytes buffered before the sources are paused; they resume below half of it */
+  maxBytes?: number
+  /** what an item costs */
+  size: (item: T) => number
+  /** stop reading the sources (back pressure) */
+  pause: () => void
+  resume: () => void
+}
+
+/**
+ * A single-consumer queue bounded in bytes. Above `maxBytes` the sources are paused until the
+ * reader catches up, so a tenant writing fast to a reader going slowly fills no memory. A source
+ * that ignores the pause ends the stream once four times the bound is buffered.
+ */
+export class ByteQueue<T> implements AsyncIterable<T> {
+  private readonly items: T[] = []
+  private readonly init: ByteQueueInit<T>
+  private readonly maxBytes: number
+  private waiter?: () => void
+  private ended = false
+  private error?: unknown
+  private paused = false
+  /** bytes waiting now */
+  bytes = 0
+  /** the most bytes that waited at once */
+  peak = 0
+
+  constructor (init: ByteQueueInit<T>) {
+    this.init = init
+    this.maxBytes = init.maxBytes ?? MAX_STREAM_BUFFER_BYTES
+  }
+
+  push (item: T): void {
+    if (this.ended) return
+    this.items.push(item)
+    this.bytes += this.init.size(item)
+    this.peak = Math.max(this.peak, this.bytes)
+    if (this.bytes > 4 * this.maxBytes) {
+      this.end(new StreamOverflowError(this.maxBytes))
+      return
+    }
+    if (!this.paused && this.bytes > this.maxBytes) {
+      this.paused = true
+      this.init.pause()
+    }
+    this.wake()
+  }
+
+  end (err?: unknown): void {
+    if (this.ended) return
+    this.ended = true
+    this.error = err
+    if (err != null) { this.items.length = 0; this.bytes = 0 }
+    this.wake()
+  }
+
+  private wake (): void {
+    const w = this.waiter
+    this.waiter = undefined
+    w?.()
+  }
+
+  async * [Symbol.asyncIterator] (): AsyncIterator<T> {
+    while (true) {
+      if (this.items.length > 0) {
+        const item = this.items.shift() as T
+        this.bytes -= this.init.size(item)
+        if (this.paused && this.bytes <= this.maxBytes / 2 && !this.ended) {
+          this.paused = false
+          this.init.resume()
+        }
+        yield item
         continue
       }
       if (this.ended) {

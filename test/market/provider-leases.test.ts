@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs'
 import { providerLeases, LeaseRefusedError } from '../../src/market/provider-leases.ts'
 import { buildOrder } from '../../src/market/order-builder.ts'
 import { manualClock } from '../../src/market/clock.ts'
-import { loadSdl, canonicalManifestBytes } from '../../src/sdl/index.ts'
+import { loadSdl, canonicalManifestBytes, canonicalJson } from '../../src/sdl/index.ts'
 import { dockerRuntime, LABEL_LEASE } from '../../src/runtime/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
-import { signMessage, MessageTag } from '../../src/wire/index.ts'
+import { signMessage, MessageTag, sha256 } from '../../src/wire/index.ts'
 import type { OrderBody, BidBody, ManifestUpdateBody } from '../../src/wire/index.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 
@@ -45,12 +45,12 @@ if (docker == null) {
     leases.leaseWon(order, bid)
     const tenantPeer = tenant.peerId.toString()
     const e1 = await refusal(leases.handleManifest(stranger.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))
-    assert.is(e1.code, 'ERR_NOT_LEASE_TENANT')
+    assert.is(e1.code, 'not-tenant')
     const other = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
     const e2 = await refusal(leases.handleManifest(tenantPeer, { lease: order.id, manifest: other, sequence: 0 }))
-    assert.is(e2.code, 'ERR_MANIFEST_HASH_MISMATCH')
+    assert.is(e2.code, 'hash-mismatch')
     const e3 = await refusal(leases.handleManifest(tenantPeer, { lease: new Uint8Array(32), manifest, sequence: 0 }))
-    assert.is(e3.code, 'ERR_UNKNOWN_LEASE')
+    assert.is(e3.code, 'unknown-lease')
     // an order that understates the manifest: same hash, smaller resources
     const honest = lease()
     const body: OrderBody = JSON.parse(JSON.stringify(honest.order.body, (_k, v) => v instanceof Uint8Array ? { $b: Buffer.from(v).toString('hex') } : v), (_k, v) => v?.$b != null ? new Uint8Array(Buffer.from(v.$b, 'hex')) : v)
@@ -58,8 +58,35 @@ if (docker == null) {
     const sneaky = signMessage(tenant, MessageTag.ORDER, body)
     leases.leaseWon(sneaky, signMessage(provider, MessageTag.BID, { ...honest.bid.body, order: sneaky.id }))
     const e4 = await refusal(leases.handleManifest(tenantPeer, { lease: sneaky.id, manifest: honest.manifest, sequence: 0 }))
-    assert.is(e4.code, 'ERR_MANIFEST_EXCEEDS_ORDER')
-    assert.match(e4.message, /memory/)
+    assert.is(e4.code, 'exceeds-order')
+    assert.is(e4.path, 'groups[0].services[0].resources.memory')
+    leases.stop()
+  })
+
+  test('a hostile manifest whose hash the tenant put in an honest-looking order is refused, and nothing is created', async () => {
+    const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime })
+    const honest = lease()
+    const m = JSON.parse(Buffer.from(honest.manifest).toString())
+    // memory 0 (no limit at all on Docker), a 5 TB ram volume, a negative volume: the totals fit the order
+    m.groups[0].services[0].resources.memory = 0
+    m.groups[0].services[0].resources.storage = [
+      { name: 'default', size: 5e12, persistent: false, class: 'ram' },
+      { name: 'data', size: -(5e12 - 64 * 1024 * 1024), persistent: true, class: 'beta2' }
+    ]
+    const bytes = new TextEncoder().encode(canonicalJson(m))
+    const body = { ...honest.order.body, manifestHash: sha256(bytes) }
+    const order = signMessage(tenant, MessageTag.ORDER, body)
+    leases.leaseWon(order, signMessage(provider, MessageTag.BID, { ...honest.bid.body, order: order.id }))
+    const e = await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: bytes, sequence: 0 }))
+    assert.is(e.code, 'invalid-manifest')
+    assert.is(e.path, 'groups[0].services[0].resources.memory')
+    assert.is(leases.get(order.idHex)?.state, 'awaiting-manifest')
+    for (const kind of ['listContainers', 'listNetworks'] as const) {
+      const found = await (docker as any)[kind]({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
+      assert.is(found.length, 0, `no ${kind.slice(4)} for the refused lease`)
+    }
+    const volumes = await docker.listVolumes({ filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
+    assert.is(volumes.Volumes?.length ?? 0, 0)
     leases.stop()
   })
 
@@ -99,10 +126,9 @@ if (docker == null) {
       }
       assert.match(page, /hello from souk/)
       // the same manifest again as sequence 0 is refused; an update needs the tenant's signature first
-      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))).code, 'ERR_MANIFEST_OUT_OF_SEQUENCE')
+      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))).code, 'out-of-sequence')
       const next = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
-      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 }))).code, 'ERR_MANIFEST_OUT_OF_SEQUENCE')
-      const { sha256 } = await import('../../src/wire/index.ts')
+      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 }))).code, 'out-of-sequence')
       leases.acceptUpdate(tenant.peerId.toString(), signMessage<ManifestUpdateBody>(tenant, MessageTag.MANIFEST_UPDATE, { lease: order.id, manifestHash: sha256(next), sequence: 1 }))
       await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 })
       assert.is(leases.get(order.idHex)?.sequence, 1)

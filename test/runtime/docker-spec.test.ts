@@ -1,7 +1,8 @@
 // The container create spec as data: what a lease turns into, without needing an engine or a GPU.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { commonNotices, containerSpec, DEFAULT_CAP_ADD, planServices, UnsupportedManifestError } from '../../src/runtime/index.ts'
+import { commonNotices, ContainerLimitsError, containerSpec, DEFAULT_CAP_ADD, planServices, UnsupportedManifestError } from '../../src/runtime/index.ts'
+import type { ContainerSpecInput } from '../../src/runtime/index.ts'
 import { GiB, MiB, manifestOf, newLease, service, webService } from './manifests.ts'
 
 const lease = newLease()
@@ -40,7 +41,7 @@ test('every container is unprivileged, capability-trimmed and labelled with its 
   assert.is(create.Labels!['souk.tenant'], lease.tenant)
   assert.is(create.Labels!['souk.instance'], 'p1')
   assert.is(create.Labels!['souk.replica'], '1')
-  assert.is(create.name, `souk-${lease.leaseId.slice(0, 16)}-web-1-g3`)
+  assert.is(create.name, `souk-${lease.leaseId}-web-1-g3`)
 })
 
 test('global ports are published on a random host port of the configured address; internal ones are not', () => {
@@ -63,13 +64,40 @@ test('persistent storage becomes a named volume per replica; ram storage a sized
     storage: { data: { mount: '/var/lib/db', readOnly: false }, shm: { mount: '/dev/shm', readOnly: false } }
   })
   const spec = containerSpec({ lease, group: 'g', service: svc, replica: 2, generation: 1, network: 'n', storageOpt: false })
-  assert.equal(spec.volumes.map((v) => v.name), [`souk-${lease.leaseId.slice(0, 16)}-db-data-2`])
+  assert.equal(spec.volumes.map((v) => v.name), [`souk-${lease.leaseId}-db-data-2`])
   assert.is(spec.volumes[0].labels['souk.lease'], lease.leaseId)
   assert.equal(spec.create.HostConfig?.Mounts, [
     { Type: 'volume', Source: spec.volumes[0].name, Target: '/var/lib/db', ReadOnly: false },
     { Type: 'tmpfs', Source: '', Target: '/dev/shm', ReadOnly: false, TmpfsOptions: { SizeBytes: 64 * MiB, Mode: 0o1777 } }
   ])
   assert.equal(spec.notices.map((n) => n.code).sort(), ['storage-size-not-enforced', 'volume-size-not-enforced'])
+  // the ram volume's pages count against the container's memory: the limit holds both
+  assert.is(spec.create.HostConfig?.Memory, 512 * MiB + 64 * MiB)
+  assert.is(spec.create.HostConfig?.MemorySwap, 512 * MiB + 64 * MiB)
+  // with a volume store the volumes are sized, and the notice goes
+  const sized = containerSpec({ lease, group: 'g', service: svc, replica: 2, generation: 1, network: 'n', storageOpt: true, sizedVolumes: true, ociRuntime: 'runsc' })
+  assert.equal(sized.notices, [])
+  assert.equal(sized.create.HostConfig?.StorageOpt, { size: String(GiB) })
+  assert.is(sized.create.HostConfig?.Runtime, 'runsc')
+  assert.is(sized.volumes[0].size, 5 * GiB)
+})
+
+test('the last line: no container spec without a positive memory, CPU and pids limit', () => {
+  const cases: Array<[string, Partial<ContainerSpecInput>, (s: ReturnType<typeof service>) => void, string]> = [
+    ['memory 0', {}, (s) => { s.resources.memory = 0 }, 'services.web.resources.memory'],
+    ['memory NaN', {}, (s) => { s.resources.memory = Number.NaN }, 'services.web.resources.memory'],
+    ['memory below Docker\'s minimum', {}, (s) => { s.resources.memory = 1024 }, 'services.web.resources.memory'],
+    ['negative cpu', {}, (s) => { s.resources.cpu = -1 }, 'services.web.resources.cpu'],
+    ['cpu as text', {}, (s) => { (s.resources as any).cpu = '250m' }, 'services.web.resources.cpu'],
+    ['pids 0', { pidsLimit: 0 }, () => {}, 'services.web'],
+    ['pids unlimited', { pidsLimit: -1 }, () => {}, 'services.web']
+  ]
+  for (const [what, input, change, path] of cases) {
+    const svc = webService()
+    change(svc)
+    assert.throws(() => containerSpec({ lease, group: 'g', service: svc, replica: 0, generation: 1, network: 'n', ...input }),
+      (err: unknown) => err instanceof ContainerLimitsError && err.path === path, what)
+  }
 })
 
 test('what Docker cannot honour is reported with its path, not dropped', () => {

@@ -145,4 +145,20 @@ test('the bid engine reserves through the inventory and hears why an order does 
   assert.equal(inv.free().gpus.length, 1)
 })
 
+test('storage the runtime cannot hold to its size is not bid on, and the reason says so', () => {
+  const unenforced = [{ kind: 'ephemeral' as const, why: 'the storage driver overlay2 on extfs cannot limit a writable layer' }]
+  const inv = inventory({ capacity: { cpu: 8000, memory: 16 * GiB, storage: 100 * GiB, gpus: [] }, unenforcedStorage: unenforced })
+  const provider = inv.reservationProvider()
+  const r = provider.reserve('o1', { groups: [{ resources: [{ cpu: 500, memory: GiB, storage: [{ name: 'default', size: GiB, persistent: false }], gpu: { units: 0, models: [] }, count: 1 }] }] })
+  assert.equal(r.ok, false)
+  assert.is(!r.ok && r.code, 'ERR_STORAGE_NOT_ENFORCED')
+  assert.match(!r.ok ? r.message : '', /1Gi of ephemeral storage \(volume default\).*overlay2 on extfs cannot limit/)
+  assert.is(inv.reservations().length, 0)
+  // a persistent volume is held (a volume store), and so is an order without ephemeral storage
+  assert.equal(provider.reserve('o2', { groups: [{ resources: [{ cpu: 500, memory: GiB, storage: [{ name: 'data', size: GiB, persistent: true, class: 'beta2' }], gpu: { units: 0, models: [] }, count: 1 }] }] }), { ok: true })
+  // an operator who accepts the risk lists nothing as unenforced
+  const accepting = inventory({ capacity: { cpu: 8000, memory: 16 * GiB, storage: 100 * GiB, gpus: [] } })
+  assert.equal(accepting.reservationProvider().reserve('o1', { groups: [{ resources: [{ cpu: 500, memory: GiB, storage: [{ name: 'default', size: GiB, persistent: false }], gpu: { units: 0, models: [] }, count: 1 }] }] }), { ok: true })
+})
+
 test.run()

@@ -7,7 +7,18 @@
 // WebSocket channel protocol (v5.channel.k8s.io: a channel byte before each frame, status JSON on
 // channel 3, stdin closed with 255 0); the "container" behind it knows a few commands: echo, cat,
 // sh -c 'exit N', and anything else is not found, as a kubelet reports it.
+// Every object it stores, whether a client sent it or the "controllers" made it, is first
+// validated against Kubernetes' own OpenAPI schemas (the kubernetes-models package carries
+// them): a wrongly shaped object is refused with 422 Invalid, as a cluster would refuse it.
 import { createServer } from 'node:http'
+import { Namespace } from 'kubernetes-models/v1/Namespace'
+import { Service } from 'kubernetes-models/v1/Service'
+import { Secret } from 'kubernetes-models/v1/Secret'
+import { Pod } from 'kubernetes-models/v1/Pod'
+import { Event } from 'kubernetes-models/v1/Event'
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
@@ -30,6 +41,23 @@ const KINDS: Kind[] = [
   { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }
 ]
 
+/** the schema of each kind this server stores */
+const MODELS: Record<string, new (data: any) => { validate: () => void }> = {
+  Namespace, Service, Secret, Pod, Event, Deployment, StatefulSet, NetworkPolicy
+}
+
+/** why an object breaks its kind's OpenAPI schema, or undefined when it does not */
+export function schemaProblem (obj: Obj): string | undefined {
+  const Model = MODELS[obj?.kind]
+  if (Model == null) return `no schema for kind ${String(obj?.kind)}`
+  try {
+    new Model(structuredClone(obj)).validate()
+    return undefined
+  } catch (err: any) {
+    return String(err?.message ?? err)
+  }
+}
+
 function apiVersionOf (k: Kind): string {
   return k.group === '' ? k.version : `${k.group}/${k.version}`
 }
@@ -38,6 +66,8 @@ export interface RecordedRequest { method: string, path: string, query: string, 
 
 export interface KubeApiServer {
   url: string
+  /** objects a client sent that broke their kind's schema (each was refused with 422) */
+  invalid: Array<{ kind: string, name: string, problem: string }>
   /** every request received, in order */
   requests: RecordedRequest[]
   /** the stored object, or undefined */
@@ -107,7 +137,14 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
   let nextNodePort = 30000
   let nextIp = 10
 
+  const invalid: Array<{ kind: string, name: string, problem: string }> = []
   const key = (plural: string, ns: string | undefined, name: string): string => `${plural}/${ns ?? ''}/${name}`
+  /** stores an object the server made itself; one that breaks its schema is a bug of this server */
+  const put = (k: string, obj: Obj): void => {
+    const problem = schemaProblem(obj)
+    if (problem != null) throw new Error(`the test API server made an invalid ${String(obj.kind)}: ${problem}`)
+    store.set(k, obj)
+  }
   const list = (plural: string, ns?: string): Obj[] => [...store.entries()]
     .filter(([k]) => k.startsWith(`${plural}/`) && (ns === undefined || k.startsWith(`${plural}/${ns}/`)))
     .map(([, v]) => v)
@@ -123,7 +160,7 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
   function addEvent (ns: string, involved: Obj, reason: string, message: string): void {
     const name = `${involved.metadata.name}.${randomBytes(8).toString('hex')}`
     const now = new Date().toISOString()
-    store.set(key('events', ns, name), stamp({
+    put(key('events', ns, name), stamp({
       metadata: { name },
       involvedObject: { kind: involved.kind, namespace: ns, name: involved.metadata.name, uid: involved.metadata.uid },
       reason,
@@ -157,13 +194,15 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
           containerStatuses: [{
             name: c.name,
             image: c.image,
+            imageID: pullable ? `docker-pullable://${String(c.image)}@sha256:${'0'.repeat(64)}` : '',
+            ...(pullable ? { containerID: `containerd://${randomBytes(32).toString('hex')}` } : {}),
             ready: pullable,
             restartCount: 0,
             state: pullable ? { running: { startedAt: new Date().toISOString() } } : { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "${c.image}"` } }
           }]
         }
       }, KINDS.find((k) => k.plural === 'pods')!, ns)
-      store.set(key('pods', ns, name), pod)
+      put(key('pods', ns, name), pod)
       logs.set(`${ns}/${name}`, pullable ? [`${c.name} started`, `listening on ${c.ports?.[0]?.containerPort ?? 0}`] : [])
       addEvent(ns, pod, 'Scheduled', `Successfully assigned ${ns}/${name} to node-1`)
       addEvent(ns, pod, pullable ? 'Started' : 'BackOff', pullable ? `Started container ${c.name}` : `Back-off pulling image "${c.image}"`)
@@ -203,6 +242,15 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
   function send (res: ServerResponse, code: number, body: Obj): void {
     res.writeHead(code, { 'content-type': 'application/json' })
     res.end(JSON.stringify(body))
+  }
+
+  /** answers 422 Invalid, as the API server does, when an object breaks its kind's schema */
+  function refuseInvalid (res: ServerResponse, obj: Obj): boolean {
+    const problem = schemaProblem(obj)
+    if (problem == null) return false
+    invalid.push({ kind: obj.kind, name: obj.metadata?.name ?? '', problem })
+    send(res, 422, status(422, 'Invalid', `${String(obj.kind)} "${String(obj.metadata?.name ?? '')}" is invalid: ${problem}`))
+    return true
   }
 
   async function handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -265,8 +313,9 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
           return
         }
         const obj = stamp(structuredClone(body), k, k.namespaced ? ns : undefined)
+        if (refuseInvalid(res, obj)) return
         afterWrite(k, ns, obj)
-        store.set(key(k.plural, ns, n), obj)
+        put(key(k.plural, ns, n), obj)
         send(res, 201, obj)
         return
       }
@@ -312,14 +361,17 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
         return
       }
       const obj = stamp({ ...structuredClone(body), metadata: { ...body.metadata, uid: existing.metadata.uid, creationTimestamp: existing.metadata.creationTimestamp, generation: existing.metadata.generation } }, k, k.namespaced ? ns : undefined)
+      if (refuseInvalid(res, obj)) return
       afterWrite(k, ns, obj, existing)
-      store.set(key(k.plural, ns, name), obj)
+      put(key(k.plural, ns, name), obj)
       send(res, 200, obj)
       return
     }
     if (method === 'PATCH') {
       const merged = { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...body?.metadata?.labels }, annotations: { ...existing.metadata.annotations, ...body?.metadata?.annotations } } }
-      store.set(key(k.plural, ns, name), stamp(merged, k, k.namespaced ? ns : undefined))
+      const obj = stamp(merged, k, k.namespaced ? ns : undefined)
+      if (refuseInvalid(res, obj)) return
+      put(key(k.plural, ns, name), obj)
       send(res, 200, merged)
       return
     }
@@ -364,6 +416,7 @@ export async function startKubeApiServer (): Promise<KubeApiServer> {
 
   return {
     url,
+    invalid,
     requests,
     missingImages,
     get: (plural, ns, name) => store.get(key(plural, ns, name)),

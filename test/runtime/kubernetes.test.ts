@@ -32,7 +32,7 @@ test.before(async () => {
 test.after(async () => { await api.close() })
 
 const web = newLease()
-const ns = `souk-${web.leaseId.slice(0, 16)}`
+const ns = `souk-${web.leaseId.slice(0, 58)}`
 const gpuService = service('train', {
   resources: { cpu: 8000, memory: 64 * GiB, storage: [{ name: 'default', size: 100 * GiB, persistent: false }], gpu: { units: 2, models: [{ vendor: 'nvidia', model: 'h100', ram: 80 * GiB, interface: 'sxm' }, { vendor: 'nvidia', model: 'a100' }] } }
 })
@@ -47,8 +47,50 @@ test('deploy creates a namespace for the lease, isolated by a NetworkPolicy', as
   assert.is(n.metadata.labels['souk.tenant'], web.tenant)
   const np = must('networkpolicies', ns, 'souk-isolate')
   assert.equal(np.spec.podSelector, {})
-  assert.equal(np.spec.policyTypes, ['Ingress'])
+  assert.equal(np.spec.policyTypes, ['Ingress', 'Egress'])
   assert.equal(np.spec.ingress, [{ from: [{ podSelector: {} }] }, { ports: [{ port: 8080, protocol: 'TCP' }] }])
+  // egress: each other, the cluster DNS on port 53, and the internet without private, link-local and special ranges
+  assert.equal(np.spec.egress[0], { to: [{ podSelector: {} }] })
+  assert.equal(np.spec.egress[1].ports, [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }])
+  assert.equal(np.spec.egress[1].to[0].namespaceSelector.matchLabels, { 'kubernetes.io/metadata.name': 'kube-system' })
+  const internet = np.spec.egress[2].to[0].ipBlock
+  assert.is(internet.cidr, '0.0.0.0/0')
+  for (const r of ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', '127.0.0.0/8']) assert.ok(internet.except.includes(r), `${r} is excluded`)
+  assert.is(np.spec.egress.length, 3, 'no private range is allowed unless the provider says so')
+  assert.is(api.invalid.length, 0, `every object matched its schema: ${JSON.stringify(api.invalid)}`)
+})
+
+test('pods run in a user namespace, and images are pulled every time: with credentials always', async () => {
+  const d = must('deployments', ns, 'web')
+  assert.is(d.spec.template.spec.hostUsers, false)
+  assert.is(d.spec.template.spec.containers[0].imagePullPolicy, 'Always')
+  const lease = newLease()
+  const objs = (await import('../../src/runtime/index.ts')).kubernetesObjects(lease, manifestOf(webService({
+    credentials: { host: 'registry.example.com', username: 'u', password: 'p' },
+    resources: { cpu: 250, memory: 64 * MiB, storage: [{ name: 'default', size: 64 * MiB, persistent: false }, { name: 'shm', size: 32 * MiB, persistent: false, class: 'ram' }], gpu: { units: 0, models: [] } },
+    storage: { shm: { mount: '/dev/shm', readOnly: false } }
+  })), { imagePullPolicy: 'IfNotPresent', allowNetworks: ['10.9.0.0/16'], runAsNonRoot: true })
+  const c = objs.workloads[0].obj.spec!.template.spec!.containers[0]
+  assert.is(c.imagePullPolicy, 'Always', 'credentials: the registry checks them on every start')
+  assert.is(c.securityContext!.runAsNonRoot, true)
+  // the ram volume's pages count against the container's memory, so the limit holds both
+  assert.is(c.resources!.limits!.memory, String(96 * MiB))
+  const egress = objs.networkPolicy.spec!.egress!
+  assert.equal(egress[3], { to: [{ ipBlock: { cidr: '10.9.0.0/16' } }] })
+})
+
+test('the API server refuses an object its kind\'s schema does not allow, as a cluster does', async () => {
+  const bad = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bad' }, spec: { selector: {}, template: { spec: { containers: [{ name: 'x', image: 'y', resources: { limits: { memory: 'lots' } } }] } } } }
+  const r = await fetch(`${api.url}/apis/apps/v1/namespaces/${ns}/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) })
+  assert.is(r.status, 422)
+  const body = await r.json() as { reason: string, message: string }
+  assert.is(body.reason, 'Invalid')
+  assert.match(body.message, /memory/)
+  const noContainers = { ...bad, metadata: { name: 'bad2' }, spec: { selector: {}, template: { spec: {} } } }
+  const r2 = await fetch(`${api.url}/apis/apps/v1/namespaces/${ns}/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(noContainers) })
+  assert.is(r2.status, 422)
+  assert.is(api.get('deployments', ns, 'bad'), undefined)
+  api.invalid.length = 0
 })
 
 test('each service becomes a Deployment with its limits, and runs unprivileged', async () => {
@@ -187,10 +229,13 @@ test('exec runs a command in a pod over the exec WebSocket: output, stdin and ex
 test('events report what happened to the lease pods', async () => {
   const ac = new AbortController()
   const seen: string[] = []
+  // bounded: a lease without events fails here instead of waiting for ever
+  const timer = setTimeout(() => { ac.abort() }, 10_000)
   for await (const e of runtime.events(web.leaseId, { signal: ac.signal })) {
     seen.push(`${e.service}:${e.type}`)
     if (seen.length === 6) ac.abort()
   }
+  clearTimeout(timer)
   assert.ok(seen.includes('web:Started') && seen.includes('train:Scheduled'), seen.join(','))
 })
 
@@ -200,7 +245,7 @@ test('a service with persistent storage becomes a StatefulSet with a volume clai
     resources: { cpu: 500, memory: 256 * MiB, storage: persistentStorage(5 * GiB), gpu: { units: 0, models: [] } },
     storage: { data: { mount: '/var/lib/db', readOnly: false } }
   })))
-  const lns = `souk-${lease.leaseId.slice(0, 16)}`
+  const lns = `souk-${lease.leaseId.slice(0, 58)}`
   const s = must('statefulsets', lns, 'db')
   assert.ok(s)
   assert.is(api.get('deployments', lns, 'db'), undefined)
@@ -252,8 +297,8 @@ test('a restarted provider adopts active leases and deletes the namespaces of in
   assert.equal((await restarted.list()).map((l) => l.leaseId).sort(), [web.leaseId, stale.leaseId].sort())
   const r = await restarted.reconcile(new Set([web.leaseId]))
   assert.equal(r, { adopted: [web.leaseId], removed: [stale.leaseId] })
-  assert.is(api.get('namespaces', undefined, `souk-${stale.leaseId.slice(0, 16)}`), undefined)
-  assert.ok(api.get('namespaces', undefined, `souk-${foreign.leaseId.slice(0, 16)}`), "another provider's lease is untouched")
+  assert.is(api.get('namespaces', undefined, `souk-${stale.leaseId.slice(0, 58)}`), undefined)
+  assert.ok(api.get('namespaces', undefined, `souk-${foreign.leaseId.slice(0, 58)}`), "another provider's lease is untouched")
   await other.close(foreign.leaseId)
 })
 

@@ -174,6 +174,16 @@ export function providerCommand (program: Command): void {
       const s: any = await client(program).get('/v1/provider')
       if (opts.json === true) { printJson(s); return }
       print(`runtime       ${s.runtime}`)
+      const sb = s.sandbox
+      if (sb?.error != null) print(`sandbox       unavailable: ${String(sb.error)}`)
+      else if (sb != null) {
+        print(`sandbox       ${String(sb.ociRuntime)}${sb.ociRuntime === 'runsc' ? ' (gVisor)' : ''}, user namespaces ${sb.userNamespaces === true ? 'on' : 'off'}`)
+        print(`network       ${sb.network.isolation === 'none' ? 'not isolated' : `isolated by ${String(sb.network.isolation)}`}${sb.network.allowed.length > 0 ? `, allowed ${sb.network.allowed.join(' ')}` : ''}`)
+        print(`storage       ephemeral ${String(sb.storage.ephemeral)}, persistent ${String(sb.storage.persistent)}, ram ${String(sb.storage.ram)}`)
+        for (const d of s.declinedStorage ?? []) print(`declines      ${String(d.kind)} storage: ${String(d.why)}`)
+        for (const d of s.acceptedUnenforcedStorage ?? []) print(`accepts       ${String(d.kind)} storage although ${String(d.why)} (provider.sandbox.unenforcedStorage)`)
+        for (const n of sb.notes ?? []) print(`note          ${String(n)}`)
+      }
       print(`attributes    ${Object.entries(s.attributes).map(([k, v]) => `${k}=${String(v)}`).join(', ') || '(none)'}`)
       print(`cpu free      ${(s.free.cpu / 1000).toFixed(2)} of ${(s.capacity.cpu / 1000).toFixed(2)}`)
       print(`memory free   ${(s.free.memory / 2 ** 30).toFixed(1)} of ${(s.capacity.memory / 2 ** 30).toFixed(1)} GiB`)
