@@ -60,5 +60,7 @@ export const MetricName = {
   /** labels: protocol, result */
   STREAM_REQUESTS: 'souk_stream_requests_total',
   /** labels: result */
-  SYNC_ORDERS: 'souk_sync_orders_total'
+  SYNC_ORDERS: 'souk_sync_orders_total',
+  /** labels: bound (which limit on what strangers may add refused something) */
+  BOUND_HIT: 'souk_bound_hits_total'
 } as const
