@@ -130,6 +130,7 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
     const counter: Counter | undefined = components.metrics?.counter(MetricName.GOSSIP_VALIDATION, 'gossip messages validated, by topic, verdict and reason')
     const bounds: Counter | undefined = components.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
     const newKeys = new TokenBuckets(init.newKeyLimit ?? NEW_KEY_LIMIT)
+    const keyChecks: Counter | undefined = components.metrics?.counter(MetricName.KEY_CHECKS, 'signer keys checked against the key rule for the first time')
 
     const allows = (topic: string, tag: string): boolean => {
       const s = states.get(topic)
@@ -175,6 +176,7 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
           bounds?.inc({ bound: 'new-keys-per-peer' })
           return refuse(topic, GossipErrorCode.RATE_LIMITED, `peer ${fromStr} is over its budget of ${(init.newKeyLimit ?? NEW_KEY_LIMIT).perSecond}/s messages from keys this node has not seen`)
         }
+        if (!isKnownPublicKey(msg.signer)) keyChecks?.inc()
         if (!isAcceptablePublicKey(msg.signer)) throw new WireError(WireErrorCode.BAD_KEY, 'signer key is not an acceptable ed25519 key (non-canonical, small-order or mixed-order)')
         // cheap checks before the expensive one: under load the signature checks go to messages
         // that can still matter
