@@ -19,7 +19,7 @@ import { signMessage, MessageTag } from '../../src/wire/index.ts'
 import type { OrderBody, SignedMessage } from '../../src/wire/index.ts'
 import { buildOrder } from '../../src/market/index.ts'
 import { loadSdl } from '../../src/sdl/index.ts'
-import { dockerRuntime } from '../../src/runtime/index.ts'
+import { dockerRuntime, dockerClient } from '../../src/runtime/index.ts'
 
 export const web = readFileSync(new URL('../../examples/web.yaml', import.meta.url), 'utf8')
 
@@ -34,7 +34,12 @@ export interface Cluster {
   stop: () => Promise<void>
 }
 
-function cfg (roles: Role[], bootstrap: string[]): SoukConfig {
+export interface ClusterOptions {
+  /** how often the provider sends usage statements (ms) */
+  usageIntervalMs?: number
+}
+
+function cfg (roles: Role[], bootstrap: string[], opts: ClusterOptions = {}): SoukConfig {
   const c = defaultConfig()
   c.roles = roles
   c.network.listen = ['/ip4/127.0.0.1/tcp/0']
@@ -46,12 +51,12 @@ function cfg (roles: Role[], bootstrap: string[]): SoukConfig {
   // a provider large enough that capacity is never what an attack exhausts
   c.provider.cpu = 64_000
   c.provider.memory = 256 * 2 ** 30
-  c.provider.usageIntervalMs = 300
+  c.provider.usageIntervalMs = opts.usageIntervalMs ?? 300
   c.log.level = 'error'
   return c
 }
 
-export async function startCluster (): Promise<Cluster> {
+export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster> {
   const root = mkdtempSync(join(tmpdir(), 'souk-attack-'))
   const logger = createLogger({ level: 'error', destination: process.stderr })
   const ids = Array.from({ length: 4 }, () => generateIdentity())
@@ -61,14 +66,14 @@ export async function startCluster (): Promise<Cluster> {
   const instance = `souk-attack-${randomBytes(4).toString('hex')}`
   try {
     for (const [i, id] of ids.entries()) {
-      const n = await createNode({ home: join(root, `v${i}`), config: cfg(['validator'], boot), identity: id, committee, logger })
+      const n = await createNode({ home: join(root, `v${i}`), config: cfg(['validator'], boot, opts), identity: id, committee, logger })
       nodes.push(n)
       if (i === 0) boot = n.net.multiaddrs().slice(0, 1)
     }
     const runtime = dockerRuntime({ dockerHost: process.env.DOCKER_HOST, instance, pull: 'never' })({})
-    const provider = await createNode({ home: join(root, 'p'), config: cfg(['provider'], boot), committee, logger, runtime })
+    const provider = await createNode({ home: join(root, 'p'), config: cfg(['provider'], boot, opts), committee, logger, runtime })
     nodes.push(provider)
-    const tenant = await createNode({ home: join(root, 't'), config: cfg(['tenant'], boot), committee, logger })
+    const tenant = await createNode({ home: join(root, 't'), config: cfg(['tenant'], boot, opts), committee, logger })
     nodes.push(tenant)
     // the attacker is every node's direct gossip peer, so what it publishes reaches each of them first hand
     const attacker = await createSoukLibp2p({
@@ -96,6 +101,7 @@ export async function startCluster (): Promise<Cluster> {
         await attacker.stop().catch(() => {})
         for (const n of [...nodes].reverse()) await n.stop().catch(() => {})
         rmSync(root, { recursive: true, force: true })
+        await removeContainers(instance)
       }
     }
   } catch (err) {
@@ -129,6 +135,16 @@ export async function publishRaw (attacker: SoukNode, topic: string, data: Uint8
 
 export function keys (n: number): Identity[] {
   return Array.from({ length: n }, () => generateIdentity())
+}
+
+/** whatever a test left running under this cluster's instance label */
+async function removeContainers (instance: string): Promise<void> {
+  const host = process.env.DOCKER_HOST
+  if (host == null || host === '') return
+  const docker = dockerClient(host)
+  try {
+    for (const ct of await docker.listContainers({ all: true, filters: { label: [`souk.instance=${instance}`] } })) await docker.getContainer(ct.Id).remove({ force: true }).catch(() => {})
+  } catch {}
 }
 
 export function heapMb (): number {

@@ -14,15 +14,22 @@ let generatorErrors = 0
 const list = data.only != null ? all.filter((t) => t.name.startsWith(data.only!)) : all
 if (list.length === 0) throw new Error(`no target starts with ${String(data.only)}`)
 
-// an error escaping a decoder asynchronously takes the worker down; say which input first
-const reportCrash = (err: unknown): void => {
-  parentPort!.postMessage({ type: 'async-crash', index: Atomics.load(progress, data.slot), message: String((err as any)?.stack ?? err) })
-}
-process.on('uncaughtException', reportCrash)
-process.on('unhandledRejection', reportCrash)
+// an error escaping a decoder asynchronously (a rejected promise nobody handles, a throw in a
+// timer) surfaces only after the synchronous work: it is noted here, and the chunk is then run
+// again one input at a time to find the input that caused it
+const asyncErrors: string[] = []
+const note = (err: unknown): void => { asyncErrors.push(String((err as any)?.stack ?? err)) }
+process.on('uncaughtException', note)
+process.on('unhandledRejection', note)
+const turn = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
 
 parentPort!.on('message', (m: { type: 'chunk', from: number, to: number } | { type: 'stop' }) => {
   if (m.type === 'stop') { process.exit(0) }
+  void runChunk(m.from, m.to)
+})
+
+async function runChunk (from: number, to: number): Promise<void> {
+  const m = { from, to }
   const counts: Record<string, Record<string, number>> = {}
   const findings: Finding[] = []
   for (let i = m.from; i < m.to; i++) {
@@ -42,6 +49,26 @@ parentPort!.on('message', (m: { type: 'chunk', from: number, to: number } | { ty
     }
   }
   Atomics.store(progress, data.slot, -1)
+  await turn()
+  if (asyncErrors.length > 0) {
+    asyncErrors.length = 0
+    for (let i = m.from; i < m.to; i++) {
+      Atomics.store(progress, data.slot, i)
+      const { target, input, generatorError } = pick(list, data.seed, i)
+      if (generatorError != null) continue
+      const r = runInput(target, input)
+      await turn()
+      if (asyncErrors.length > 0) {
+        // counted as its synchronous outcome in the first pass: it is a crash instead
+        const c = counts[target.name]
+        c[r.outcome] = Math.max(0, (c[r.outcome] ?? 1) - 1)
+        c.crash = (c.crash ?? 0) + 1
+        findings.push({ kind: 'crash', target: target.name, seed: data.seed, index: i, input: show(input).slice(0, 200_000), message: `an error escaped asynchronously: ${asyncErrors.join('; ').slice(0, 2000)}` })
+        asyncErrors.length = 0
+      }
+    }
+    Atomics.store(progress, data.slot, -1)
+  }
   parentPort!.postMessage({ type: 'done', from: m.from, to: m.to, counts, findings })
-})
+}
 parentPort!.postMessage({ type: 'ready', targets: list.map((t) => t.name) })
