@@ -1,5 +1,6 @@
 // A closed lease stays closed: exec into its containers (which may still be stopping) is refused
-// before anything starts, as soon as the provider's node knows of the close.
+// before anything starts, as soon as the provider's node knows of the close. And a tenant's
+// malformed frame ends its own session, never the provider's process.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cluster, key, order, bid } from '../committee/harness.ts'
@@ -8,6 +9,8 @@ import type { LeaseCertificateBody } from '../../src/wire/index.ts'
 import { leaseBook } from '../../src/node/lease-book.ts'
 import { handleExec, openExec } from '../../src/node/exec-protocol.ts'
 import { startNode, stopAll } from '../net/helpers.ts'
+import * as lp from 'it-length-prefixed'
+import { encodeCbor } from '../../src/wire/index.ts'
 
 // a lease the committee certified, as every node sees it on the leases topic
 const c = cluster(4)
@@ -49,6 +52,31 @@ test('exec on a closed lease is refused with ERR_LEASE_CLOSED; on an open one it
     assert.is(book.lease(o.idHex)?.state, 'closed')
     assert.is(await attempt(), 'ERR_LEASE_CLOSED')
     assert.is(started.length, 1, 'nothing reached the runtime after the close')
+  } finally {
+    await stopAll([provider, tenant])
+  }
+})
+
+test('a malformed stdin frame ends the exec session, and only that', async () => {
+  const provider = await startNode()
+  const tenant = await startNode()
+  try {
+    let ended = false
+    // the command's handle, as a runtime would give it: it reads stdin and outputs nothing for a while
+    await handleExec(provider, async () => ({
+      stdin: { write: () => {}, end: () => { ended = true } },
+      output: (async function * () { await new Promise((resolve) => setTimeout(resolve, 1500)) })(),
+      exitCode: new Promise<number>((resolve) => setTimeout(() => resolve(0), 1500))
+    }), { isClosed: () => false })
+    await tenant.dial(provider.multiaddrs()[0])
+    const stream = await tenant.libp2p.dialProtocol(provider.peerId, '/souk/exec/1.0.0')
+    stream.send(lp.encode.single(encodeCbor({ t: 'souk/exec-request', v: 1, lease: new Uint8Array(32), service: 'web', command: ['sh'], tty: false })))
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    stream.send(lp.encode.single(encodeCbor({ t: 'souk/exec-stdin', v: 1, data: 'not bytes' })))
+    for (let i = 0; i < 40 && !ended; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.ok(ended, 'the session\'s stdin was ended')
+    // this process is the provider: it is still here, and still serves
+    assert.ok((await tenant.libp2p.dialProtocol(provider.peerId, '/souk/exec/1.0.0')) != null)
   } finally {
     await stopAll([provider, tenant])
   }
