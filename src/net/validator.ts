@@ -172,11 +172,13 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         replay.check(msg.idHex, msg.createdAt, now)
         // a key never seen costs a key check: each forwarder gets a budget of those, so a new key
         // per message buys an attacker no more checks than its budget
-        if (peerLimited && !isKnownPublicKey(msg.signer) && !newKeys.take(fromStr, now)) {
-          bounds?.inc({ bound: 'new-keys-per-peer' })
-          return refuse(topic, GossipErrorCode.RATE_LIMITED, `peer ${fromStr} is over its budget of ${(init.newKeyLimit ?? NEW_KEY_LIMIT).perSecond}/s messages from keys this node has not seen`)
+        if (!isKnownPublicKey(msg.signer)) {
+          if (peerLimited && !newKeys.take(fromStr, now)) {
+            bounds?.inc({ bound: 'new-keys-per-peer' })
+            return refuse(topic, GossipErrorCode.RATE_LIMITED, `peer ${fromStr} is over its budget of ${(init.newKeyLimit ?? NEW_KEY_LIMIT).perSecond}/s messages from keys this node has not seen`)
+          }
+          keyChecks?.inc()
         }
-        if (!isKnownPublicKey(msg.signer)) keyChecks?.inc()
         if (!isAcceptablePublicKey(msg.signer)) throw new WireError(WireErrorCode.BAD_KEY, 'signer key is not an acceptable ed25519 key (non-canonical, small-order or mixed-order)')
         // cheap checks before the expensive one: under load the signature checks go to messages
         // that can still matter

@@ -75,16 +75,31 @@ function encodedKey (k: string): Buffer {
   return Buffer.concat([Buffer.from(h), b])
 }
 
+/** canonical order of two ASCII keys: shorter first, then bytewise */
+function asciiBefore (a: string, b: string): boolean {
+  return a.length < b.length || (a.length === b.length && a < b)
+}
+
 /** keys in canonical order: by the bytes of their encoding, which puts shorter keys first */
 function sortedKeys (o: Record<string, unknown>): string[] {
   const keys: string[] = []
   let ascii = true
-  for (const k of Object.keys(o)) {
+  for (const k in o) {
+    if (!Object.prototype.hasOwnProperty.call(o, k)) continue
     if (o[k] === undefined) continue // as JSON does: an absent field and an undefined one are one value
     keys.push(k)
     if (ascii && !isAscii(k)) ascii = false
   }
-  if (ascii) return keys.sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0))
+  if (ascii) {
+    // maps here have a few keys: an insertion sort beats a sort with a comparator
+    for (let i = 1; i < keys.length; i++) {
+      const k = keys[i]
+      let j = i - 1
+      while (j >= 0 && asciiBefore(k, keys[j])) { keys[j + 1] = keys[j]; j-- }
+      keys[j + 1] = k
+    }
+    return keys
+  }
   const enc = new Map(keys.map((k) => [k, encodedKey(k)]))
   return keys.sort((a, b) => Buffer.compare(enc.get(a)!, enc.get(b)!))
 }

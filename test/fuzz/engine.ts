@@ -64,9 +64,7 @@ export function runInput (target: Target, input: Uint8Array | string): RunResult
       outcome = 'untyped'
       message = 'the decoder returned a promise'
     } else {
-      const hidden = target.hidden?.(v)
-      outcome = hidden != null ? 'untyped' : 'value'
-      message = hidden
+      outcome = 'value'
     }
   } catch (err: any) {
     if (isCrash(err)) { outcome = 'crash'; message = `${String(err?.name)}: ${String(err?.message)}` } else if (isTypedError(err)) outcome = 'typed'

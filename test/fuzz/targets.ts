@@ -43,8 +43,6 @@ export interface Target {
   input: (rng: Rng) => Uint8Array | string
   /** decodes one input: returns a value or throws (a typed error, if all is well) */
   run: (input: Uint8Array | string) => unknown
-  /** a returned value that stands for an untyped failure (the gossip validator returns its verdicts) */
-  hidden?: (value: unknown) => string | undefined
 }
 
 const seed = (n: number): Uint8Array => new Uint8Array(32).fill(n)
