@@ -72,6 +72,13 @@ test('a replay is ignored and never returned twice; a re-wrapped one is rejected
   assert.is(r.verdict, Verdict.REJECT)
   assert.is(r.error?.code, 'ERR_WIRE_NON_CANONICAL')
   assert.not.equal(gossipMessageId(rewrapped), gossipMessageId(o.bytes))
+  // the same payload and envelope with a broken signature: refused (a replay of what was seen,
+  // before its signature is looked at), and under a gossip ID of its own, so that gossipsub marking
+  // it seen, had it come first, would not make the real message a duplicate
+  const sig = Uint8Array.from(o.sig); sig[3] ^= 1
+  const broken = encodeCbor([o.payload, o.signer, sig])
+  assert.is.not(v.validate(Topic.ORDERS, peer, broken).verdict, Verdict.ACCEPT)
+  assert.not.equal(gossipMessageId(broken), gossipMessageId(o.bytes))
 })
 
 test('an oversized message is rejected before decoding', () => {
