@@ -111,8 +111,11 @@ export async function startCluster (opts: ClusterOptions = {}): Promise<Cluster>
   }
 }
 
-/** an order the provider can serve, signed by the tenant node's key */
-export function honestOrder (tenant: Souk, bidWindowMs = 1500): SignedMessage<OrderBody> {
+/**
+ * an order the provider can serve, signed by the tenant node's key; its bid window leaves the
+ * committee room on a machine busy with an attack (and with other work)
+ */
+export function honestOrder (tenant: Souk, bidWindowMs = 4000): SignedMessage<OrderBody> {
   return signMessage<OrderBody>(tenant.identity, MessageTag.ORDER, buildOrder(loadSdl(web), { bidWindowMs, now: Date.now() }))
 }
 
