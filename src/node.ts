@@ -129,7 +129,7 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     throw err
   }
   const chain = committeeChain({ home, file: config.committee.file, files }, { net, identity, logger, announcer: config.roles.includes('validator') })
-  book = leaseBook({ committee: () => chain.files() })({ gossip: net.gossip })
+  book = leaseBook({ committee: () => chain.files() })({ gossip: net.gossip, metrics })
   const lb = book
   chain.onChange(() => { lb.committeeChanged() })
 

@@ -25,6 +25,8 @@ export type RawRouteHandler = (req: IncomingMessage, res: ServerResponse, params
 export interface ControlServer {
   route: (method: 'GET' | 'POST' | 'DELETE', pattern: string, handler: RouteHandler) => void
   raw: (method: 'GET' | 'POST', pattern: string, handler: RawRouteHandler) => void
+  /** the registered routes (method and pattern), in the order they match */
+  routes: () => Array<{ method: string, pattern: string }>
   start: () => Promise<void>
   stop: () => Promise<void>
   readonly socketPath: string
@@ -34,20 +36,72 @@ export interface ControlServerInit {
   socketPath: string
 }
 
-interface Route { method: string, parts: string[], handler: RouteHandler, raw?: RawRouteHandler }
+interface Route { method: string, parts: string[], handler: RouteHandler, raw?: RawRouteHandler, pattern?: string }
 
 function match (route: Route, method: string, parts: string[]): Record<string, string> | null {
   if (route.method !== method || route.parts.length !== parts.length) return null
   const params: Record<string, string> = {}
   for (let i = 0; i < parts.length; i++) {
     const p = route.parts[i]
-    if (p.startsWith(':')) params[p.slice(1)] = decodeURIComponent(parts[i])
+    if (p.startsWith(':')) params[p.slice(1)] = decodePart(parts[i])
     else if (p !== parts[i]) return null
   }
   return params
 }
 
-async function readBody (req: IncomingMessage): Promise<any> {
+function decodePart (part: string): string {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    throw new ApiError(ApiErrorCode.BAD_REQUEST, `path segment ${JSON.stringify(part.slice(0, 64))} is not valid percent-encoding`)
+  }
+}
+
+/** the parts of a request the API reads, before any handler runs */
+export interface ParsedRequest {
+  /** the route's pattern, e.g. /v1/leases/:id */
+  pattern: string
+  params: Record<string, string>
+  query: URLSearchParams
+  body: any
+}
+
+/**
+ * Matches a request against `routes` and parses its body: the control API's decoder, the same for
+ * the server and the fuzzer. Errors are ApiErrors (NOT_FOUND, BAD_REQUEST, TOO_LARGE).
+ */
+export function parseRequest (routes: ReadonlyArray<{ method: string, pattern: string }>, method: string, url: string, body: Uint8Array | undefined): ParsedRequest {
+  if (body != null && body.length > MAX_REQUEST_BYTES) throw new ApiError(ApiErrorCode.TOO_LARGE, `request body over ${MAX_REQUEST_BYTES} bytes`, 413)
+  let u: URL
+  try {
+    u = new URL(url, 'http://souk')
+  } catch {
+    throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request URL is not valid')
+  }
+  const parts = u.pathname.split('/').filter((p) => p !== '')
+  for (const r of routes) {
+    const params = match({ method: r.method, parts: r.pattern.split('/').filter((p) => p !== ''), handler: () => undefined }, method, parts)
+    if (params != null) return { pattern: r.pattern, params, query: u.searchParams, body: parseBody(body) }
+  }
+  throw new ApiError(ApiErrorCode.NOT_FOUND, `no such endpoint: ${method} ${u.pathname.slice(0, 200)}`, 404)
+}
+
+function parseBody (body: Uint8Array | undefined): any {
+  if (body == null || body.length === 0) return undefined
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body)
+  } catch {
+    throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid UTF-8')
+  }
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid JSON')
+  }
+}
+
+async function readBody (req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const c of req) {
@@ -55,12 +109,7 @@ async function readBody (req: IncomingMessage): Promise<any> {
     if (size > MAX_REQUEST_BYTES) throw new ApiError(ApiErrorCode.TOO_LARGE, `request body over ${MAX_REQUEST_BYTES} bytes`, 413)
     chunks.push(c as Buffer)
   }
-  if (size === 0) return undefined
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
-  } catch {
-    throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid JSON')
-  }
+  return Buffer.concat(chunks)
 }
 
 function isAsyncIterable (v: unknown): v is AsyncIterable<unknown> {
@@ -86,7 +135,7 @@ export function controlServer (init: ControlServerInit): ControlServer {
       }
       if (found == null) throw new ApiError(ApiErrorCode.NOT_FOUND, `no such endpoint: ${req.method} ${url.pathname}`, 404)
       if (found.route.raw != null) { await found.route.raw(req, res, found.params); return }
-      const body = await readBody(req)
+      const body = parseBody(await readBody(req))
       const out = await found.route.handler({ params: found.params, query: url.searchParams, body, signal: ac.signal })
       if (isAsyncIterable(out)) {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' })
@@ -117,11 +166,12 @@ export function controlServer (init: ControlServerInit): ControlServer {
   return {
     socketPath: init.socketPath,
     route (method, pattern, handler) {
-      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler })
+      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler, pattern })
     },
     raw (method, pattern, raw) {
-      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler: () => undefined, raw })
+      routes.push({ method, parts: pattern.split('/').filter((p) => p !== ''), handler: () => undefined, raw, pattern })
     },
+    routes: () => routes.map((r) => ({ method: r.method, pattern: r.pattern ?? `/${r.parts.join('/')}` })),
     async start () {
       // a socket left by a crashed daemon is stale: remove it, but never one a live daemon holds
       await fs.rm(init.socketPath, { force: true })

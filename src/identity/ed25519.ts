@@ -35,8 +35,10 @@ class BoundedCache<V> {
   }
 }
 
-// key hex → KeyObject when the key passed the rule, null when it failed
-const keyCache = new BoundedCache<KeyObject | null>(KEY_CACHE_SIZE)
+// key hex → the rule's verdict; and, for keys that passed, their OpenSSL key object (made only
+// when the OpenSSL path needs it)
+const verdicts = new BoundedCache<boolean>(KEY_CACHE_SIZE)
+const keyObjects = new BoundedCache<KeyObject>(KEY_CACHE_SIZE)
 
 function hexOf (b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
@@ -44,13 +46,47 @@ function hexOf (b: Uint8Array): string {
 
 /**
  * The key rule: canonical encoding, not small order, torsion-free (prime-order subgroup).
- * Honestly generated keys always pass.
+ * Honestly generated keys always pass. The verdict is cached per key.
  */
 export function isAcceptablePublicKey (publicKey: Uint8Array): boolean {
-  return keyObjectFor(publicKey) != null
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return false
+  const k = hexOf(publicKey)
+  const cached = verdicts.get(k)
+  if (cached !== undefined) return cached
+  const ok = keyRule(publicKey)
+  verdicts.set(k, ok)
+  return ok
 }
 
-function checkKeyUncached (publicKey: Uint8Array): boolean {
+/** whether this key's verdict is cached (checking a known key costs a lookup, a new one the rule) */
+export function isKnownPublicKey (publicKey: Uint8Array): boolean {
+  return publicKey instanceof Uint8Array && publicKey.length === PUBLIC_KEY_LENGTH && verdicts.get(hexOf(publicKey)) !== undefined
+}
+
+/**
+ * The rule, uncached: libsodium's point check where the addon loads (about as costly as one
+ * signature check), noble's otherwise (about twenty). Both give the same verdict on every key
+ * (test/identity/ed25519.test.ts compares them).
+ */
+export function keyRule (publicKey: Uint8Array): boolean {
+  const s = sodium()
+  return s != null ? keyRuleSodium(publicKey) : keyRuleNoble(publicKey)
+}
+
+/** libsodium's crypto_core_ed25519_is_valid_point: canonical, on the curve, not small order, in the main subgroup */
+export function keyRuleSodium (publicKey: Uint8Array): boolean {
+  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return false
+  const s = sodium()
+  if (s == null) throw new Error('libsodium is not loaded')
+  try {
+    return s.crypto_core_ed25519_is_valid_point(publicKey)
+  } catch {
+    return false
+  }
+}
+
+/** the same rule with @noble/ed25519 (a scalar multiplication for the subgroup check) */
+export function keyRuleNoble (publicKey: Uint8Array): boolean {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return false
   try {
     const point = ed.Point.fromBytes(publicKey, false)
@@ -65,14 +101,13 @@ function checkKeyUncached (publicKey: Uint8Array): boolean {
 }
 
 function keyObjectFor (publicKey: Uint8Array): KeyObject | null {
-  if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_LENGTH) return null
+  if (!isAcceptablePublicKey(publicKey)) return null
   const k = hexOf(publicKey)
-  const cached = keyCache.get(k)
-  if (cached !== undefined) return cached
-  const ko = checkKeyUncached(publicKey)
-    ? createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
-    : null
-  keyCache.set(k, ko)
+  let ko = keyObjects.get(k)
+  if (ko == null) {
+    ko = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' })
+    keyObjects.set(k, ko)
+  }
   return ko
 }
 
@@ -150,11 +185,17 @@ function admissible (signature: Uint8Array, message: Uint8Array, publicKey: Uint
   return ko == null || hasSmallOrderR(signature) ? null : ko
 }
 
+/** the rules without the OpenSSL key object (for libsodium and noble) */
+function admissibleBytes (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
+  if (!(signature instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH || !(message instanceof Uint8Array)) return false
+  return isAcceptablePublicKey(publicKey) && !hasSmallOrderR(signature)
+}
+
 /** Hot path: the rules, then libsodium (or OpenSSL without it). */
 export function verify (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
   const s = sodium()
   if (s == null) return verifyOpenSSL(signature, message, publicKey)
-  if (admissible(signature, message, publicKey) == null) return false
+  if (!admissibleBytes(signature, message, publicKey)) return false
   try {
     return s.crypto_sign_verify_detached(signature, message, publicKey)
   } catch {
@@ -175,7 +216,7 @@ export function verifyOpenSSL (signature: Uint8Array, message: Uint8Array, publi
 
 /** Portable path: the same rules, then noble in strict RFC 8032 mode. */
 export function verifyNoble (signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean {
-  if (admissible(signature, message, publicKey) == null) return false
+  if (!admissibleBytes(signature, message, publicKey)) return false
   try {
     return ed.verify(signature, message, publicKey, { zip215: false })
   } catch {

@@ -1,4 +1,4 @@
-export { verify, verifyOpenSSL, verifyNoble, hasSmallOrderR, fastVerifier, isAcceptablePublicKey, keypairFromSeed, generateKeypair, signNoble, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, SEED_LENGTH } from './ed25519.ts'
+export { verify, verifyOpenSSL, verifyNoble, hasSmallOrderR, fastVerifier, isAcceptablePublicKey, isKnownPublicKey, keyRule, keyRuleSodium, keyRuleNoble, keypairFromSeed, generateKeypair, signNoble, PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, SEED_LENGTH } from './ed25519.ts'
 export type { Ed25519Keypair } from './ed25519.ts'
 export { sodium } from './sodium.ts'
 export type { Sodium } from './sodium.ts'

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module'
 /** The part of sodium-native souk uses. */
 export interface Sodium {
   crypto_sign_verify_detached: (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
+  crypto_core_ed25519_is_valid_point: (point: Uint8Array) => boolean
   crypto_aead_chacha20poly1305_ietf_encrypt: (out: Uint8Array, message: Uint8Array, ad: Uint8Array | null, nsec: null, nonce: Uint8Array, key: Uint8Array) => number
   crypto_aead_chacha20poly1305_ietf_decrypt: (out: Uint8Array, nsec: null, ciphertext: Uint8Array, ad: Uint8Array | null, nonce: Uint8Array, key: Uint8Array) => number
   crypto_aead_chacha20poly1305_ietf_ABYTES: number
@@ -24,7 +25,7 @@ export function sodium (): Sodium | undefined {
     if (process.env.SOUK_NO_SODIUM == null || process.env.SOUK_NO_SODIUM === '' || process.env.SOUK_NO_SODIUM === '0') {
       try {
         const s = createRequire(import.meta.url)('sodium-native') as Sodium
-        if (typeof s.crypto_sign_verify_detached === 'function') loaded = s
+        if (typeof s.crypto_sign_verify_detached === 'function' && typeof s.crypto_core_ed25519_is_valid_point === 'function') loaded = s
       } catch {}
     }
   }

@@ -11,7 +11,7 @@ import { systemClock } from './clock.ts'
 import type { Clock, Timer } from './clock.ts'
 import {
   DEFAULT_BID_VALIDITY_MS, DEFAULT_MAX_BID_WINDOW_MS, DEFAULT_MAX_CONCURRENT_RESERVATIONS, DEFAULT_MAX_DECISIONS,
-  MarketMetricName, ReasonCode
+  DEFAULT_MAX_RESERVATIONS_PER_TENANT, MarketMetricName, ReasonCode
 } from './constants.ts'
 import { parseAmount } from '../wire/amount.ts'
 import { memoryDecisionStore } from './decisions.ts'
@@ -39,6 +39,8 @@ export interface BidEngineInit {
   maxBidWindowMs?: number
   /** reservations held at once for open bids */
   maxConcurrentReservations?: number
+  /** reservations held at once for open bids on one tenant's orders */
+  maxReservationsPerTenant?: number
   /** decisions kept in memory when no store is given */
   maxDecisions?: number
 }
@@ -113,6 +115,7 @@ interface Config {
   bidValidityMs: number
   maxBidWindowMs: number
   maxConcurrentReservations: number
+  maxReservationsPerTenant: number
   maxDecisions: number
 }
 
@@ -122,6 +125,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
   const store = components.store ?? memoryDecisionStore(cfg.maxDecisions)
   const decisions = components.metrics?.counter(MarketMetricName.DECISIONS, 'orders decided, by outcome and first reason')
   const releases = components.metrics?.counter(MarketMetricName.RESERVATION_RELEASES, 'reservations given back, by why')
+  const bounds = components.metrics?.counter(MarketMetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
 
   // the strategy is ours to stop only when we built it
   const ownsPricing = !isStrategy(cfg.pricing)
@@ -143,8 +147,15 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
   // bids whose reservation went back, in case their lease turns out final anyway (bounded)
   const recent = new Map<string, Active>()
   const inflight = new Map<string, Promise<Decision>>()
-  // reservations for open bids, counting those being taken right now
+  // reservations for open bids, counting those being taken right now; and the same by tenant
   let openCount = 0
+  const openByTenant = new Map<string, number>()
+  const tenantUp = (t: string): void => { openByTenant.set(t, (openByTenant.get(t) ?? 0) + 1) }
+  const tenantDown = (t: string): void => {
+    const n = (openByTenant.get(t) ?? 0) - 1
+    if (n > 0) openByTenant.set(t, n)
+    else openByTenant.delete(t)
+  }
   let stopped = false
 
   // read fresh each time: both can change while a decision awaits pricing or the inventory
@@ -168,7 +179,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     if (a == null) return
     active.delete(id)
     a.timer?.cancel()
-    if (a.decision.state === 'open') openCount--
+    if (a.decision.state === 'open') { openCount--; tenantDown(a.decision.tenant) }
     try {
       await reservations.release(id)
     } finally {
@@ -256,19 +267,28 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
 
     // 4. capacity, reserved before the bid exists
     if (openCount >= cfg.maxConcurrentReservations) {
+      bounds?.inc({ bound: 'reservations' })
       return decline(order, [{ code: ReasonCode.TOO_MANY_RESERVATIONS, message: `already holding ${openCount} reservations for open bids (limit ${cfg.maxConcurrentReservations})` }], opts)
+    }
+    const tenantOpen = openByTenant.get(req.tenant) ?? 0
+    if (tenantOpen >= cfg.maxReservationsPerTenant) {
+      bounds?.inc({ bound: 'reservations-per-tenant' })
+      return decline(order, [{ code: ReasonCode.TENANT_RESERVATIONS, message: `already holding ${tenantOpen} reservations for open bids on this tenant's orders (limit ${cfg.maxReservationsPerTenant} per tenant)` }], opts)
     }
     const demand: ReservationDemand = { order: id, groups: body.groups.map((g) => ({ name: g.name, resources: g.resources })) }
     openCount++
+    tenantUp(req.tenant)
     let res: ReserveResult
     try {
       res = await reservations.reserve(id, demand)
     } catch (err: any) {
       openCount--
+      tenantDown(req.tenant)
       return decline(order, [{ code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }], opts)
     }
     if (!res.ok) {
       openCount--
+      tenantDown(req.tenant)
       return decline(order, [{ code: res.code, message: res.message }], opts)
     }
     const decision: Decision = { order: id, tenant: req.tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], prices, state: 'open' }
@@ -352,6 +372,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
           a.timer?.cancel()
           a.timer = undefined
           openCount--
+          tenantDown(a.decision.tenant)
           a.decision = { ...a.decision, state: 'won' }
           await store.put(a.decision)
         }
@@ -433,6 +454,7 @@ function readInit (init: BidEngineInit): Config {
     bidValidityMs: posInt(init.bidValidityMs, DEFAULT_BID_VALIDITY_MS, 'bidValidityMs', 0),
     maxBidWindowMs: posInt(init.maxBidWindowMs, DEFAULT_MAX_BID_WINDOW_MS, 'maxBidWindowMs'),
     maxConcurrentReservations: posInt(init.maxConcurrentReservations, DEFAULT_MAX_CONCURRENT_RESERVATIONS, 'maxConcurrentReservations'),
+    maxReservationsPerTenant: posInt(init.maxReservationsPerTenant, DEFAULT_MAX_RESERVATIONS_PER_TENANT, 'maxReservationsPerTenant'),
     maxDecisions: posInt(init.maxDecisions, DEFAULT_MAX_DECISIONS, 'maxDecisions')
   }
 }

@@ -22,6 +22,10 @@ export const ReasonCode = {
   PRICING_FAILED: 'ERR_PRICING_FAILED',
   /** the provider already holds its maximum of reservations for open bids */
   TOO_MANY_RESERVATIONS: 'ERR_TOO_MANY_RESERVATIONS',
+  /** the provider already holds its maximum of reservations for open bids of this order's tenant */
+  TENANT_RESERVATIONS: 'ERR_TENANT_RESERVATIONS',
+  /** this order's tenant already has its maximum of orders waiting for the pricing script */
+  TENANT_PRICING_LIMIT: 'ERR_TENANT_PRICING_LIMIT',
   // capacity: reservation providers answer with these (or their own ERR_* codes)
   INSUFFICIENT_CPU: 'ERR_INSUFFICIENT_CPU',
   INSUFFICIENT_MEMORY: 'ERR_INSUFFICIENT_MEMORY',
@@ -42,6 +46,11 @@ export const DEFAULT_BID_VALIDITY_MS = 60_000
 export const DEFAULT_MAX_BID_WINDOW_MS = 10 * 60_000
 /** reservations held at once for bids that are still open */
 export const DEFAULT_MAX_CONCURRENT_RESERVATIONS = 64
+/**
+ * reservations held at once for open bids on one tenant's orders: a tenant flooding orders takes
+ * at most this many of the DEFAULT_MAX_CONCURRENT_RESERVATIONS slots, so other tenants still get bids
+ */
+export const DEFAULT_MAX_RESERVATIONS_PER_TENANT = 8
 /** decisions kept in memory when no store is given */
 export const DEFAULT_MAX_DECISIONS = 10_000
 
@@ -49,10 +58,39 @@ export const DEFAULT_MAX_DECISIONS = 10_000
 export const DEFAULT_SCRIPT_TIMEOUT_MS = 5_000
 export const DEFAULT_SCRIPT_CONCURRENCY = 2
 export const DEFAULT_SCRIPT_MAX_QUEUE = 256
+/** orders of one tenant running or waiting for the pricing script at once */
+export const DEFAULT_SCRIPT_MAX_PER_TENANT = 4
 export const DEFAULT_SCRIPT_MAX_OUTPUT_BYTES = 64 * 1024
 /** stderr kept for the failure message */
 export const SCRIPT_STDERR_EXCERPT_BYTES = 1024
 
+
+// What a node keeps about the market from gossip (node/lease-book): each bound caps what
+// strangers can add; when one refuses something it is counted in souk_bound_hits_total{bound}.
+/** orders held at most (oldest forgotten first) */
+export const BOOK_MAX_ORDERS = 50_000
+/** orders of one signer held at once (its own orders are exempt on a tenant's node) */
+export const BOOK_MAX_ORDERS_PER_TENANT = 64
+/** an order (and its bids) is forgotten this long after its bid deadline; leases and expiries are kept apart */
+export const BOOK_ORDER_RETENTION_MS = 10 * 60_000
+/** bids held per order */
+export const BOOK_MAX_BIDS_PER_ORDER = 1_000
+/** bids held per order and provider (a provider bids once; a few re-bids are allowed) */
+export const BOOK_MAX_BIDS_PER_PROVIDER = 4
+/** bytes of bid envelopes held over all orders */
+export const BOOK_MAX_BID_BYTES = 64 * 1024 * 1024
+/** bids for orders not seen yet (gossip gives no order between topics), held briefly */
+export const BOOK_MAX_PENDING_BIDS = 1_000
+/** bytes of those bids */
+export const BOOK_MAX_PENDING_BID_BYTES = 4 * 1024 * 1024
+/** how long a bid waits for its order, ms */
+export const BOOK_PENDING_BID_TTL_MS = 30_000
+/** certified leases held (closed ones forgotten first) */
+export const BOOK_MAX_LEASES = 100_000
+/** expired orders held */
+export const BOOK_MAX_EXPIRIES = 100_000
+/** orders with validators' expiry statements still short of f+1 */
+export const BOOK_MAX_EXPIRY_VOTES = 10_000
 
 /** the domain tag and version that start every auditor attestation */
 export const ATTESTATION_TYPE = 'souk/provider-attestation'
@@ -63,5 +101,7 @@ export const MarketMetricName = {
   /** labels: outcome (bid | declined), code (first reason, or "") */
   DECISIONS: 'souk_market_decisions_total',
   /** labels: reason (lost | expired | closed | stopped; stopped also covers a bid that could not be sent) */
-  RESERVATION_RELEASES: 'souk_market_reservation_releases_total'
+  RESERVATION_RELEASES: 'souk_market_reservation_releases_total',
+  /** labels: bound (which limit on what strangers may add refused something) */
+  BOUND_HIT: 'souk_bound_hits_total'
 } as const

@@ -16,7 +16,7 @@ export { parseAmount, formatAmount, addAmounts, multiplyAmount, compareAmounts, 
 export * from './pricing/index.ts'
 export { MarketError, MarketErrorCode, PricingError } from './errors.ts'
 export * from './constants.ts'
-export { usageMeter, usageAuditor, usageAmount, UsageDisputeError } from './usage.ts'
+export { usageMeter, usageAuditor, usageAmount, UsageDisputeError, UsageRule } from './usage.ts'
 export type { UsageMeter, UsageMeterInit, UsageMeterComponents, UsageRecord, MeteredLease, AuditedLease } from './usage.ts'
 export { providerLeases, checkManifestAgainstOrder, LeaseRefusedError, LeaseRefusal } from './provider-leases.ts'
 export type { ProviderLeases, ProviderLeasesInit, ProviderLeasesComponents, ProviderLease, LeaseState } from './provider-leases.ts'

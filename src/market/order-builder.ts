@@ -28,7 +28,8 @@ export function buildOrder (loaded: LoadedSdl, opts: BuildOrderOptions): OrderBo
     bidDeadline: opts.now + opts.bidWindowMs
   }
   try {
-    return validateOrder(body, 'order')
+    // the same bound every node applies to the signed order (signed no earlier than `now`)
+    return validateOrder(body, 'order', { createdAt: opts.now })
   } catch (err) {
     if (err instanceof WireError) throw new MarketError(MarketErrorCode.INVALID_ORDER, `cannot become an order: ${err.message}`)
     throw err

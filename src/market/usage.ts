@@ -1,7 +1,7 @@
 // Usage accounting: the provider states what each lease cost over each period (time × agreed
 // price), signed; the tenant's node checks the arithmetic and countersigns; a provider closes a
 // lease whose statements go unanswered past a grace period. Nothing here moves money.
-import { signMessage, MessageTag, PRICE_PERIOD_MS, toHex } from '../wire/index.ts'
+import { signMessage, MessageTag, PRICE_PERIOD_MS, MAX_CLOCK_SKEW_MS, toHex } from '../wire/index.ts'
 import type { Price, Signer, SignedMessage, UsageStatementBody, UsageAckBody } from '../wire/index.ts'
 import { parseAmount, formatAmount, mulDivCeil } from '../wire/amount.ts'
 import { systemClock } from './clock.ts'
@@ -136,57 +136,105 @@ export function usageMeter (init: UsageMeterInit): (components: UsageMeterCompon
   }
 }
 
+/** Which rule a refused statement broke (the refusal's `rule`; its message says how). */
+export const UsageRule = {
+  LEASE: 'lease',
+  SIGNER: 'signer',
+  RATE: 'rate',
+  FUTURE: 'future',
+  BEFORE_LEASE: 'before-lease',
+  AFTER_CLOSE: 'after-close',
+  SEQUENCE: 'sequence',
+  CONTIGUOUS: 'contiguous',
+  AMOUNT: 'amount',
+  TOTAL: 'total'
+} as const
+export type UsageRule = typeof UsageRule[keyof typeof UsageRule]
+
+/** A statement the tenant's node refuses to countersign: `rule` names the check, the message says why. */
 export class UsageDisputeError extends Error {
   readonly code = 'ERR_USAGE_DISPUTED'
-  constructor (message: string) { super(message); this.name = 'UsageDisputeError' }
+  readonly rule: UsageRule
+  constructor (rule: UsageRule, message: string) { super(message); this.name = 'UsageDisputeError'; this.rule = rule }
 }
 
 export interface AuditedLease {
   leaseId: Uint8Array
+  /** the provider's key as the lease certificate names it (never the statement's own signer) */
   provider: Uint8Array
   rate: Price
+  /**
+   * when the lease began for this tenant (it sent the manifest): the first statement may not
+   * start before it, give or take the allowed clock skew
+   */
+  startedAt: number
+  /** when the lease closed, as this tenant knows it: no statement may end after it (plus skew) */
+  closedAt?: number
   /** the last statement countersigned before a restart, when this auditor has none in memory */
   last?: { sequence: number, periodEnd: number, total: Price }
 }
 
+const iso = (ms: number): string => {
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString()
+}
+
 /**
- * The tenant's side: checks each statement (signer, rate, contiguous periods, arithmetic) and
- * countersigns it. A statement that does not add up is refused, never signed.
+ * The tenant's side: checks each statement against the lease (the certificate's provider key,
+ * the agreed rate, the lease's start and close, periods that follow each other, the arithmetic)
+ * and countersigns it. A statement that does not add up is refused, never signed, and the
+ * refusal names the rule and the numbers.
  */
 export function usageAuditor (components: { signer: Signer, clock?: Clock, maxSkewMs?: number }): {
   handleStatement: (lease: AuditedLease, s: SignedMessage<UsageStatementBody>) => SignedMessage<UsageAckBody>
-  history: (leaseIdHex: string) => Array<{ statement: SignedMessage<UsageStatementBody>, ack: SignedMessage<UsageAckBody> }>
+  /** the last statement countersigned per lease (what a resend is answered with) */
+  last: (leaseIdHex: string) => { statement: SignedMessage<UsageStatementBody>, ack: SignedMessage<UsageAckBody> } | undefined
 } {
   const clock = components.clock ?? systemClock()
-  const seen = new Map<string, Array<{ statement: SignedMessage<UsageStatementBody>, ack: SignedMessage<UsageAckBody> }>>()
+  const skew = components.maxSkewMs ?? MAX_CLOCK_SKEW_MS
+  // only the last countersigned statement per lease matters (the next must follow it)
+  const lastOf = new Map<string, { statement: SignedMessage<UsageStatementBody>, ack: SignedMessage<UsageAckBody> }>()
   return {
     handleStatement (lease, s) {
       const b = s.body
       const id = toHex(lease.leaseId)
-      if (toHex(b.lease) !== id) throw new UsageDisputeError('statement is for another lease')
-      if (toHex(s.signer) !== toHex(lease.provider)) throw new UsageDisputeError('statement is not signed by the lease\'s provider')
+      const dispute = (rule: UsageRule, message: string): UsageDisputeError => new UsageDisputeError(rule, `statement ${b.sequence}: ${message}`)
+      if (toHex(b.lease) !== id) throw dispute(UsageRule.LEASE, 'is for another lease')
+      if (toHex(s.signer) !== toHex(lease.provider)) throw dispute(UsageRule.SIGNER, `is signed by ${toHex(s.signer).slice(0, 16)}…, not by the lease's provider ${toHex(lease.provider).slice(0, 16)}… (the key in the lease certificate)`)
       if (b.rate.denom !== lease.rate.denom || parseAmount(b.rate.amount) !== parseAmount(lease.rate.amount)) {
-        throw new UsageDisputeError(`statement rate ${b.rate.amount} ${b.rate.denom} differs from the agreed ${lease.rate.amount} ${lease.rate.denom}`)
+        throw dispute(UsageRule.RATE, `rate ${b.rate.amount} ${b.rate.denom} differs from the agreed ${lease.rate.amount} ${lease.rate.denom}`)
       }
-      if (b.periodEnd > clock.now() + (components.maxSkewMs ?? 30_000)) throw new UsageDisputeError('statement period ends in the future')
-      const past = seen.get(id) ?? []
-      const prevMsg = past[past.length - 1]
-      if (prevMsg != null && b.sequence === prevMsg.statement.body.sequence) return prevMsg.ack // a resend: answer again
+      const now = clock.now()
+      if (b.periodEnd > now + skew) throw dispute(UsageRule.FUTURE, `period ends at ${iso(b.periodEnd)}, in the future (now ${iso(now)})`)
+      if (lease.closedAt != null && b.periodEnd > lease.closedAt + skew) {
+        throw dispute(UsageRule.AFTER_CLOSE, `period ends at ${iso(b.periodEnd)}, after the lease closed at ${iso(lease.closedAt)}`)
+      }
+      const prevMsg = lastOf.get(id)
+      if (prevMsg != null && b.sequence === prevMsg.statement.body.sequence) {
+        // a resend of what was countersigned gets the same answer; another statement with that number does not
+        if (s.idHex === prevMsg.statement.idHex) return prevMsg.ack
+        throw dispute(UsageRule.SEQUENCE, 'a different statement with this sequence was already countersigned')
+      }
       const prev = prevMsg != null ? { sequence: prevMsg.statement.body.sequence, periodEnd: prevMsg.statement.body.periodEnd, total: prevMsg.statement.body.total } : lease.last
       const expectedSeq = prev == null ? 0 : prev.sequence + 1
-      if (b.sequence !== expectedSeq) throw new UsageDisputeError(`statement sequence ${b.sequence}, expected ${expectedSeq}`)
-      if (prev != null && b.periodStart !== prev.periodEnd) throw new UsageDisputeError('statement period does not start where the last one ended')
+      if (b.sequence !== expectedSeq) throw dispute(UsageRule.SEQUENCE, `has sequence ${b.sequence}, expected ${expectedSeq}`)
+      if (prev == null) {
+        if (b.periodStart < lease.startedAt - skew) {
+          throw dispute(UsageRule.BEFORE_LEASE, `period starts at ${iso(b.periodStart)}, before the lease started at ${iso(lease.startedAt)}`)
+        }
+      } else if (b.periodStart !== prev.periodEnd) {
+        throw dispute(UsageRule.CONTIGUOUS, `period starts at ${iso(b.periodStart)}, not where statement ${prev.sequence} ended (${iso(prev.periodEnd)})`)
+      }
       const expected = usageAmount(lease.rate, b.periodEnd - b.periodStart)
       if (parseAmount(b.amount.amount) !== parseAmount(expected.amount)) {
-        throw new UsageDisputeError(`statement amount ${b.amount.amount} ${b.amount.denom} for ${b.periodEnd - b.periodStart} ms, expected ${expected.amount}`)
+        throw dispute(UsageRule.AMOUNT, `amount ${b.amount.amount} ${b.amount.denom} for ${b.periodEnd - b.periodStart} ms, expected ${expected.amount}`)
       }
       const prevTotal = prev == null ? 0n : parseAmount(prev.total.amount)
-      if (parseAmount(b.total.amount) !== prevTotal + parseAmount(b.amount.amount)) throw new UsageDisputeError('statement total does not add up')
+      if (parseAmount(b.total.amount) !== prevTotal + parseAmount(b.amount.amount)) throw dispute(UsageRule.TOTAL, `total ${b.total.amount} is not the previous total ${formatAmount(prevTotal)} plus ${b.amount.amount}`)
       const ack = signMessage<UsageAckBody>(components.signer, MessageTag.USAGE_ACK, { lease: b.lease, statement: s.id, sequence: b.sequence })
-      past.push({ statement: s, ack })
-      seen.set(id, past)
+      lastOf.set(id, { statement: s, ack })
       return ack
     },
-    history: (id) => [...(seen.get(id) ?? [])]
+    last: (id) => lastOf.get(id)
   }
 }

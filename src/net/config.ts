@@ -49,7 +49,10 @@ export interface GossipConfig {
   /** rate-limit refusals beyond the burst after which the sender earns penalty points */
   sustainedOverflow?: number
   penalties?: PenaltyBookInit
-  replay?: ReplayWindowInit
+  /** replay windows (capacity per topic comes from the topic policies) */
+  replay?: Omit<ReplayWindowInit, 'capacity'>
+  /** per forwarding peer: messages from keys this node has not checked before */
+  newKeyLimit?: { perSecond: number, burst: number }
   /** score points per squared invalid message (negative) */
   invalidMessageWeight?: number
 }

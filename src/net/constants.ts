@@ -45,13 +45,36 @@ export type Role = typeof Role[keyof typeof Role]
 /** the string whose sha256 is the DHT key of a role: `souk/1/role/<name>` */
 export const ROLE_KEY_PREFIX = 'souk/1/role/'
 
+/**
+ * Message IDs each topic's replay window holds (protocols/gossip.md §4). Each is well above what
+ * the topic carries in MAX_MESSAGE_AGE_MS at the rates its limits allow from honest senders, and
+ * small enough that all four, full, stay within about 60 MB.
+ */
+export const REPLAY_CAPACITY: Readonly<Record<Topic, number>> = {
+  [Topic.ORDERS]: 100_000,
+  [Topic.BIDS]: 200_000,
+  [Topic.LEASES]: 50_000,
+  [Topic.COMMITTEE]: 50_000
+}
+
+/**
+ * Per forwarding peer, over all topics: messages from keys this node has no cached key verdict for.
+ * Each such key costs one key check (libsodium's point check, about one signature check); honest
+ * traffic repeats its few signers, which stay cached (identity's KEY_CACHE_SIZE).
+ */
+export const NEW_KEY_LIMIT = { perSecond: 100, burst: 500 } as const
+
 // stream limits
 /** largest request or response frame on the lease protocol */
 export const MAX_LEASE_FRAME_BYTES = 256 * 1024
 /** largest frame on the sync protocol: one order envelope plus framing */
 export const MAX_SYNC_FRAME_BYTES = 64 * 1024 + 256
 /** open orders a sync response may carry */
-export const MAX_SYNC_ORDERS = 10_000
+export const MAX_SYNC_ORDERS = 1_000
+/** orders a syncing node takes in per second from one answer (it reads no faster: the stream's flow control holds the rest) */
+export const SYNC_INGEST_LIMIT = { perSecond: 200, burst: 200 } as const
+/** sync requests one peer may make of this node (each answer costs up to MAX_SYNC_ORDERS frames) */
+export const SYNC_REQUEST_LIMIT = { perSecond: 1 / 30, burst: 3 } as const
 /** frames a lease response stream may carry (a followed log ends here at the latest) */
 export const MAX_LEASE_FRAMES = 1_000_000
 /** log line length carried on the lease protocol */

@@ -2,7 +2,7 @@
 // publishes SignedMessages and receives verified SignedMessages; the bytes in between are the
 // envelopes exactly as signed.
 import type { PeerId } from '@libp2p/interface'
-import type { ReplayWindow, SignedMessage } from '../wire/index.ts'
+import type { ReplayWindows, SignedMessage } from '../wire/index.ts'
 import { NetError, NetErrorCode } from './errors.ts'
 import type { GossipValidator, ValidationResult, Precheck } from './validator.ts'
 import type { PubSub } from './pubsub.ts'
@@ -22,7 +22,7 @@ export interface SoukGossip {
   /** handler for accepted messages of one topic, or of all with '*'; returns an unsubscribe function */
   onMessage: (topic: string, handler: GossipHandler) => () => void
   /** validates bytes that arrived another way (sync) exactly as gossip would, and delivers them on accept */
-  ingest: (topic: string, from: PeerId, data: Uint8Array, opts?: { rateLimit?: boolean }) => ValidationResult
+  ingest: (topic: string, from: PeerId, data: Uint8Array, opts?: { rateLimit?: boolean | 'signer' }) => ValidationResult
   /** a check on decoded messages of a topic before their signature is checked (Ignore when it objects) */
   addPrecheck: (topic: string, check: Precheck) => () => void
   score: (peer: PeerId) => number
@@ -33,7 +33,8 @@ export interface SoukGossip {
 export interface SoukGossipComponents {
   pubsub: PubSub<SignedMessage>
   validator: GossipValidator
-  replay: ReplayWindow
+  /** the validator's windows, one per topic */
+  replay: ReplayWindows
   metrics?: NetMetrics
 }
 
@@ -72,7 +73,7 @@ export function soukGossip (components: SoukGossipComponents): SoukGossip {
       // remember it, so that it coming back later (after gossipsub forgot it) is a replay here too
       const now = Date.now()
       try {
-        replay.accept(msg.idHex, msg.createdAt, now)
+        replay.for(topic).accept(msg.idHex, msg.createdAt, now)
       } catch {
         // already known or outside the window: other nodes judge freshness themselves
       }

@@ -9,7 +9,7 @@ import {
 } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
 import { FrameStream, frameOf, withTimeout } from './frames.ts'
-import { refuse, sameBytes } from './authority.ts'
+import { peerIsKey, refuse, sameBytes } from './authority.ts'
 import type { Decision } from './authority.ts'
 import { MetricName } from './metrics.ts'
 import type { NetMetrics } from './metrics.ts'
@@ -161,6 +161,14 @@ export async function handleLease (libp2p: Libp2p, init: LeaseHandlerInit): Prom
           await fs.close()
           return
         }
+        // the Close must be the requester's own: authorize() then checks that the requester is the
+        // lease's tenant, so a Close signed by anyone else (however valid) closes nothing
+        if (!peerIsKey(connection.remotePeer, ctx.close.signer)) {
+          await fs.write(resp('error', { code: LeaseErrorCode.NOT_AUTHORIZED, reason: 'the Close message is not signed by the requesting peer' }))
+          result = LeaseErrorCode.NOT_AUTHORIZED
+          await fs.close()
+          return
+        }
       }
       let decision: Decision
       try {
@@ -247,7 +255,8 @@ export async function handleLease (libp2p: Libp2p, init: LeaseHandlerInit): Prom
   }
 }
 
-function decodeResponse (v: unknown): LeaseResponse {
+/** A decoded lease response frame, or a NetError (MALFORMED_FRAME). */
+export function decodeLeaseResponse (v: unknown): LeaseResponse {
   const o = frameOf(v, FrameTag.LEASE_RESPONSE, ['kind'], ['status', 'log', 'event', 'code', 'reason'])
   try {
     const kind = schema.str(o.kind, 'frame.kind', 16)
@@ -315,7 +324,7 @@ export async function * leaseRequest (libp2p: Libp2p, provider: PeerId, request:
     for (;;) {
       const v = await fs.read()
       if (v === undefined) throw new NetError(NetErrorCode.STREAM_ENDED, 'provider closed the stream without an end frame')
-      const r = decodeResponse(v)
+      const r = decodeLeaseResponse(v)
       yield r
       if (r.kind === 'end' || r.kind === 'error') { finished = true; return }
     }

@@ -30,7 +30,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
-import { ReplayWindow } from '../wire/index.ts'
+import { ReplayWindows } from '../wire/index.ts'
 import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
 import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
@@ -68,7 +68,8 @@ export interface SoukNode {
   readonly identity: Identity
   readonly gossip: SoukGossip
   readonly metrics: NetMetrics
-  readonly replay: ReplayWindow
+  /** replay windows, one per topic */
+  readonly replay: ReplayWindows
   readonly penalties: PenaltyBook
   /** the node's dialable addresses, each ending in /p2p/<id> */
   multiaddrs: () => string[]
@@ -116,9 +117,12 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   const metrics = config.metrics ?? memoryMetrics()
   const g = config.gossip ?? {}
   const topics = g.topics ?? DEFAULT_TOPIC_POLICIES
-  const replay = new ReplayWindow(g.replay)
+  const replay = new ReplayWindows({
+    ...g.replay,
+    capacity: Object.fromEntries(Object.entries(topics).filter(([, p]) => p.replayCapacity != null).map(([t, p]) => [t, p.replayCapacity as number]))
+  })
   const penalties = new PenaltyBook(g.penalties)
-  const validator = gossipValidator({ topics, sustainedOverflow: g.sustainedOverflow, verifier: g.verifier })({ replay, penalties, metrics })
+  const validator = gossipValidator({ topics, sustainedOverflow: g.sustainedOverflow, verifier: g.verifier, newKeyLimit: g.newKeyLimit })({ replay, penalties, metrics })
 
   const listen = [...(config.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
   for (const r of config.relay?.reserveOn ?? []) listen.push(`${r}/p2p-circuit`)

@@ -1,15 +1,18 @@
 // /souk/sync/1.0.0 — a joining node asks a peer for the open orders it missed. The answer is
 // the order envelopes as signed; the joiner validates each exactly like gossip (same validator,
-// same replay window), so a peer cannot slip in anything gossip would have refused.
+// same replay window, the signers' rate limits), so a peer cannot slip in anything gossip would
+// have refused, and reads at a bounded rate. A node answers each peer a few times a minute at most.
 import type { Libp2p, PeerId, Stream, Connection } from '@libp2p/interface'
 import { schema, WireError } from '../wire/index.ts'
-import { FRAME_VERSION, FrameTag, MAX_INBOUND_STREAMS, MAX_SYNC_FRAME_BYTES, MAX_SYNC_ORDERS, Protocol, REQUEST_TIMEOUT_MS, SYNC_TIMEOUT_MS, Topic } from './constants.ts'
+import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_ORDERS, Protocol, REQUEST_TIMEOUT_MS, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
 import { FrameStream, frameOf, withTimeout } from './frames.ts'
 import { Verdict } from './verdict.ts'
 import type { SoukGossip } from './gossip.ts'
 import { MetricName } from './metrics.ts'
 import type { NetMetrics } from './metrics.ts'
+import { TokenBuckets } from './rate-limit.ts'
+import type { RateLimit } from './rate-limit.ts'
 
 /** The application's open orders, as envelope bytes; called once per sync request. */
 export type OpenOrdersSource = () => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
@@ -19,26 +22,59 @@ export interface SyncHandlerInit {
   timeoutMs?: number
   maxOrders?: number
   maxInboundStreams?: number
+  /** requests one peer may make (SYNC_REQUEST_LIMIT); beyond it the stream is reset unanswered */
+  requestLimit?: RateLimit
   metrics?: NetMetrics
+}
+
+export interface SyncRequest { topic: string, limit: number }
+export type SyncFrame = { kind: 'order', envelope: Uint8Array } | { kind: 'end', count: number }
+
+/** A decoded sync request frame, or a NetError (MALFORMED_FRAME). */
+export function decodeSyncRequest (v: unknown): SyncRequest {
+  const req = frameOf(v, FrameTag.SYNC_REQUEST, ['topic'], ['limit'])
+  try {
+    return {
+      topic: schema.str(req.topic, 'frame.topic', 64),
+      limit: req.limit === undefined ? MAX_SYNC_ORDERS : schema.uint(req.limit, 'frame.limit', MAX_SYNC_ORDERS)
+    }
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
+}
+
+/** A decoded sync answer frame (an order envelope, not yet validated, or the end), or a NetError. */
+export function decodeSyncFrame (v: unknown): SyncFrame {
+  const t = (v as { t?: unknown } | null)?.t
+  try {
+    if (t === FrameTag.SYNC_END) {
+      const f = frameOf(v, FrameTag.SYNC_END, ['count'])
+      return { kind: 'end', count: schema.uint(f.count, 'frame.count', MAX_SYNC_ORDERS) }
+    }
+    const f = frameOf(v, FrameTag.SYNC_RESPONSE, ['envelope'])
+    return { kind: 'order', envelope: schema.bytes(f.envelope, 'frame.envelope', { min: 1, max: MAX_SYNC_FRAME_BYTES }) }
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
 }
 
 /** Registers the serving side. Returns a function that unregisters it. */
 export async function handleSync (libp2p: Libp2p, init: SyncHandlerInit): Promise<() => Promise<void>> {
   const counter = init.metrics?.counter(MetricName.STREAM_REQUESTS, 'stream requests by protocol and result')
-  const handler = async (stream: Stream, _connection: Connection): Promise<void> => {
+  const bounds = init.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
+  const requests = new TokenBuckets({ ...(init.requestLimit ?? SYNC_REQUEST_LIMIT), maxKeys: 4096 })
+  const handler = async (stream: Stream, connection: Connection): Promise<void> => {
     const fs = new FrameStream(stream, { maxFrameBytes: 1024, maxFrames: 1, signal: withTimeout(REQUEST_TIMEOUT_MS) })
     try {
-      const req = frameOf(await fs.readRequired('sync request'), FrameTag.SYNC_REQUEST, ['topic'], ['limit'])
-      fs.expectNoMore()
-      let topic: string
-      let limit: number
-      try {
-        topic = schema.str(req.topic, 'frame.topic', 64)
-        limit = req.limit === undefined ? MAX_SYNC_ORDERS : schema.uint(req.limit, 'frame.limit', MAX_SYNC_ORDERS)
-      } catch (err: any) {
-        if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-        throw err
+      // each answer can be a thousand frames: a peer asking again and again is refused unanswered
+      if (!requests.take(connection.remotePeer.toString(), Date.now())) {
+        bounds?.inc({ bound: 'sync-requests-per-peer' })
+        throw new NetError(NetErrorCode.REFUSED, 'too many sync requests from this peer')
       }
+      const { topic, limit } = decodeSyncRequest(await fs.readRequired('sync request'))
+      fs.expectNoMore()
       fs.setSignal(withTimeout(init.timeoutMs ?? SYNC_TIMEOUT_MS))
       let count = 0
       if (topic === Topic.ORDERS) {
@@ -76,12 +112,16 @@ export interface SyncOptions {
   limit?: number
   /** stop and drop the peer's answer after this many rejected envelopes */
   maxRejected?: number
+  /** orders taken in per second (SYNC_INGEST_LIMIT) */
+  ingestLimit?: RateLimit
 }
 
 /**
- * Pulls open orders from `peer`. Each envelope goes through the gossip validator (rate limits
- * off: a sync is a burst by nature) and, when accepted, to the gossip handlers of the orders
- * topic, exactly as if it had arrived by gossip.
+ * Pulls open orders from `peer`. Each envelope goes through the gossip validator (with the
+ * signers' rate limits; the per-peer limit gives way to this function's own pace, since a sync is
+ * a burst by nature) and, when accepted, to the gossip handlers of the orders topic, exactly as
+ * if it had arrived by gossip. Reading stops while the pace is exceeded, so the peer's stream
+ * waits on flow control rather than this node's memory.
  */
 export async function syncOrders (libp2p: Libp2p, gossip: SoukGossip, peer: PeerId, opts: SyncOptions = {}): Promise<SyncResult> {
   const signal = withTimeout(opts.timeoutMs ?? SYNC_TIMEOUT_MS, opts.signal)
@@ -89,20 +129,20 @@ export async function syncOrders (libp2p: Libp2p, gossip: SoukGossip, peer: Peer
   const max = Math.min(opts.limit ?? MAX_SYNC_ORDERS, MAX_SYNC_ORDERS)
   const fs = new FrameStream(stream, { maxFrameBytes: MAX_SYNC_FRAME_BYTES, maxFrames: max + 1, signal })
   const result: SyncResult = { received: 0, accepted: 0, ignored: 0, rejected: 0 }
+  const pace = opts.ingestLimit ?? SYNC_INGEST_LIMIT
+  const bucket = new TokenBuckets({ ...pace, maxKeys: 1 })
   try {
     await fs.write({ t: FrameTag.SYNC_REQUEST, v: FRAME_VERSION, topic: Topic.ORDERS, limit: max })
     await fs.close()
     for (;;) {
-      const v = await fs.readRequired('sync end frame')
-      const t = (v as { t?: unknown })?.t
-      if (t === FrameTag.SYNC_END) {
-        frameOf(v, FrameTag.SYNC_END, ['count'])
-        return result
-      }
-      const f = frameOf(v, FrameTag.SYNC_RESPONSE, ['envelope'])
-      if (!(f.envelope instanceof Uint8Array)) throw new NetError(NetErrorCode.MALFORMED_FRAME, 'frame.envelope: must be bytes')
+      const f = decodeSyncFrame(await fs.readRequired('sync end frame'))
+      if (f.kind === 'end') return result
       result.received++
-      const r = gossip.ingest(Topic.ORDERS, peer, f.envelope, { rateLimit: false })
+      while (!bucket.take('sync', Date.now())) {
+        await new Promise((resolve) => setTimeout(resolve, Math.ceil(1000 / pace.perSecond)))
+        if (signal.aborted) throw new NetError(NetErrorCode.TIMEOUT, 'sync timed out')
+      }
+      const r = gossip.ingest(Topic.ORDERS, peer, f.envelope, { rateLimit: 'signer' })
       if (r.verdict === Verdict.ACCEPT) result.accepted++
       else if (r.verdict === Verdict.REJECT) result.rejected++
       else result.ignored++

@@ -1,13 +1,14 @@
 // The gossip validator: one function per node that every topic shares. For each message it
-// checks, cheapest first: throttling and rate limit of the forwarding peer, size, decoding, tag
-// allowed on the topic, schema, freshness and replay, the signature, then the signer's rate
-// limit (after the signature, so forgeries cannot spend a real signer's budget). The
-// answer is a verdict plus, on Accept, the verified SignedMessage, which is what the application
-// receives: nothing is verified twice.
+// checks, cheapest first: throttling and rate limit of the forwarding peer, size, decoding
+// (canonical CBOR only), tag allowed on the topic, schema, freshness and replay (the topic's own
+// window), the forwarder's budget for keys this node has not checked before, the key rule, the
+// signature, then the signer's rate limit (after the signature, so forgeries cannot spend a real
+// signer's budget). The answer is a verdict plus, on Accept, the verified SignedMessage, which is
+// what the application receives: nothing is verified twice.
 import { openMessage, WireError, WireErrorCode, MAX_ENVELOPE_BYTES, MessageTag } from '../wire/index.ts'
-import type { ReplayWindow, SignedMessage, BidBody } from '../wire/index.ts'
-import { publicKeyOfPeerId, isAcceptablePublicKey, verify, verifyNoble } from '../identity/index.ts'
-import { COMMITTEE_TAG_PREFIX, Topic } from './constants.ts'
+import type { ReplayWindows, SignedMessage, BidBody } from '../wire/index.ts'
+import { publicKeyOfPeerId, isAcceptablePublicKey, isKnownPublicKey, verify, verifyNoble } from '../identity/index.ts'
+import { COMMITTEE_TAG_PREFIX, NEW_KEY_LIMIT, REPLAY_CAPACITY, Topic } from './constants.ts'
 import { GossipValidationError } from './errors.ts'
 import { GossipErrorCode, Verdict, verdictOf } from './verdict.ts'
 import { MetricName } from './metrics.ts'
@@ -29,15 +30,19 @@ export interface TopicPolicy {
   peerLimit?: RateLimit
   /** envelope size limit, bytes; at most MAX_ENVELOPE_BYTES */
   maxBytes?: number
+  /** message IDs the topic's replay window holds (REPLAY_CAPACITY) */
+  replayCapacity?: number
 }
 
 export type TopicPolicies = Record<string, TopicPolicy>
 
 export const DEFAULT_TOPIC_POLICIES: TopicPolicies = {
-  [Topic.ORDERS]: { tags: [MessageTag.ORDER], signerLimit: { perSecond: 10, burst: 50 }, peerLimit: { perSecond: 300, burst: 600 } },
-  [Topic.BIDS]: { tags: [MessageTag.BID], signerLimit: { perSecond: 200, burst: 400 }, peerLimit: { perSecond: 2000, burst: 4000 } },
-  [Topic.LEASES]: { tags: [MessageTag.LEASE_CERTIFICATE, MessageTag.CLOSE, MessageTag.ORDER_EXPIRED, MessageTag.COMMITTEE_CHAIN], peerLimit: { perSecond: 2000, burst: 4000 } },
-  [Topic.COMMITTEE]: { tagPrefixes: [COMMITTEE_TAG_PREFIX] }
+  [Topic.ORDERS]: { tags: [MessageTag.ORDER], signerLimit: { perSecond: 10, burst: 50 }, peerLimit: { perSecond: 300, burst: 600 }, replayCapacity: REPLAY_CAPACITY[Topic.ORDERS] },
+  [Topic.BIDS]: { tags: [MessageTag.BID], signerLimit: { perSecond: 200, burst: 400 }, peerLimit: { perSecond: 2000, burst: 4000 }, replayCapacity: REPLAY_CAPACITY[Topic.BIDS] },
+  [Topic.LEASES]: { tags: [MessageTag.LEASE_CERTIFICATE, MessageTag.CLOSE, MessageTag.ORDER_EXPIRED, MessageTag.COMMITTEE_CHAIN], peerLimit: { perSecond: 2000, burst: 4000 }, replayCapacity: REPLAY_CAPACITY[Topic.LEASES] },
+  // nothing is published here today (consensus runs on the committee's stream protocol); without
+  // limits it was the one topic a stranger could flood with validly signed messages at any rate
+  [Topic.COMMITTEE]: { tagPrefixes: [COMMITTEE_TAG_PREFIX], signerLimit: { perSecond: 20, burst: 40 }, peerLimit: { perSecond: 100, burst: 200 }, replayCapacity: REPLAY_CAPACITY[Topic.COMMITTEE] }
 }
 
 export interface ValidationResult {
@@ -47,8 +52,12 @@ export interface ValidationResult {
 }
 
 export interface ValidateOptions {
-  /** apply the topic's rate limits (default true; a bulk sync turns them off) */
-  rateLimit?: boolean
+  /**
+   * which rate limits apply: all of them (true, the default); `signer` for bytes that came by sync,
+   * which the sync paces itself (no per-peer limit or new-key budget, but every signer's limit); or
+   * none (false, for tests and tools that replay known traffic)
+   */
+  rateLimit?: boolean | 'signer'
 }
 
 export interface GossipValidatorInit {
@@ -56,10 +65,16 @@ export interface GossipValidatorInit {
   /** rate-limit refusals beyond the burst after which the sender earns penalty points */
   sustainedOverflow?: number
   verifier?: 'native' | 'noble'
+  /**
+   * per forwarding peer, over all topics: messages signed by keys whose rule verdict this node has
+   * not cached yet (each costs a key check); beyond it such messages are ignored unchecked
+   */
+  newKeyLimit?: RateLimit
 }
 
 export interface GossipValidatorComponents {
-  replay: ReplayWindow
+  /** one window per topic */
+  replay: ReplayWindows
   penalties: PenaltyBook
   metrics?: NetMetrics
 }
@@ -113,6 +128,9 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
       })
     }
     const counter: Counter | undefined = components.metrics?.counter(MetricName.GOSSIP_VALIDATION, 'gossip messages validated, by topic, verdict and reason')
+    const bounds: Counter | undefined = components.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
+    const newKeys = new TokenBuckets(init.newKeyLimit ?? NEW_KEY_LIMIT)
+    const keyChecks: Counter | undefined = components.metrics?.counter(MetricName.KEY_CHECKS, 'signer keys checked against the key rule for the first time')
 
     const allows = (topic: string, tag: string): boolean => {
       const s = states.get(topic)
@@ -123,6 +141,7 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
 
     const refuse = (topic: string, code: string, message: string): ValidationResult => {
       const verdict = verdictOf(code)
+      if (code === WireErrorCode.WINDOW_FULL) bounds?.inc({ bound: 'replay-window' })
       counter?.inc({ topic, verdict, code })
       return { verdict, error: new GossipValidationError(topic, verdict, code, message) }
     }
@@ -131,7 +150,8 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
       const s = states.get(topic)
       if (s == null) return refuse(topic, GossipErrorCode.WRONG_TOPIC, 'not a souk topic this node validates')
       const fromStr = typeof from === 'string' ? from : from.toString()
-      const limited = opts.rateLimit !== false && (s.signers != null || s.peers != null)
+      const peerLimited = opts.rateLimit !== false && opts.rateLimit !== 'signer'
+      const limited = peerLimited && (s.signers != null || s.peers != null)
       if (limited && components.penalties.isThrottled(fromStr, now)) {
         return refuse(topic, GossipErrorCode.THROTTLED, `peer ${fromStr} is throttled`)
       }
@@ -142,13 +162,23 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
       }
       // protocols/wire.md order: shape, tag, version, schema, then freshness and replay, then the
       // signature; the ID is recorded only once everything passed
+      const replay = components.replay.for(topic)
       let msg: SignedMessage
       try {
         msg = openMessage(data, { expect: s.expect, trusted: true, maxBytes: s.maxBytes, now })
         if (s.expect == null && !allows(topic, msg.tag)) {
           return refuse(topic, GossipErrorCode.WRONG_TOPIC, `${msg.tag} does not belong on ${topic}`)
         }
-        components.replay.check(msg.idHex, msg.createdAt, now)
+        replay.check(msg.idHex, msg.createdAt, now)
+        // a key never seen costs a key check: each forwarder gets a budget of those, so a new key
+        // per message buys an attacker no more checks than its budget
+        if (!isKnownPublicKey(msg.signer)) {
+          if (peerLimited && !newKeys.take(fromStr, now)) {
+            bounds?.inc({ bound: 'new-keys-per-peer' })
+            return refuse(topic, GossipErrorCode.RATE_LIMITED, `peer ${fromStr} is over its budget of ${(init.newKeyLimit ?? NEW_KEY_LIMIT).perSecond}/s messages from keys this node has not seen`)
+          }
+          keyChecks?.inc()
+        }
         if (!isAcceptablePublicKey(msg.signer)) throw new WireError(WireErrorCode.BAD_KEY, 'signer key is not an acceptable ed25519 key (non-canonical, small-order or mixed-order)')
         // cheap checks before the expensive one: under load the signature checks go to messages
         // that can still matter
@@ -162,7 +192,7 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         if (err instanceof WireError) return refuse(topic, err.code, err.message)
         return refuse(topic, GossipErrorCode.INTERNAL, String(err?.message ?? err))
       }
-      if (limited && s.signers != null) {
+      if (opts.rateLimit !== false && s.signers != null) {
         const signerKey = Buffer.from(msg.signer).toString('base64')
         if (!s.signers.take(signerKey, now)) {
           // the forwarder pays only when it is the signer: an honest relay may forward a message
@@ -175,7 +205,7 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
           return refuse(topic, GossipErrorCode.RATE_LIMITED, `signer is over ${s.policy.signerLimit!.perSecond}/s on ${topic}`)
         }
       }
-      components.replay.add(msg.idHex, msg.createdAt, now)
+      replay.add(msg.idHex, msg.createdAt, now)
       counter?.inc({ topic, verdict: Verdict.ACCEPT, code: 'ok' })
       return { verdict: Verdict.ACCEPT, message: msg }
     }

@@ -29,6 +29,7 @@ export const GossipErrorCode = {
 export const WIRE_VERDICTS: Readonly<Record<string, Exclude<Verdict, 'accept'>>> = {
   [WireErrorCode.TOO_LARGE]: Verdict.REJECT,
   [WireErrorCode.MALFORMED]: Verdict.REJECT,
+  [WireErrorCode.NON_CANONICAL]: Verdict.REJECT,
   [WireErrorCode.SCHEMA]: Verdict.REJECT,
   [WireErrorCode.WRONG_TYPE]: Verdict.REJECT,
   [WireErrorCode.BAD_KEY]: Verdict.REJECT,
@@ -38,6 +39,8 @@ export const WIRE_VERDICTS: Readonly<Record<string, Exclude<Verdict, 'accept'>>>
   [WireErrorCode.STALE]: Verdict.IGNORE,
   [WireErrorCode.FUTURE]: Verdict.IGNORE,
   [WireErrorCode.REPLAY]: Verdict.IGNORE,
+  // this node's memory is full of recent messages: not the forwarder's fault
+  [WireErrorCode.WINDOW_FULL]: Verdict.IGNORE,
   [GossipErrorCode.RATE_LIMITED]: Verdict.IGNORE,
   [GossipErrorCode.THROTTLED]: Verdict.IGNORE,
   [GossipErrorCode.WRONG_TOPIC]: Verdict.REJECT,

@@ -1,11 +1,13 @@
 // `/souk/exec/1.0.0`: a command (an interactive shell, say) in a lease's container, for the
-// lease's tenant only. The first frame names the command; then stdin flows tenant → provider and
-// output flows back, until the command exits. Frames are length-prefixed CBOR maps.
+// lease's tenant only, and never once the lease is closed. The first frame names the command; then
+// stdin flows tenant → provider and output flows back, until the command exits. Frames are
+// length-prefixed CBOR maps, each decoded by one of the functions below (a NetError otherwise).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { FrameStream, frameOf } from '../net/index.ts'
+import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, toHex } from '../wire/index.ts'
+import { schema, HASH_BYTES, toHex, WireError } from '../wire/index.ts'
 import type { ExecHandle, ExecOutput } from '../runtime/index.ts'
+import { leaseBookOf } from './lease-book.ts'
 
 export const EXEC_PROTOCOL = '/souk/exec/1.0.0'
 const REQUEST = 'souk/exec-request'
@@ -22,8 +24,72 @@ export interface ExecRequest { lease: Uint8Array, service: string, command: stri
 
 export type ExecStarter = (remote: PeerId, req: ExecRequest) => Promise<ExecHandle>
 
-/** Provider side. `start` authorizes (throws an error with a code to refuse) and starts the command. */
-export async function handleExec (net: SoukNode, start: ExecStarter): Promise<() => Promise<void>> {
+/** what the tenant sends after the request */
+export type ExecInput = { kind: 'stdin', data: Uint8Array } | { kind: 'eof' }
+/** what the provider sends */
+export type ExecReply =
+  | { kind: 'output', stream: 'stdout' | 'stderr', data: Uint8Array }
+  | { kind: 'exit', code: number }
+  | { kind: 'error', code: string, reason: string }
+
+function typed<T> (f: () => T): T {
+  try {
+    return f()
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
+}
+
+/** The first frame: which command where. */
+export function decodeExecRequest (v: unknown): ExecRequest {
+  const o = frameOf(v, REQUEST, ['lease', 'service', 'command', 'tty'])
+  return typed(() => ({
+    lease: schema.bytes(o.lease, 'frame.lease', HASH_BYTES),
+    service: schema.str(o.service, 'frame.service', 64, 1),
+    command: schema.arr(o.command, 'frame.command', 64, (x, p) => schema.str(x, p, 4096), 1),
+    tty: schema.bool(o.tty, 'frame.tty')
+  }))
+}
+
+/** A frame after the request, tenant → provider. */
+export function decodeExecInput (v: unknown): ExecInput {
+  const t = (v as { t?: unknown } | null)?.t
+  if (t === EOF) { frameOf(v, EOF, []); return { kind: 'eof' } }
+  const o = frameOf(v, STDIN, ['data'])
+  return typed(() => ({ kind: 'stdin', data: schema.bytes(o.data, 'frame.data', { min: 0, max: MAX_FRAME }) }))
+}
+
+/** A frame provider → tenant. */
+export function decodeExecReply (v: unknown): ExecReply {
+  const t = (v as { t?: unknown } | null)?.t
+  return typed(() => {
+    if (t === EXIT) return { kind: 'exit', code: schema.uint(frameOf(v, EXIT, ['code']).code, 'frame.code', 255) }
+    if (t === ERROR) {
+      const o = frameOf(v, ERROR, ['code', 'reason'])
+      return { kind: 'error', code: schema.str(o.code, 'frame.code', 64, 1), reason: schema.str(o.reason, 'frame.reason', 512) }
+    }
+    const o = frameOf(v, OUTPUT, ['stream', 'data'])
+    const stream = schema.str(o.stream, 'frame.stream', 6)
+    if (stream !== 'stdout' && stream !== 'stderr') throw new NetError(NetErrorCode.MALFORMED_FRAME, 'frame.stream: must be stdout or stderr')
+    return { kind: 'output', stream, data: schema.bytes(o.data, 'frame.data', { min: 0, max: MAX_FRAME }) }
+  })
+}
+
+export interface ExecHandlerInit {
+  /**
+   * whether a lease is closed; by default the node's lease book says (it hears every close: the
+   * tenant's, gossiped, and the provider's own, which it records)
+   */
+  isClosed?: (leaseIdHex: string) => boolean
+}
+
+/**
+ * Provider side. `start` authorizes (throws an error with a code to refuse) and starts the command.
+ * A closed lease is refused before `start` runs.
+ */
+export async function handleExec (net: SoukNode, start: ExecStarter, init: ExecHandlerInit = {}): Promise<() => Promise<void>> {
+  const isClosed = init.isClosed ?? ((id: string) => leaseBookOf(net.gossip)?.lease(id)?.state === 'closed')
   await net.libp2p.handle(EXEC_PROTOCOL, (stream: Stream, connection: Connection) => {
     void (async () => {
       const ac = new AbortController()
@@ -31,32 +97,30 @@ export async function handleExec (net: SoukNode, start: ExecStarter): Promise<()
       const touch = (): void => { clearTimeout(idle); idle = setTimeout(() => ac.abort(), IDLE_MS) }
       const fs = new FrameStream(stream, { maxFrameBytes: MAX_FRAME, signal: ac.signal })
       try {
-        const o = frameOf(await fs.readRequired('exec request'), REQUEST, ['lease', 'service', 'command', 'tty'])
-        const req: ExecRequest = {
-          lease: schema.bytes(o.lease, 'frame.lease', HASH_BYTES),
-          service: schema.str(o.service, 'frame.service', 64, 1),
-          command: schema.arr(o.command, 'frame.command', 64, (x, p) => schema.str(x, p, 4096), 1),
-          tty: schema.bool(o.tty, 'frame.tty')
-        }
+        const req = decodeExecRequest(await fs.readRequired('exec request'))
         let handle: ExecHandle
         try {
+          if (isClosed(toHex(req.lease))) throw Object.assign(new Error(`lease ${toHex(req.lease)} is closed`), { code: 'ERR_LEASE_CLOSED' })
           handle = await start(connection.remotePeer, req)
         } catch (err: any) {
           await fs.write({ t: ERROR, v: 1, code: String(err?.code ?? 'ERR_EXEC_FAILED'), reason: String(err?.message ?? err).slice(0, 500) })
           await fs.close()
           return
         }
-        // stdin: tenant → container
+        // stdin: tenant → container; a frame that is not stdin or eof ends the input (and the session)
         const input = (async () => {
           for (;;) {
             const f = await fs.read().catch(() => undefined)
             if (f === undefined) { handle.stdin.end(); return }
             touch()
-            const m = f as Record<string, unknown>
-            if (m?.t === STDIN) handle.stdin.write(schema.bytes(m.data, 'frame.data', { min: 0, max: MAX_FRAME }))
-            else if (m?.t === EOF) { handle.stdin.end(); return }
+            const m = decodeExecInput(f)
+            if (m.kind === 'stdin') handle.stdin.write(m.data)
+            else { handle.stdin.end(); return }
           }
-        })()
+        })().catch((err: any) => {
+          handle.stdin.end()
+          fs.abort(err instanceof Error ? err : new Error(String(err)))
+        })
         for await (const out of handle.output) {
           touch()
           await fs.write({ t: OUTPUT, v: 1, stream: out.stream, data: out.data })
@@ -86,12 +150,19 @@ export async function openExec (net: SoukNode, provider: PeerId, req: ExecReques
   async function * output (): AsyncGenerator<ExecOutput> {
     try {
       for (;;) {
-        const f = await fs.read() as Record<string, unknown> | undefined
-        if (f === undefined) { rejectExit(new Error('the provider ended the session without an exit code')); return }
-        if (f.t === OUTPUT) yield { stream: f.stream === 'stderr' ? 'stderr' : 'stdout', data: schema.bytes(f.data, 'frame.data', { min: 0, max: MAX_FRAME }) }
-        else if (f.t === EXIT) { resolveExit(schema.uint(f.code, 'frame.code', 255)); return }
-        else if (f.t === ERROR) {
-          const err = Object.assign(new Error(`${String(f.reason)}`), { code: String(f.code) })
+        const v = await fs.read()
+        if (v === undefined) { rejectExit(new NetError(NetErrorCode.STREAM_ENDED, 'the provider ended the session without an exit code')); return }
+        let f: ExecReply
+        try {
+          f = decodeExecReply(v)
+        } catch (err: any) {
+          rejectExit(err)
+          throw err
+        }
+        if (f.kind === 'output') yield { stream: f.stream, data: f.data }
+        else if (f.kind === 'exit') { resolveExit(f.code); return }
+        else {
+          const err = Object.assign(new Error(f.reason), { code: f.code })
           rejectExit(err)
           throw err
         }

@@ -1,6 +1,13 @@
 // What every node knows about the market from gossip: orders and bids it saw, leases the
 // committee certified (checked offline against the committee file), orders the committee
 // declared expired (once f+1 validators said so), and closes.
+//
+// Anyone can send orders and bids, so everything here is bounded (market/constants.ts, BOOK_*):
+// orders in all and per signer, bids per order, per provider and in bytes, bids whose order is
+// not known yet (held for seconds, then dropped), leases, expiries and validators' expiry
+// statements. Orders and their bids are forgotten a while after their bid deadline, which the
+// wire bounds (protocols/wire.md §4.1); the losing bids go as soon as the order has an outcome.
+// Each refusal is counted in souk_bound_hits_total{bound}.
 import { EventEmitter } from 'node:events'
 import { MessageTag, toHex } from '../wire/index.ts'
 import type { SignedMessage, OrderBody, BidBody, LeaseCertificateBody, CloseBody, OrderExpiredBody } from '../wire/index.ts'
@@ -8,6 +15,11 @@ import { verifyLeaseCertificate } from '../committee/index.ts'
 import type { CommitteeFile } from '../committee/index.ts'
 import { Topic } from '../net/index.ts'
 import type { SoukGossip } from '../net/index.ts'
+import {
+  BOOK_MAX_BID_BYTES, BOOK_MAX_BIDS_PER_ORDER, BOOK_MAX_BIDS_PER_PROVIDER, BOOK_MAX_EXPIRIES, BOOK_MAX_EXPIRY_VOTES,
+  BOOK_MAX_LEASES, BOOK_MAX_ORDERS, BOOK_MAX_ORDERS_PER_TENANT, BOOK_MAX_PENDING_BID_BYTES, BOOK_MAX_PENDING_BIDS,
+  BOOK_ORDER_RETENTION_MS, BOOK_PENDING_BID_TTL_MS, MarketMetricName
+} from '../market/index.ts'
 
 export interface LeaseRecord {
   orderId: string
@@ -18,6 +30,8 @@ export interface LeaseRecord {
   state: 'active' | 'closed'
   closeReason?: string
   closedBy?: string
+  /** when this node learned of the close */
+  closedAt?: number
   certifiedAt: number
 }
 
@@ -30,8 +44,45 @@ export type OrderOutcome =
 export interface LeaseBookInit {
   /** the committee chain, genesis first */
   committee: () => CommitteeFile[]
-  /** orders and bids remembered at most (oldest forgotten first) */
+  /** orders remembered at most (BOOK_MAX_ORDERS; oldest forgotten first) */
   maxOrders?: number
+  /** orders of one signer remembered at once (BOOK_MAX_ORDERS_PER_TENANT) */
+  maxOrdersPerTenant?: number
+  /** bids per order (BOOK_MAX_BIDS_PER_ORDER) */
+  maxBidsPerOrder?: number
+  /** bids per order and provider (BOOK_MAX_BIDS_PER_PROVIDER) */
+  maxBidsPerProvider?: number
+  /** bytes of bids over all orders (BOOK_MAX_BID_BYTES) */
+  maxBidBytes?: number
+  /** bids waiting for their order (BOOK_MAX_PENDING_BIDS, BOOK_MAX_PENDING_BID_BYTES, BOOK_PENDING_BID_TTL_MS) */
+  maxPendingBids?: number
+  maxPendingBidBytes?: number
+  pendingBidTtlMs?: number
+  /** how long after its bid deadline an order is kept (BOOK_ORDER_RETENTION_MS) */
+  orderRetentionMs?: number
+  maxLeases?: number
+  maxExpiries?: number
+  maxExpiryVotes?: number
+  /** the clock (ms since the Unix epoch) */
+  now?: () => number
+}
+
+export interface LeaseBookComponents {
+  gossip: SoukGossip
+  metrics?: { counter: (name: string, help: string) => { inc: (labels?: Record<string, string>, by?: number) => void } }
+}
+
+/** what the book holds now, against its bounds */
+export interface LeaseBookStats {
+  orders: number
+  bids: number
+  bidBytes: number
+  pendingBids: number
+  pendingBidBytes: number
+  leases: number
+  expiries: number
+  expiryVotes: number
+  heldCertificates: number
 }
 
 export interface LeaseBook {
@@ -43,7 +94,7 @@ export interface LeaseBook {
   expiry: (orderId: string) => ExpiryRecord | undefined
   /** open orders: seen, no lease, no expiry, deadline not long past */
   openOrders: (now: number) => Array<SignedMessage<OrderBody>>
-  /** records a message this node made itself (gossip does not echo own messages) */
+  /** records a message this node made itself (gossip does not echo own messages); exempt from the per-signer bounds */
   record: (msg: SignedMessage) => void
   /** resolves with the order's lease or expiry */
   outcome: (orderId: string, opts?: { signal?: AbortSignal }) => Promise<OrderOutcome>
@@ -51,53 +102,166 @@ export interface LeaseBook {
   rejected: () => number
   /** the committee chain grew: certificates held for its new epoch are checked now */
   committeeChanged: () => void
+  stats: () => LeaseBookStats
 }
 
 /** certificates of an epoch this node has no committee file for yet, held until the chain
  * announcement arrives (gossip gives no order between topics' messages) */
 const MAX_HELD_CERTIFICATES = 1_000
+/** the book forgets old orders at most this often */
+const SWEEP_INTERVAL_MS = 5_000
 
-export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGossip }) => LeaseBook {
-  return ({ gossip }) => {
-    const maxOrders = init.maxOrders ?? 50_000
-    const orders = new Map<string, SignedMessage<OrderBody>>()
-    const bidsByOrder = new Map<string, Array<SignedMessage<BidBody>>>()
+interface OrderEntry {
+  msg: SignedMessage<OrderBody>
+  bids: Array<SignedMessage<BidBody>>
+  /** signer hex → bids of that provider */
+  byProvider: Map<string, number>
+  local: boolean
+}
+
+interface Pending { msg: SignedMessage<BidBody>, at: number }
+
+export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponents) => LeaseBook {
+  return ({ gossip, metrics }) => {
+    const now = init.now ?? Date.now
+    const maxOrders = init.maxOrders ?? BOOK_MAX_ORDERS
+    const maxPerTenant = init.maxOrdersPerTenant ?? BOOK_MAX_ORDERS_PER_TENANT
+    const maxBidsPerOrder = init.maxBidsPerOrder ?? BOOK_MAX_BIDS_PER_ORDER
+    const maxBidsPerProvider = init.maxBidsPerProvider ?? BOOK_MAX_BIDS_PER_PROVIDER
+    const maxBidBytes = init.maxBidBytes ?? BOOK_MAX_BID_BYTES
+    const maxPending = init.maxPendingBids ?? BOOK_MAX_PENDING_BIDS
+    const maxPendingBytes = init.maxPendingBidBytes ?? BOOK_MAX_PENDING_BID_BYTES
+    const pendingTtl = init.pendingBidTtlMs ?? BOOK_PENDING_BID_TTL_MS
+    const retention = init.orderRetentionMs ?? BOOK_ORDER_RETENTION_MS
+    const maxLeases = init.maxLeases ?? BOOK_MAX_LEASES
+    const maxExpiries = init.maxExpiries ?? BOOK_MAX_EXPIRIES
+    const maxExpiryVotes = init.maxExpiryVotes ?? BOOK_MAX_EXPIRY_VOTES
+
+    const orders = new Map<string, OrderEntry>()
+    const ordersBySigner = new Map<string, number>()
     const bidsById = new Map<string, SignedMessage<BidBody>>()
+    let bidBytes = 0
+    // bids whose order is not known (yet), oldest first
+    const pending = new Map<string, Pending>()
+    let pendingBytes = 0
     const leases = new Map<string, LeaseRecord>()
     const expiries = new Map<string, ExpiryRecord>()
     const expiryVotes = new Map<string, Map<string, OrderExpiredBody>>()
     const ee = new EventEmitter()
     ee.setMaxListeners(0)
     let rejected = 0
+    let lastSweep = 0
+    const bounds = metrics?.counter(MarketMetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
+    const bound = (name: string): void => { bounds?.inc({ bound: name }) }
 
     const committeeForEpoch = (epoch: number): CommitteeFile | undefined => init.committee().find((f) => f.info.epoch === epoch)
     const latest = (): CommitteeFile | undefined => init.committee().at(-1)
     const held = new Map<string, SignedMessage<LeaseCertificateBody>>()
 
-    function forgetOldest (): void {
-      while (orders.size > maxOrders) {
-        const id = orders.keys().next().value as string
-        orders.delete(id)
-        for (const b of bidsByOrder.get(id) ?? []) bidsById.delete(b.idHex)
-        bidsByOrder.delete(id)
+    function dropBid (m: SignedMessage<BidBody>): void {
+      if (bidsById.delete(m.idHex)) bidBytes -= m.bytes.length
+    }
+
+    function forgetOrder (id: string): void {
+      const e = orders.get(id)
+      if (e == null) return
+      orders.delete(id)
+      if (!e.local) {
+        const k = toHex(e.msg.signer)
+        const n = (ordersBySigner.get(k) ?? 1) - 1
+        if (n > 0) ordersBySigner.set(k, n)
+        else ordersBySigner.delete(k)
+      }
+      for (const b of e.bids) dropBid(b)
+    }
+
+    /** keeps only the bid that won (if any) once an order has its outcome */
+    function settle (id: string, winner?: string): void {
+      const e = orders.get(id)
+      if (e == null) return
+      const keep = e.bids.filter((b) => b.idHex === winner)
+      for (const b of e.bids) if (b.idHex !== winner) dropBid(b)
+      e.bids = keep
+      e.byProvider.clear()
+    }
+
+    function sweep (t: number): void {
+      if (t - lastSweep < SWEEP_INTERVAL_MS) return
+      lastSweep = t
+      for (const [id, e] of orders) {
+        if (e.msg.body.bidDeadline < t - retention) forgetOrder(id)
+      }
+      for (const [id, p] of pending) {
+        if (p.at >= t - pendingTtl) break // oldest first
+        pending.delete(id)
+        pendingBytes -= p.msg.bytes.length
       }
     }
 
-    function onOrder (m: SignedMessage<OrderBody>): void {
+    function onOrder (m: SignedMessage<OrderBody>, local: boolean): void {
+      const t = now()
+      sweep(t)
       if (orders.has(m.idHex)) return
-      orders.set(m.idHex, m)
-      forgetOldest()
+      // an order past its retention would be forgotten at the next sweep: not worth holding
+      if (m.body.bidDeadline < t - retention) return
+      const signer = toHex(m.signer)
+      if (!local) {
+        const n = ordersBySigner.get(signer) ?? 0
+        if (n >= maxPerTenant) { bound('book-orders-per-tenant'); return }
+        ordersBySigner.set(signer, n + 1)
+      }
+      orders.set(m.idHex, { msg: m, bids: [], byProvider: new Map(), local })
+      while (orders.size > maxOrders) {
+        bound('book-orders')
+        forgetOrder(orders.keys().next().value as string)
+      }
       ee.emit('order', m)
+      // bids that arrived before their order
+      const waiting = [...pending.values()].filter((p) => toHex(p.msg.body.order) === m.idHex)
+      for (const p of waiting) {
+        pending.delete(p.msg.idHex)
+        pendingBytes -= p.msg.bytes.length
+        onBid(p.msg)
+      }
+    }
+
+    function holdPending (m: SignedMessage<BidBody>): void {
+      if (pending.has(m.idHex)) return
+      const size = m.bytes.length
+      if (size > maxPendingBytes) { bound('book-pending-bids'); return }
+      // oldest out first: honest bids wait for their order for seconds at most
+      while (pending.size >= maxPending || pendingBytes + size > maxPendingBytes) {
+        const [id, p] = pending.entries().next().value as [string, Pending]
+        pending.delete(id)
+        pendingBytes -= p.msg.bytes.length
+        bound('book-pending-bids')
+      }
+      pending.set(m.idHex, { msg: m, at: now() })
+      pendingBytes += size
     }
 
     function onBid (m: SignedMessage<BidBody>): void {
+      sweep(now())
       if (bidsById.has(m.idHex)) return
       const orderId = toHex(m.body.order)
+      const e = orders.get(orderId)
+      const lease = leases.get(orderId)
+      if (e == null) {
+        // a bid for an order with an outcome matters only when it is the winner this node lacks
+        if (expiries.has(orderId) || (lease != null && lease.bidId !== m.idHex)) return
+        holdPending(m)
+        return
+      }
+      if (expiries.has(orderId) || (lease != null && lease.bidId !== m.idHex)) return
+      if (e.bids.length >= maxBidsPerOrder) { bound('book-bids-per-order'); return }
+      const provider = toHex(m.signer)
+      const mine = e.byProvider.get(provider) ?? 0
+      if (mine >= maxBidsPerProvider) { bound('book-bids-per-provider'); return }
+      if (bidBytes + m.bytes.length > maxBidBytes) { bound('book-bid-bytes'); return }
+      e.byProvider.set(provider, mine + 1)
+      e.bids.push(m)
       bidsById.set(m.idHex, m)
-      const list = bidsByOrder.get(orderId) ?? []
-      if (list.length >= 1000) return
-      list.push(m)
-      bidsByOrder.set(orderId, list)
+      bidBytes += m.bytes.length
       ee.emit('bid', m)
     }
 
@@ -124,9 +288,20 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
         provider: toHex(cert.provider),
         bidId: toHex(cert.bid),
         state: 'active',
-        certifiedAt: Date.now()
+        certifiedAt: now()
       }
       leases.set(orderId, rec)
+      while (leases.size > maxLeases) {
+        bound('book-leases')
+        let victim: string | undefined
+        for (const [id, l] of leases) if (l.state === 'closed') { victim = id; break }
+        leases.delete(victim ?? (leases.keys().next().value as string))
+      }
+      settle(orderId, rec.bidId)
+      expiryVotes.delete(orderId)
+      // the winner, if it waited for its order
+      const w = pending.get(rec.bidId)
+      if (w != null && orders.has(orderId)) { pending.delete(rec.bidId); pendingBytes -= w.msg.bytes.length; onBid(w.msg) }
       ee.emit('lease', rec)
       ee.emit(`outcome:${orderId}`, { kind: 'lease', lease: rec })
     }
@@ -138,14 +313,26 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
       if (file == null) return
       const member = file.info.validators.some((v: Uint8Array) => toHex(v) === toHex(m.signer))
       if (!member) { rejected++; return }
-      const votes = expiryVotes.get(orderId) ?? new Map<string, OrderExpiredBody>()
+      let votes = expiryVotes.get(orderId)
+      if (votes == null) {
+        votes = new Map<string, OrderExpiredBody>()
+        expiryVotes.set(orderId, votes)
+        while (expiryVotes.size > maxExpiryVotes) {
+          bound('book-expiry-votes')
+          expiryVotes.delete(expiryVotes.keys().next().value as string)
+        }
+      }
       votes.set(toHex(m.signer), m.body)
-      expiryVotes.set(orderId, votes)
       const f = Math.floor((file.info.validators.length - 1) / 3)
       if (votes.size < f + 1) return
       expiryVotes.delete(orderId)
       const rec: ExpiryRecord = { orderId, code: m.body.code, reason: m.body.reason, height: m.body.height }
       expiries.set(orderId, rec)
+      while (expiries.size > maxExpiries) {
+        bound('book-expiries')
+        expiries.delete(expiries.keys().next().value as string)
+      }
+      settle(orderId)
       ee.emit('expired', rec)
       ee.emit(`outcome:${orderId}`, { kind: 'expired', expiry: rec })
     }
@@ -158,12 +345,13 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
       rec.state = 'closed'
       rec.closeReason = m.body.reason
       rec.closedBy = signer === rec.tenant ? 'tenant' : 'provider'
+      rec.closedAt = now()
       ee.emit('closed', rec)
     }
 
-    function route (m: SignedMessage): void {
+    function route (m: SignedMessage, local: boolean): void {
       switch (m.tag) {
-        case MessageTag.ORDER: onOrder(m as SignedMessage<OrderBody>); break
+        case MessageTag.ORDER: onOrder(m as SignedMessage<OrderBody>, local); break
         case MessageTag.BID: onBid(m as SignedMessage<BidBody>); break
         case MessageTag.LEASE_CERTIFICATE: onCertificate(m as SignedMessage<LeaseCertificateBody>); break
         case MessageTag.ORDER_EXPIRED: onExpired(m as SignedMessage<OrderExpiredBody>); break
@@ -172,17 +360,23 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
       }
     }
 
-    for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) gossip.onMessage(t, (m) => route(m))
+    for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) gossip.onMessage(t, (m) => route(m, false))
 
-    return {
-      order: (id) => orders.get(id),
-      bids: (id) => [...(bidsByOrder.get(id) ?? [])],
+    const book: LeaseBook = {
+      order: (id) => orders.get(id)?.msg,
+      bids: (id) => [...(orders.get(id)?.bids ?? [])],
       bid: (id) => bidsById.get(id),
       lease: (id) => leases.get(id),
       leases: () => [...leases.values()],
       expiry: (id) => expiries.get(id),
-      openOrders: (now) => [...orders.values()].filter((o) => !leases.has(o.idHex) && !expiries.has(o.idHex) && o.body.bidDeadline > now - 60_000),
-      record: route,
+      openOrders: (t) => {
+        const out: Array<SignedMessage<OrderBody>> = []
+        for (const [id, e] of orders) {
+          if (!leases.has(id) && !expiries.has(id) && e.msg.body.bidDeadline > t - 60_000) out.push(e.msg)
+        }
+        return out
+      },
+      record: (m) => route(m, true),
       rejected: () => rejected,
       committeeChanged () {
         const top = latest()?.info.epoch ?? -1
@@ -192,6 +386,17 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
           onCertificate(m)
         }
       },
+      stats: () => ({
+        orders: orders.size,
+        bids: bidsById.size,
+        bidBytes,
+        pendingBids: pending.size,
+        pendingBidBytes: pendingBytes,
+        leases: leases.size,
+        expiries: expiries.size,
+        expiryVotes: expiryVotes.size,
+        heldCertificates: held.size
+      }),
       on (event, fn) { ee.on(event, fn); return () => { ee.off(event, fn) } },
       outcome (orderId, opts = {}) {
         const l = leases.get(orderId)
@@ -208,5 +413,15 @@ export function leaseBook (init: LeaseBookInit): (components: { gossip: SoukGoss
         })
       }
     }
+    books.set(gossip, book)
+    return book
   }
+}
+
+/** lease books by the gossip they listen to, for protocol handlers that only get the network */
+const books = new WeakMap<SoukGossip, LeaseBook>()
+
+/** The lease book listening to `gossip` (one per node), if any. */
+export function leaseBookOf (gossip: SoukGossip): LeaseBook | undefined {
+  return books.get(gossip)
 }

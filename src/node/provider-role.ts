@@ -101,6 +101,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     identity,
     reservations: inv.reservationProvider(),
     store: decisions,
+    metrics: components.metrics,
     publishBid: (bid) => { publish(Topic.BIDS, bid) }
   })
   const leases = providerLeases({ manifestTimeoutMs: p.manifestTimeoutMs })({
@@ -280,7 +281,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         const d = authorizeTenant(remote, req.lease)
         if (!d.ok) throw Object.assign(new Error(d.reason), { code: d.code })
         return await runtime.exec(toHex(req.lease), { service: req.service, command: req.command, tty: req.tty })
-      }))
+      }, { isClosed: (id) => leases.get(id)?.state === 'closed' || book.lease(id)?.state === 'closed' }))
       stoppers.push(await handleExplain(net, async (orderId, remote) => {
         const order = book.order(orderId)
         if (order == null || !peerIsKey(remote, order.signer)) return undefined

@@ -11,7 +11,7 @@ import { handleUsage } from './usage-protocol.ts'
 import { NodeError } from './errors.ts'
 import { loadSdl, canonicalManifestBytes, formatTotals } from '../sdl/index.ts'
 import type { LoadedSdl } from '../sdl/index.ts'
-import { peerIdOfPublicKey } from '../identity/index.ts'
+import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { Store } from '../store/index.ts'
@@ -46,6 +46,10 @@ export interface Deployment {
   sequence?: number
   /** countersigned usage statements */
   usage?: UsageLine[]
+  /** when this node sent the lease's first manifest: billing cannot start before (give or take clock skew) */
+  startedAt?: number
+  /** when the lease closed, as this node learned it: billing cannot go past it */
+  closedAt?: number
   /** the signed order envelope and the canonical manifest, for resends and updates */
   orderBytes: Uint8Array
   manifest: Uint8Array
@@ -153,11 +157,17 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         const d = live.get(toHex(s.body.lease))
         if (d == null || d.provider == null || d.prices == null) throw new NodeError('ERR_UNKNOWN_LEASE', 'no lease of this tenant with that ID')
         if (from.toString() !== d.provider) throw new NodeError('ERR_NOT_LEASE_PROVIDER', 'only the lease\'s provider sends its usage')
-        const providerKey = s.signer
+        // the provider's key as the lease certificate names it (d.provider was taken from it), never
+        // the statement's own signer: a statement signed by anyone else is not the provider's bill
+        const rec = book.lease(d.order)
+        const providerKey = rec != null ? rec.certificate.provider : publicKeyOfPeerId(d.provider)
+        if (providerKey == null) throw new NodeError('ERR_UNKNOWN_LEASE', 'the lease\'s provider key is unknown')
+        // a close this node did not make (the provider's, gossiped) counts from when it was seen
+        if (d.closedAt == null && rec?.state === 'closed' && rec.closedAt != null) { d.closedAt = rec.closedAt; save(d) }
         const rate = { denom: d.prices[0].denom, amount: addAmounts(...d.prices.map((p) => p.amount)) }
         const lastLine = (d.usage ?? []).at(-1)
         const last = lastLine != null ? { sequence: lastLine.sequence, periodEnd: lastLine.periodEnd, total: lastLine.total } : undefined
-        const ack = auditor.handleStatement({ leaseId: s.body.lease, provider: providerKey, rate, last }, s)
+        const ack = auditor.handleStatement({ leaseId: s.body.lease, provider: providerKey, rate, startedAt: d.startedAt ?? d.createdAt, closedAt: d.closedAt, last }, s)
         const line: UsageLine = { sequence: s.body.sequence, periodStart: s.body.periodStart, periodEnd: s.body.periodEnd, amount: s.body.amount, total: s.body.total, statement: s.idHex, ack: ack.idHex }
         d.usage = [...(d.usage ?? []).filter((u) => u.sequence !== line.sequence), line]
         save(d)
@@ -221,6 +231,9 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         emit({ type: 'deploy:lease-final', detail: { provider: d.provider, prices: d.prices ?? [], height: lease.certificate.height, bids: d.bids ?? 0 } })
 
         let result
+        // the provider starts billing once it has the manifest, not before this
+        d.startedAt = Date.now()
+        save(d)
         try {
           result = await net.sendManifest(providerOf(d), { lease: order.id, manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
         } catch (err: any) {
@@ -332,6 +345,8 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       const d = find(order)
       if (d.state === 'closed') return d
       const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
+      // from now on the provider may bill only up to this moment (give or take clock skew)
+      d.closedAt ??= close.createdAt
       book.record(close)
       await net.gossip.publish(Topic.LEASES, close).catch(() => {})
       if (d.provider != null) {

@@ -1,5 +1,9 @@
-/** wire protocol version carried in every payload header */
-export const WIRE_VERSION = 1
+/**
+ * wire protocol version carried in every payload header. 2: canonical CBOR only (protocols/wire.md
+ * §1); a version 1 node's encodings were not always canonical, so its messages are refused as an
+ * unsupported version rather than one by one as malformed.
+ */
+export const WIRE_VERSION = 2
 
 /** largest envelope accepted from the network, in bytes */
 export const MAX_ENVELOPE_BYTES = 64 * 1024
@@ -17,8 +21,25 @@ export const MAX_TAG_LENGTH = 64
 export const MAX_CLOCK_SKEW_MS = 30_000
 /** how old a message may be when first received, ms */
 export const MAX_MESSAGE_AGE_MS = 10 * 60_000
-/** message IDs remembered by a replay window */
+/** message IDs remembered by a replay window (one window per gossip topic) */
 export const REPLAY_WINDOW_CAPACITY = 200_000
+/**
+ * A replay window never forgets an ID created less than this long ago: when it is full of such
+ * IDs it refuses new messages (ERR_WIRE_WINDOW_FULL) instead, so its floor (below which messages
+ * are refused as stale) stays at least this far behind the present and cannot be pushed past it
+ * by messages dated in the future.
+ */
+export const REPLAY_MIN_RETENTION_MS = MAX_CLOCK_SKEW_MS
+/** nesting of lists and maps a CBOR item may have */
+export const MAX_CBOR_DEPTH = 32
+/**
+ * The longest bid window any node accepts: an order's bidDeadline is at most this long after its
+ * createdAt. Orders, their bids and everything a node keeps about them therefore end within
+ * MAX_CLOCK_SKEW_MS + MAX_BID_WINDOW_MS of the present.
+ */
+export const MAX_BID_WINDOW_MS = 10 * 60_000
+/** a bid's expiresAt is at most this long after its createdAt */
+export const MAX_BID_LIFETIME_MS = 60 * 60_000
 
 // field limits
 export const MAX_NAME_LENGTH = 64

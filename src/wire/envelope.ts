@@ -13,7 +13,17 @@ export interface Signer {
   sign: (message: Uint8Array) => Uint8Array
 }
 
-export type BodyValidator<B> = (value: unknown, path: string) => B
+/** What a body validator may check the body against: fields of the payload header. */
+export interface MessageHead {
+  /** creation time, ms since the Unix epoch, as the signer claims */
+  createdAt: number
+}
+
+/**
+ * Checks a decoded body and returns it typed, or throws a WireError naming the field. `head` lets
+ * a body bound its times by the message's own creation time (a bid deadline at most so far ahead).
+ */
+export type BodyValidator<B> = (value: unknown, path: string, head: MessageHead) => B
 
 const registry = new Map<string, BodyValidator<unknown>>()
 
@@ -63,8 +73,8 @@ export interface SignOptions {
 export function signMessage<B> (signer: Signer, tag: string, body: B, opts: SignOptions = {}): SignedMessage<B> {
   const validate = registry.get(tag)
   if (validate == null) throw new WireError(WireErrorCode.WRONG_TYPE, `unknown message type ${tag}`)
-  const checked = validate(body, 'body') as B
   const createdAt = opts.createdAt ?? Date.now()
+  const checked = validate(body, 'body', { createdAt }) as B
   const nonce = opts.nonce ?? new Uint8Array(randomBytes(16))
   const payload = encodeCbor([tag, WIRE_VERSION, createdAt, nonce, checked])
   const sig = signer.sign(payload)
@@ -120,7 +130,7 @@ function openUnsafe<B> (data: Uint8Array, opts: OpenOptions): SignedMessage<B> {
   }
   const createdAt = uint(head[2], 'payload.createdAt')
   const nonce = bytes(head[3], 'payload.nonce', { min: NONCE_MIN_BYTES, max: NONCE_MAX_BYTES })
-  const body = validate(head[4], 'body') as B
+  const body = validate(head[4], 'body', { createdAt }) as B
 
   const id = sha256(payload)
   const idHex = toHex(id)

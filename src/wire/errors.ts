@@ -1,6 +1,8 @@
 export const WireErrorCode = {
   TOO_LARGE: 'ERR_WIRE_TOO_LARGE',
   MALFORMED: 'ERR_WIRE_MALFORMED',
+  /** valid CBOR, but not the one encoding protocols/wire.md §1 allows */
+  NON_CANONICAL: 'ERR_WIRE_NON_CANONICAL',
   SCHEMA: 'ERR_WIRE_SCHEMA',
   WRONG_TYPE: 'ERR_WIRE_WRONG_TYPE',
   UNSUPPORTED_VERSION: 'ERR_WIRE_UNSUPPORTED_VERSION',
@@ -8,7 +10,9 @@ export const WireErrorCode = {
   BAD_SIGNATURE: 'ERR_WIRE_BAD_SIGNATURE',
   STALE: 'ERR_WIRE_STALE',
   FUTURE: 'ERR_WIRE_FUTURE',
-  REPLAY: 'ERR_WIRE_REPLAY'
+  REPLAY: 'ERR_WIRE_REPLAY',
+  /** the replay window is full of messages too recent to forget; try again later */
+  WINDOW_FULL: 'ERR_WIRE_WINDOW_FULL'
 } as const
 export type WireErrorCode = typeof WireErrorCode[keyof typeof WireErrorCode]
 

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process'
 import { createPublicKey, verify as nodeVerify } from 'node:crypto'
 import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
-import { verify, verifyOpenSSL, verifyNoble, hasSmallOrderR, fastVerifier, sodium, isAcceptablePublicKey, keypairFromSeed, signNoble, generateKeypair } from '../../src/identity/index.ts'
+import { verify, verifyOpenSSL, verifyNoble, hasSmallOrderR, fastVerifier, sodium, isAcceptablePublicKey, isKnownPublicKey, keyRuleNoble, keyRuleSodium, keypairFromSeed, signNoble, generateKeypair } from '../../src/identity/index.ts'
 import { smallOrderList } from '../../src/identity/ed25519.ts'
 
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'))
@@ -176,6 +176,43 @@ test('a key holder\'s signature with R = identity: noble alone accepts it; the R
   assert.not.ok(verify(sig, msg, kp.publicKey))
   assert.not.ok(verifyOpenSSL(sig, msg, kp.publicKey))
   assert.not.ok(verifyNoble(sig, msg, kp.publicKey))
+})
+
+test('libsodium\'s point check and noble\'s give the same key verdict on every kind of key', () => {
+  if (sodiumOff) return
+  const p = 2n ** 255n - 19n
+  const keys: Uint8Array[] = []
+  for (const c of speccheck) keys.push(hex(c.pub_key))
+  for (const e of smallOrderList()) { keys.push(e); const neg = Uint8Array.from(e); neg[31] |= 0x80; keys.push(neg) }
+  // y >= p (non-canonical) for small y, with and without the sign bit
+  for (let d = 0n; d < 19n; d++) { const k = bigToLe(p + d, 32); keys.push(k); const n = Uint8Array.from(k); n[31] |= 0x80; keys.push(n) }
+  // honest keys, the same keys plus each torsion point (mixed order), and random bytes
+  const torsion = smallOrderList().flatMap((e) => { try { return [ed.Point.fromBytes(e, false)] } catch { return [] } })
+  for (let i = 0; i < 40; i++) {
+    const kp = generateKeypair()
+    keys.push(kp.publicKey)
+    const P = ed.Point.fromBytes(kp.publicKey, false)
+    keys.push(P.add(torsion[i % torsion.length]).toBytes())
+  }
+  let seed = 7
+  for (let i = 0; i < 400; i++) keys.push(new Uint8Array(32).map(() => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed & 0xff }))
+  let accepted = 0
+  for (const k of keys) {
+    const a = keyRuleSodium(k)
+    assert.is(a, keyRuleNoble(k), Buffer.from(k).toString('hex'))
+    if (a) accepted++
+  }
+  assert.ok(accepted >= 40 && accepted < keys.length / 2, `${accepted} of ${keys.length} keys pass`)
+})
+
+test('a key\'s verdict is cached once checked, whatever it was', () => {
+  const kp = generateKeypair()
+  assert.not.ok(isKnownPublicKey(kp.publicKey))
+  assert.ok(isAcceptablePublicKey(kp.publicKey))
+  assert.ok(isKnownPublicKey(kp.publicKey))
+  const bad = new Uint8Array(32); bad[0] = 1
+  isAcceptablePublicKey(bad)
+  assert.ok(isKnownPublicKey(bad))
 })
 
 test.run()

@@ -282,8 +282,29 @@ test('a passed deadline gets no bid, also when it passes while pricing', async (
   assert.is(t.published.length, 0)
 
   const far = setup({ maxBidWindowMs: 60_000 })
-  const d3 = await far.engine.handleOrder(far.order([group()], 3_600_000))
+  const d3 = await far.engine.handleOrder(far.order([group()], 300_000))
   assert.is(d3.reasons[0].code, 'ERR_DEADLINE_TOO_FAR')
+})
+
+test('one tenant\'s flood holds at most maxReservationsPerTenant; other tenants still get bids', async () => {
+  const metrics = memoryMetrics()
+  const s = setup({ maxReservationsPerTenant: 2 }, {}, { metrics })
+  const a = await s.engine.handleOrder(s.order())
+  const b = await s.engine.handleOrder(s.order())
+  const c = await s.engine.handleOrder(s.order())
+  assert.is(a.outcome, 'bid')
+  assert.is(b.outcome, 'bid')
+  assert.is(formatDecision(c), 'ERR_TENANT_RESERVATIONS: already holding 2 reservations for open bids on this tenant\'s orders (limit 2 per tenant)')
+  assert.is(metrics.get(MarketMetricName.BOUND_HIT, { bound: 'reservations-per-tenant' }), 1)
+  const other = generateIdentity()
+  const honest = signMessage<OrderBody>(other, MessageTag.ORDER, { groups: [group()], manifestHash: new Uint8Array(32).fill(8), bidDeadline: s.clock.now() + 5_000 }, { createdAt: s.clock.now() })
+  assert.is((await s.engine.handleOrder(honest)).outcome, 'bid')
+  // a lost bid and a won lease both give the tenant's slot back
+  await s.engine.onBidLost(a.order)
+  await s.engine.onLeaseWon(b.order)
+  assert.is((await s.engine.handleOrder(s.order())).outcome, 'bid')
+  assert.is((await s.engine.handleOrder(s.order())).outcome, 'bid')
+  assert.is((await s.engine.handleOrder(s.order())).reasons[0].code, 'ERR_TENANT_RESERVATIONS')
 })
 
 test('at most maxConcurrentReservations open bids; a lost one frees a slot', async () => {

@@ -101,6 +101,8 @@ test('what cannot become an order is a typed error with the path', () => {
   zeroCpu.groups[0].resources[0].resources.cpu = 0
   assert.throws(() => buildOrder(zeroCpu, { bidWindowMs: 5_000, now: NOW }), /order\.groups\[0\]\.resources\[0\]\.cpu/)
   assert.throws(() => buildOrder(handMade(), { bidWindowMs: 0, now: NOW }), /bidWindowMs/)
+  // a bid window longer than any node accepts (protocols/wire.md §4.1) cannot become an order
+  assert.throws(() => buildOrder(handMade(), { bidWindowMs: 10 * 60_000 + 1, now: NOW }), (err: any) => err instanceof MarketError && /bidDeadline: must be at most 600000 ms after/.test(err.message))
 })
 
 test('a real GPU deployment file becomes an order, and a provider with the GPUs bids on it', async () => {

@@ -14,10 +14,10 @@ function script (name: string, body: string): string {
   return p
 }
 
-function req (groups = 1): PricingRequest {
+function req (groups = 1, tenant = '12D3KooWtenant'): PricingRequest {
   return {
     order: 'ab'.repeat(32),
-    tenant: '12D3KooWtenant',
+    tenant,
     bidDeadline: 1_700_000_000_000,
     provider: { attributes: { region: 'eu-west' } },
     groups: Array.from({ length: groups }, (_, i) => ({
@@ -38,12 +38,12 @@ function req (groups = 1): PricingRequest {
   }
 }
 
-async function rejects (p: Promise<unknown>): Promise<PricingError> {
+async function rejects (p: Promise<unknown>, reason = 'ERR_PRICING_SCRIPT'): Promise<PricingError> {
   try {
     await p
   } catch (err: any) {
     assert.instance(err, PricingError)
-    assert.is(err.reason, 'ERR_PRICING_SCRIPT')
+    assert.is(err.reason, reason)
     return err
   }
   assert.unreachable('expected the pricing script to fail')
@@ -139,7 +139,7 @@ test('at most maxConcurrent programs run at once; the rest queue and all finish'
     maxConcurrent: 2,
     env: { OUT_DIR: dir }
   })
-  const runs = Array.from({ length: 6 }, async () => await s.price(req()))
+  const runs = Array.from({ length: 6 }, async (_, i) => await s.price(req(1, `12D3KooWtenant${i}`)))
   assert.equal(s.stats(), { running: 2, queued: 4 })
   const results = await Promise.all(runs)
   assert.is(results.length, 6)
@@ -152,13 +152,26 @@ test('at most maxConcurrent programs run at once; the rest queue and all finish'
 
 test('a full queue and an abort while queued both refuse without running the program', async () => {
   const s = scriptPricing({ command: script('wait.sh', 'sleep 0.3\necho 1'), denom: 'uakt', maxConcurrent: 1, maxQueue: 1 })
-  const first = s.price(req())
+  const first = s.price(req(1, 'a'))
   const ac = new AbortController()
-  const second = s.price(req(), { signal: ac.signal })
-  assert.match((await rejects(s.price(req()))).message, 'queue is full (1 orders waiting)')
+  const second = s.price(req(1, 'b'), { signal: ac.signal })
+  assert.match((await rejects(s.price(req(1, 'c')))).message, 'queue is full (1 orders waiting)')
   ac.abort()
   assert.match((await rejects(second)).message, 'aborted while waiting')
   assert.equal(await first, [{ denom: 'uakt', amount: '1' }])
+})
+
+test('one tenant\'s orders hold at most maxPerTenant places; another tenant still gets priced', async () => {
+  const s = scriptPricing({ command: script('slow.sh', 'sleep 0.3\necho 2'), denom: 'uakt', maxConcurrent: 1, maxQueue: 8, maxPerTenant: 2 })
+  const flood = [s.price(req(1, 'flooder')), s.price(req(1, 'flooder'))]
+  const refused = await rejects(s.price(req(1, 'flooder')), 'ERR_TENANT_PRICING_LIMIT')
+  assert.match(refused.message, 'limit 2 per tenant')
+  const honest = s.price(req(1, 'honest'))
+  assert.equal(s.stats(), { running: 1, queued: 2 })
+  assert.equal(await honest, [{ denom: 'uakt', amount: '2' }])
+  await Promise.all(flood)
+  // places are given back: the tenant may price again
+  assert.equal(await s.price(req(1, 'flooder')), [{ denom: 'uakt', amount: '2' }])
 })
 
 test('arguments reach the program as they are, never through a shell', async () => {

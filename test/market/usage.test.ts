@@ -27,7 +27,7 @@ test('statements each period, countersigned by the tenant, with running totals',
     sendStatement: async (_lease, s) => {
       // over the wire and back: the tenant sees exactly the signed bytes
       const got = openMessage<UsageStatementBody>(s.bytes, { expect: MessageTag.USAGE_STATEMENT })
-      const ack = auditor.handleStatement({ leaseId, provider: provider.publicKey, rate }, got)
+      const ack = auditor.handleStatement({ leaseId, provider: provider.publicKey, rate, startedAt: 1_000_000 }, got)
       meter.handleAck(openMessage(ack.bytes) as any)
     },
     closeLease: async (id) => { closed.push(id) }
@@ -67,7 +67,7 @@ test('a lease whose statements go unanswered past the grace period is closed wit
 test('the tenant refuses to countersign a statement that does not add up', () => {
   const clock = manualClock(3_000_000)
   const auditor = usageAuditor({ signer: tenant, clock })
-  const lease = { leaseId, provider: provider.publicKey, rate }
+  const lease = { leaseId, provider: provider.publicKey, rate, startedAt: 2_930_000 }
   const body = (over: Partial<UsageStatementBody>): UsageStatementBody => ({
     lease: leaseId, sequence: 0, periodStart: 2_940_000, periodEnd: 3_000_000, rate, amount: { denom: 'uakt', amount: '3' }, total: { denom: 'uakt', amount: '3' }, ...over
   })
@@ -76,7 +76,7 @@ test('the tenant refuses to countersign a statement that does not add up', () =>
   const wrongRate = signMessage(provider, MessageTag.USAGE_STATEMENT, body({ rate: { denom: 'uakt', amount: '1' } }))
   assert.throws(() => auditor.handleStatement(lease, wrongRate), /differs from the agreed/)
   const stranger = signMessage(tenant, MessageTag.USAGE_STATEMENT, body({}))
-  assert.throws(() => auditor.handleStatement(lease, stranger), /not signed by the lease's provider/)
+  assert.throws(() => auditor.handleStatement(lease, stranger), /not by the lease's provider/)
   const good = signMessage(provider, MessageTag.USAGE_STATEMENT, body({}))
   const ack = auditor.handleStatement(lease, good)
   assert.equal(ack.body.statement, good.id)

@@ -6,7 +6,7 @@ import type { Identity } from '../../src/identity/index.ts'
 import { createSoukLibp2p } from '../../src/net/index.ts'
 import type { SoukNode, SoukNetConfig } from '../../src/net/index.ts'
 
-export function orderBody (manifest: Uint8Array = new TextEncoder().encode('{"services":{}}')): OrderBody {
+export function orderBody (manifest: Uint8Array = new TextEncoder().encode('{"services":{}}'), createdAt = Date.now()): OrderBody {
   return {
     groups: [{
       name: 'web',
@@ -24,12 +24,12 @@ export function orderBody (manifest: Uint8Array = new TextEncoder().encode('{"se
       maxPrice: { denom: 'uakt', amount: '10' }
     }],
     manifestHash: sha256(manifest),
-    bidDeadline: Date.now() + 60_000
+    bidDeadline: createdAt + 60_000
   }
 }
 
 export function signOrder (id: Identity, opts: SignOptions = {}, manifest: Uint8Array = new TextEncoder().encode('{"services":{}}')): SignedMessage<OrderBody> {
-  return signMessage(id, MessageTag.ORDER, orderBody(manifest), opts)
+  return signMessage(id, MessageTag.ORDER, orderBody(manifest, opts.createdAt), opts)
 }
 
 /** Polls `cond` every 25 ms until it holds or `ms` passes; returns whether it held. */

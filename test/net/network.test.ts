@@ -105,6 +105,33 @@ test('a joining node pulls the open orders it missed and validates each like gos
     const again = await joiner.syncOrders(server.peerId)
     assert.is(again.accepted, 0)
     assert.is(got.length, 3)
+    // a peer may ask three times at once, then once every 30 s: the fourth answer is refused
+    await joiner.syncOrders(server.peerId)
+    const fourth = await joiner.syncOrders(server.peerId).then(() => 'answered', (err: any) => String(err?.message ?? err))
+    assert.not.equal(fourth, 'answered', 'a fourth sync request in a row was answered')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a sync answer is read at a bounded pace and with each signer\'s rate limit', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    // 120 open orders of one tenant: its limit is 50 at once, 10 a second
+    const open = Array.from({ length: 120 }, () => signOrder(tenant.identity))
+    const server = await startNode({ openOrders: () => open.map((o) => o.bytes) })
+    const joiner = await startNode()
+    nodes.push(server, joiner)
+    await joiner.dial(server.multiaddrs()[0])
+    const started = Date.now()
+    const r = await joiner.syncOrders(server.peerId, { ingestLimit: { perSecond: 100, burst: 20 } })
+    const seconds = (Date.now() - started) / 1000
+    assert.is(r.received, 120)
+    assert.ok(r.accepted >= 50 && r.accepted <= 50 + 10 * seconds + 1, `${r.accepted} of one signer's 120 orders in ${seconds.toFixed(1)} s`)
+    assert.is(r.rejected, 0)
+    assert.is(r.ignored, 120 - r.accepted)
   } finally {
     await stopAll(nodes)
   }

@@ -153,4 +153,18 @@ test('close needs a signed Close for the same lease', async () => {
   assert.is(closed.length, 1)
 })
 
+test('a Close signed by anyone but the requester closes nothing, even sent by the tenant', async () => {
+  const before = closed.length
+  // a valid Close for this lease, signed by a stranger, carried by the lease's own tenant
+  const forged = signMessage(stranger.identity, MessageTag.CLOSE, { lease: leaseId, reason: 'closed by a stranger' })
+  const rs = []
+  for await (const r of tenant.leaseRequest(provider.peerId, { type: 'close', lease: leaseId, close: forged.bytes })) rs.push(r)
+  assert.equal(rs, [{ kind: 'error', code: LeaseErrorCode.NOT_AUTHORIZED, reason: 'the Close message is not signed by the requesting peer' }])
+  // and the stranger sending its own Close is not the tenant
+  const own = []
+  for await (const r of stranger.leaseRequest(provider.peerId, { type: 'close', lease: leaseId, close: forged.bytes })) own.push(r)
+  assert.is(own[0].kind, 'error')
+  assert.is(closed.length, before)
+})
+
 test.run()

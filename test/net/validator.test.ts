@@ -2,7 +2,7 @@
 // per topic and verdict, and only accepted messages come back as verified SignedMessages.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeCbor, signMessage, registerMessageType, ReplayWindow, MessageTag, schema } from '../../src/wire/index.ts'
+import { encodeCbor, signMessage, registerMessageType, ReplayWindows, MessageTag, schema } from '../../src/wire/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
 import { gossipValidator, PenaltyBook, memoryMetrics, Topic, Verdict, MetricName, gossipMessageId, envelopePayload, GossipValidationError, DEFAULT_TOPIC_POLICIES } from '../../src/net/index.ts'
 import { signOrder } from './helpers.ts'
@@ -11,7 +11,7 @@ import { sha256 } from '../../src/wire/index.ts'
 function setup (topics = DEFAULT_TOPIC_POLICIES) {
   const metrics = memoryMetrics()
   const penalties = new PenaltyBook()
-  const v = gossipValidator({ topics })({ replay: new ReplayWindow(), penalties, metrics })
+  const v = gossipValidator({ topics })({ replay: new ReplayWindows(), penalties, metrics })
   return { v, metrics, penalties }
 }
 
@@ -56,19 +56,29 @@ test('stale and future messages are ignored, not rejected', () => {
   assert.is(v.validate(Topic.ORDERS, peer, future.bytes).verdict, Verdict.IGNORE)
 })
 
-test('a replay, also re-wrapped, is ignored and never returned twice', () => {
+test('a replay is ignored and never returned twice; a re-wrapped one is rejected under its own gossip ID', () => {
   const { v } = setup()
   const o = signOrder(alice)
   assert.is(v.validate(Topic.ORDERS, peer, o.bytes).verdict, Verdict.ACCEPT)
   const again = v.validate(Topic.ORDERS, peer, o.bytes)
   assert.is(again.verdict, Verdict.IGNORE)
   assert.is(again.error?.code, 'ERR_WIRE_REPLAY')
-  // same payload in a differently encoded envelope (4-byte length header): still the same message
+  // same payload in a differently encoded envelope (4-byte length header): not canonical CBOR,
+  // and its gossip ID differs from the real message's, so it cannot make that one a duplicate
   const rest = o.bytes.subarray(o.bytes.length - (2 + 32 + 2 + 64))
   const rewrapped = new Uint8Array([0x83, 0x5a, 0, 0, o.payload.length >> 8, o.payload.length & 0xff, ...o.payload, ...rest])
   assert.not.equal(rewrapped, o.bytes)
-  assert.is(v.validate(Topic.ORDERS, peer, rewrapped).verdict, Verdict.IGNORE)
-  assert.equal(gossipMessageId(rewrapped), o.id)
+  const r = v.validate(Topic.ORDERS, peer, rewrapped)
+  assert.is(r.verdict, Verdict.REJECT)
+  assert.is(r.error?.code, 'ERR_WIRE_NON_CANONICAL')
+  assert.not.equal(gossipMessageId(rewrapped), gossipMessageId(o.bytes))
+  // the same payload and envelope with a broken signature: refused (a replay of what was seen,
+  // before its signature is looked at), and under a gossip ID of its own, so that gossipsub marking
+  // it seen, had it come first, would not make the real message a duplicate
+  const sig = Uint8Array.from(o.sig); sig[3] ^= 1
+  const broken = encodeCbor([o.payload, o.signer, sig])
+  assert.is.not(v.validate(Topic.ORDERS, peer, broken).verdict, Verdict.ACCEPT)
+  assert.not.equal(gossipMessageId(broken), gossipMessageId(o.bytes))
 })
 
 test('an oversized message is rejected before decoding', () => {

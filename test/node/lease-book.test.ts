@@ -94,4 +94,79 @@ test('a certificate of an epoch the chain does not reach yet is held until the c
   assert.is(bk.rejected(), 1)
 })
 
+// ---- bounds: everything a stranger can add is capped --------------------------------------------
+
+function bounded (over: Partial<Parameters<typeof leaseBook>[0]> = {}): { book: LeaseBook, deliver: (topic: string, m: SignedMessage) => void, clock: { t: number } } {
+  const f = feed()
+  const clock = { t: c.now() }
+  return { book: leaseBook({ committee: () => [c.genesis], now: () => clock.t, ...over })({ gossip: f.gossip }), deliver: f.deliver, clock }
+}
+
+test('bids for orders nobody has seen wait briefly, within a count and a byte budget, then go', () => {
+  const { book: bk, deliver, clock } = bounded({ maxPendingBids: 5, pendingBidTtlMs: 30_000 })
+  const provider = key(3, 1)
+  const stray = Array.from({ length: 8 }, (_, i) => bid(provider, order(key(4, i), clock.t, clock.t + 400), clock.t, [{ denom: 'uakt', amount: '1' }]))
+  for (const b of stray) deliver(Topic.BIDS, b)
+  assert.is(bk.stats().pendingBids, 5, 'the oldest made room')
+  assert.is(bk.bid(stray[0].idHex), undefined)
+  // a bid that waited for its order is taken in when the order comes
+  const late = order(key(4, 9), clock.t, clock.t + 400)
+  const early = bid(provider, late, clock.t, [{ denom: 'uakt', amount: '2' }])
+  deliver(Topic.BIDS, early)
+  deliver(Topic.ORDERS, late)
+  assert.equal(bk.bids(late.idHex).map((b) => b.idHex), [early.idHex])
+  // the rest are dropped once they waited longer than the TTL
+  clock.t += 31_000
+  deliver(Topic.ORDERS, order(key(4, 10), clock.t, clock.t + 400))
+  assert.is(bk.stats().pendingBids, 0)
+})
+
+test('bids per order, per provider and in bytes are capped; losers go when the order is settled', () => {
+  const { book: bk, deliver, clock } = bounded({ maxBidsPerOrder: 3, maxBidsPerProvider: 2 })
+  const o1 = order(key(5, 0), clock.t, clock.t + 400)
+  deliver(Topic.ORDERS, o1)
+  const p = [key(6, 0), key(6, 1), key(6, 2)]
+  for (let i = 0; i < 3; i++) deliver(Topic.BIDS, bid(p[0], o1, clock.t + i, [{ denom: 'uakt', amount: String(10 + i) }]))
+  assert.is(bk.bids(o1.idHex).length, 2, 'two from one provider')
+  deliver(Topic.BIDS, bid(p[1], o1, clock.t, [{ denom: 'uakt', amount: '9' }]))
+  deliver(Topic.BIDS, bid(p[2], o1, clock.t, [{ denom: 'uakt', amount: '8' }]))
+  assert.is(bk.bids(o1.idHex).length, 3, 'three in all')
+  const expired = { order: o1.id, code: 'no-fitting-bid', reason: 'x', height: 3 }
+  deliver(Topic.LEASES, signMessage(c.members[0].id, MessageTag.ORDER_EXPIRED, expired))
+  deliver(Topic.LEASES, signMessage(c.members[1].id, MessageTag.ORDER_EXPIRED, expired))
+  assert.is(bk.expiry(o1.idHex)?.code, 'no-fitting-bid')
+  assert.equal(bk.bids(o1.idHex), [])
+  assert.is(bk.stats().bids, 0)
+  assert.is(bk.stats().bidBytes, 0)
+  const { book: small, deliver: d2 } = bounded({ maxBidBytes: 700 })
+  const o2 = order(key(5, 1), clock.t, clock.t + 400)
+  d2(Topic.ORDERS, o2)
+  for (let i = 0; i < 5; i++) d2(Topic.BIDS, bid(key(6, 3 + i), o2, clock.t, [{ denom: 'uakt', amount: '1' }]))
+  assert.ok(small.stats().bidBytes <= 700, JSON.stringify(small.stats()))
+})
+
+test('one signer\'s orders are capped (its own node exempt); orders are forgotten after their deadline', () => {
+  const { book: bk, deliver, clock } = bounded({ maxOrdersPerTenant: 3, orderRetentionMs: 60_000 })
+  const flooder = key(7, 0)
+  const flood = Array.from({ length: 5 }, (_, i) => order(flooder, clock.t + i, clock.t + 400))
+  for (const o of flood) deliver(Topic.ORDERS, o)
+  assert.is(flood.filter((o) => bk.order(o.idHex) != null).length, 3)
+  bk.record(order(flooder, clock.t + 10, clock.t + 400))
+  assert.is(bk.stats().orders, 4, 'an order this node made itself is always kept')
+  // past the deadline plus the retention, the orders and their bids are gone, and the signer may order again
+  clock.t += 400 + 60_001 + 5_000
+  const fresh = order(flooder, clock.t, clock.t + 400)
+  deliver(Topic.ORDERS, fresh)
+  assert.is(bk.stats().orders, 1)
+  assert.ok(bk.order(fresh.idHex) != null)
+})
+
+test('expiry statements for orders nobody knows are capped', () => {
+  const { book: bk, deliver } = bounded({ maxExpiryVotes: 10 })
+  for (let i = 0; i < 50; i++) {
+    deliver(Topic.LEASES, signMessage(c.members[0].id, MessageTag.ORDER_EXPIRED, { order: new Uint8Array(32).fill(i), code: 'no-bids', reason: '', height: 1 }))
+  }
+  assert.is(bk.stats().expiryVotes, 10)
+})
+
 test.run()

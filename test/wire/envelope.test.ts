@@ -2,7 +2,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import {
-  signMessage, openMessage, encodeCbor, decodeCbor, ReplayWindow, WireError, MessageTag, MAX_ENVELOPE_BYTES, sha256, toHex
+  signMessage, openMessage, encodeCbor, decodeCbor, ReplayWindow, WireError, MessageTag, MAX_ENVELOPE_BYTES, WIRE_VERSION, sha256, toHex
 } from '../../src/wire/index.ts'
 import type { OrderBody, BidBody } from '../../src/wire/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
@@ -27,7 +27,7 @@ test('an order round-trips: same body, ID is sha256 of the payload, signer is th
   assert.is(o.idHex, toHex(sha256(o.payload)))
   assert.equal(o.signer, tenant.publicKey)
   assert.is(o.tag, 'souk/order')
-  assert.is(o.version, 1)
+  assert.is(o.version, WIRE_VERSION)
 })
 
 test('both verifiers accept an honest bid', () => {
@@ -80,13 +80,17 @@ test('stale, future and replayed messages are refused; the window records only g
 })
 
 test('a full replay window forgets the oldest and refuses anything not newer than them', () => {
-  const w = new ReplayWindow({ capacity: 3, maxAgeMs: 60_000 })
+  const w = new ReplayWindow({ capacity: 3, maxAgeMs: 600_000, minRetentionMs: 30_000 })
   const now = 1_000_000
-  for (let i = 0; i < 5; i++) w.accept(`id${i}`, now + i, now + 10)
+  // five messages a minute apart, all older than the retention when the last arrives
+  for (let i = 0; i < 5; i++) w.accept(`id${i}`, now + i * 60_000, now + i * 60_000)
   assert.is(w.size, 3)
-  assert.throws(() => w.check('id0', now, now + 10), (e: any) => e.code === 'ERR_WIRE_STALE')
-  assert.throws(() => w.check('id4', now + 4, now + 10), (e: any) => e.code === 'ERR_WIRE_REPLAY')
-  w.check('new', now + 9, now + 10)
+  const later = now + 5 * 60_000
+  assert.throws(() => w.check('id0', now, later), (e: any) => e.code === 'ERR_WIRE_STALE')
+  assert.throws(() => w.check('id1', now + 60_000, later), (e: any) => e.code === 'ERR_WIRE_STALE')
+  assert.throws(() => w.check('id4', now + 4 * 60_000, later), (e: any) => e.code === 'ERR_WIRE_REPLAY')
+  assert.is(w.floor, now + 60_000 + 1)
+  w.check('new', later, later)
 })
 
 test('oversized envelopes are refused before decoding', () => {
@@ -96,11 +100,13 @@ test('oversized envelopes are refused before decoding', () => {
 
 test('an unsupported protocol version is named', () => {
   const nonce = new Uint8Array(randomBytes(16))
-  const payload = encodeCbor([MessageTag.ORDER, 2, Date.now(), nonce, sampleOrder()])
-  const env = encodeCbor([payload, tenant.publicKey, tenant.sign(payload)])
-  try { openMessage(env); assert.unreachable() } catch (err: any) {
-    assert.is(err.code, 'ERR_WIRE_UNSUPPORTED_VERSION')
-    assert.match(err.message, /version 2 is not supported/)
+  for (const version of [1, WIRE_VERSION + 1]) {
+    const payload = encodeCbor([MessageTag.ORDER, version, Date.now(), nonce, sampleOrder()])
+    const env = encodeCbor([payload, tenant.publicKey, tenant.sign(payload)])
+    try { openMessage(env); assert.unreachable() } catch (err: any) {
+      assert.is(err.code, 'ERR_WIRE_UNSUPPORTED_VERSION')
+      assert.match(err.message, new RegExp(`version ${version} is not supported \\(this node speaks ${WIRE_VERSION}\\)`))
+    }
   }
 })
 

@@ -2,9 +2,10 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
   signMessage, openMessage, validateOrder, validateBid, validateClose, validateLeaseCertificate,
-  encodeManifestFrame, decodeManifestFrame, encodeCbor, MessageTag, WireError, MAX_GROUPS, MAX_MANIFEST_BYTES
+  encodeManifestFrame, decodeManifestFrame, encodeCbor, MessageTag, WireError, MAX_GROUPS, MAX_MANIFEST_BYTES,
+  MAX_BID_WINDOW_MS, MAX_BID_LIFETIME_MS, WIRE_VERSION
 } from '../../src/wire/index.ts'
-import type { CloseBody, LeaseCertificateBody } from '../../src/wire/index.ts'
+import type { CloseBody, LeaseCertificateBody, OrderBody } from '../../src/wire/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
 import { sampleOrder, sampleBid } from '../helpers/messages.ts'
 
@@ -69,6 +70,22 @@ test('manifest frame: round trip, wrong type, oversized', () => {
   assert.is(err(() => decodeManifestFrame(encodeCbor({ t: 'souk/manifest-frame', v: 9, lease: frame.lease, manifest: frame.manifest, sequence: 0 }))).code, 'ERR_WIRE_UNSUPPORTED_VERSION')
   assert.is(err(() => encodeManifestFrame({ ...frame, manifest: new Uint8Array(MAX_MANIFEST_BYTES + 1) })).code, 'ERR_WIRE_TOO_LARGE')
   assert.is(err(() => decodeManifestFrame(new Uint8Array([0xff, 0x00]))).code, 'ERR_WIRE_MALFORMED')
+})
+
+test('an order closes at most 10 min after it was made, a bid lapses at most 60 min after', () => {
+  const tenant = generateIdentity()
+  const provider = generateIdentity()
+  const t = 1_800_000_000_000
+  const order = { ...sampleOrder(), bidDeadline: t + MAX_BID_WINDOW_MS }
+  assert.is(openMessage<OrderBody>(signMessage(tenant, MessageTag.ORDER, order, { createdAt: t }).bytes).body.bidDeadline, t + MAX_BID_WINDOW_MS)
+  const far = err(() => signMessage(tenant, MessageTag.ORDER, { ...order, bidDeadline: t + MAX_BID_WINDOW_MS + 1 }, { createdAt: t }))
+  assert.is(far.code, 'ERR_WIRE_SCHEMA')
+  assert.is(far.path, 'body.bidDeadline')
+  // and as a receiver sees it: a signer that wrote it anyway is refused
+  const payload = encodeCbor([MessageTag.ORDER, WIRE_VERSION, t, new Uint8Array(16), { ...order, bidDeadline: t + 10 * 365 * 86_400_000 }])
+  assert.is(err(() => openMessage(encodeCbor([payload, tenant.publicKey, tenant.sign(payload)]))).path, 'body.bidDeadline')
+  const bid = sampleBid(new Uint8Array(32), { expiresAt: t + MAX_BID_LIFETIME_MS + 1 })
+  assert.is(err(() => signMessage(provider, MessageTag.BID, bid, { createdAt: t })).path, 'body.expiresAt')
 })
 
 test.run()

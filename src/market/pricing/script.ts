@@ -1,13 +1,14 @@
 // Prices from an external program. The order goes to the program's stdin as one JSON document;
 // the program prints a price on stdout. The program runs without a shell, in its own process
 // group (so a timeout kills it and anything it started), at most `maxConcurrent` at a time with
-// the rest queued, and its output is capped. Anything but a clean, well-formed answer is a
+// the rest queued (at most `maxPerTenant` of one tenant's orders running or queued, so one tenant's
+// flood cannot fill the queue), and its output is capped. Anything but a clean, well-formed answer is a
 // PricingError with reason ERR_PRICING_SCRIPT, and the order gets no bid.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { MarketError, MarketErrorCode, PricingError } from '../errors.ts'
 import {
-  DEFAULT_SCRIPT_CONCURRENCY, DEFAULT_SCRIPT_MAX_OUTPUT_BYTES, DEFAULT_SCRIPT_MAX_QUEUE, DEFAULT_SCRIPT_TIMEOUT_MS,
+  DEFAULT_SCRIPT_CONCURRENCY, DEFAULT_SCRIPT_MAX_OUTPUT_BYTES, DEFAULT_SCRIPT_MAX_PER_TENANT, DEFAULT_SCRIPT_MAX_QUEUE, DEFAULT_SCRIPT_TIMEOUT_MS,
   ReasonCode, SCRIPT_STDERR_EXCERPT_BYTES
 } from '../constants.ts'
 import { formatAmount, parseAmount } from '../../wire/amount.ts'
@@ -27,6 +28,8 @@ export interface ScriptPricingInit {
   maxConcurrent?: number
   /** orders waiting for a slot; beyond this they get no bid */
   maxQueue?: number
+  /** one tenant's orders running or waiting at once; beyond this they get no bid */
+  maxPerTenant?: number
   /** stdout beyond this many bytes kills the program */
   maxOutputBytes?: number
   /** added to the provider's environment */
@@ -74,6 +77,8 @@ export function scriptPricing (init: ScriptPricingInit): ScriptPricing {
   let stopped = false
   const queue: Waiter[] = []
   const children = new Set<ChildProcess>()
+  // orders of each tenant running or queued
+  const byTenant = new Map<string, number>()
 
   function acquire (signal?: AbortSignal): Promise<void> {
     if (stopped) return Promise.reject(new PricingError(ReasonCode.PRICING_SCRIPT, 'pricing is stopped'))
@@ -94,6 +99,12 @@ export function scriptPricing (init: ScriptPricingInit): ScriptPricing {
       signal?.addEventListener('abort', onAbort, { once: true })
       queue.push(w)
     })
+  }
+
+  function leave (tenant: string): void {
+    const n = (byTenant.get(tenant) ?? 1) - 1
+    if (n > 0) byTenant.set(tenant, n)
+    else byTenant.delete(tenant)
   }
 
   function release (): void {
@@ -171,9 +182,19 @@ export function scriptPricing (init: ScriptPricingInit): ScriptPricing {
   return {
     name: 'script',
     async price (req: PricingRequest, opts: PriceOptions = {}): Promise<Price[]> {
+      const held = byTenant.get(req.tenant) ?? 0
+      if (held >= cfg.maxPerTenant) {
+        throw new PricingError(ReasonCode.TENANT_PRICING_LIMIT, `this tenant already has ${held} orders with the pricing script (limit ${cfg.maxPerTenant} per tenant)`)
+      }
+      byTenant.set(req.tenant, held + 1)
       const input = JSON.stringify(toInput(req, cfg.denom))
       opts.onProgress?.({ type: 'pricing:script:queued', detail: { order: req.order } })
-      await acquire(opts.signal)
+      try {
+        await acquire(opts.signal)
+      } catch (err) {
+        leave(req.tenant)
+        throw err
+      }
       try {
         opts.onProgress?.({ type: 'pricing:script:start', detail: { order: req.order } })
         const stdout = await run(input, opts.signal)
@@ -182,6 +203,7 @@ export function scriptPricing (init: ScriptPricingInit): ScriptPricing {
         return prices.map((amount) => ({ denom: cfg.denom, amount }))
       } finally {
         release()
+        leave(req.tenant)
       }
     },
     stats () {
@@ -277,6 +299,7 @@ function readInit (init: ScriptPricingInit): Required<Omit<ScriptPricingInit, 'c
     timeoutMs: posInt(init.timeoutMs, DEFAULT_SCRIPT_TIMEOUT_MS, 'pricing.script.timeoutMs'),
     maxConcurrent: posInt(init.maxConcurrent, DEFAULT_SCRIPT_CONCURRENCY, 'pricing.script.maxConcurrent'),
     maxQueue: posInt(init.maxQueue, DEFAULT_SCRIPT_MAX_QUEUE, 'pricing.script.maxQueue'),
+    maxPerTenant: posInt(init.maxPerTenant, DEFAULT_SCRIPT_MAX_PER_TENANT, 'pricing.script.maxPerTenant'),
     maxOutputBytes: posInt(init.maxOutputBytes, DEFAULT_SCRIPT_MAX_OUTPUT_BYTES, 'pricing.script.maxOutputBytes'),
     env: init.env ?? {},
     cwd: init.cwd

@@ -1,6 +1,8 @@
 import { map, field, uint, bytes, arr, strMap, price } from '../schema.ts'
 import type { Price } from '../schema.ts'
-import { HASH_BYTES, MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MAX_GROUPS, MessageTag } from '../constants.ts'
+import { schemaError } from '../errors.ts'
+import type { MessageHead } from '../envelope.ts'
+import { HASH_BYTES, MAX_BID_LIFETIME_MS, MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MAX_GROUPS, MessageTag } from '../constants.ts'
 
 /** An auditor's signature over a provider's attributes (see protocols/wire.md). */
 export interface AuditorAttestation {
@@ -26,15 +28,20 @@ function attestation (v: unknown, path: string): AuditorAttestation {
   return { auditor: bytes(o.auditor, field(path, 'auditor'), 32), sig: bytes(o.sig, field(path, 'sig'), 64) }
 }
 
-export function validateBid (v: unknown, path: string): BidBody {
+/** With `head`, expiresAt is also bounded: at most MAX_BID_LIFETIME_MS after the bid was made. */
+export function validateBid (v: unknown, path: string, head?: MessageHead): BidBody {
   const o = map(v, path, ['order', 'prices', 'attributes', 'auditors', 'expiresAt'])
-  return {
+  const body = {
     order: bytes(o.order, field(path, 'order'), HASH_BYTES),
     prices: arr(o.prices, field(path, 'prices'), MAX_GROUPS, price, 1),
     attributes: strMap(o.attributes, field(path, 'attributes'), MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH),
     auditors: arr(o.auditors, field(path, 'auditors'), MAX_AUDITORS, attestation),
     expiresAt: uint(o.expiresAt, field(path, 'expiresAt'))
   }
+  if (head != null && body.expiresAt > head.createdAt + MAX_BID_LIFETIME_MS) {
+    throw schemaError(field(path, 'expiresAt'), `must be at most ${MAX_BID_LIFETIME_MS} ms after the bid's createdAt (it is ${body.expiresAt - head.createdAt} ms after)`)
+  }
+  return body
 }
 
 export const BID_TAG = MessageTag.BID

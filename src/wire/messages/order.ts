@@ -1,10 +1,11 @@
 import { map, field, str, uint, bool, bytes, arr, strMap, price } from '../schema.ts'
 import type { Price } from '../schema.ts'
 import {
-  HASH_BYTES, MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MAX_GPU_MODELS,
+  HASH_BYTES, MAX_ATTRIBUTES, MAX_BID_WINDOW_MS, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MAX_GPU_MODELS,
   MAX_GROUPS, MAX_NAME_LENGTH, MAX_REPLICAS, MAX_SERVICES_PER_GROUP, MAX_STORAGE_VOLUMES, MessageTag
 } from '../constants.ts'
 import { schemaError } from '../errors.ts'
+import type { MessageHead } from '../envelope.ts'
 
 export interface WireStorage { name: string, size: number, persistent: boolean, class?: string }
 export interface WireGpuModel { vendor: string, model?: string, ram?: number, interface?: string }
@@ -97,13 +98,21 @@ function group (v: unknown, path: string): WireGroup {
   }
 }
 
-export function validateOrder (v: unknown, path: string): OrderBody {
+/**
+ * With `head` (the message's createdAt) the deadline is also bounded: at most MAX_BID_WINDOW_MS
+ * after the order was made, so no order (nor its bids) stays open for longer than that anywhere.
+ */
+export function validateOrder (v: unknown, path: string, head?: MessageHead): OrderBody {
   const o = map(v, path, ['groups', 'manifestHash', 'bidDeadline'])
-  return {
+  const body = {
     groups: arr(o.groups, field(path, 'groups'), MAX_GROUPS, group, 1),
     manifestHash: bytes(o.manifestHash, field(path, 'manifestHash'), HASH_BYTES),
     bidDeadline: uint(o.bidDeadline, field(path, 'bidDeadline'))
   }
+  if (head != null && body.bidDeadline > head.createdAt + MAX_BID_WINDOW_MS) {
+    throw schemaError(field(path, 'bidDeadline'), `must be at most ${MAX_BID_WINDOW_MS} ms after the order's createdAt (it is ${body.bidDeadline - head.createdAt} ms after)`)
+  }
+  return body
 }
 
 export const ORDER_TAG = MessageTag.ORDER
