@@ -102,8 +102,13 @@ test('a bid counts when f+1 of the first threshold tallies name it; one Byzantin
   step(T + 100, [o, honest])
   const close = step(T + 500, [])
   // the Byzantine validator's tally comes first and names the colluding bid; the proposer orders it too
-  const byz = signMessage<TallyBody>(validators[3], CommitteeTag.TALLY, { epoch: 0, height: close.height, orders: [{ order: o.id, bids: [colluding.id, honest.id] }] }, { createdAt: T + 601 })
-  const settle = step(T + 700, [colluding, byz, ...validators.slice(0, 3).map((v) => tally(v, ledger, close.height, (b) => b === honest.idHex))])
+  // (it signs two, and two keys outside the committee sign theirs: neither a second tally of one
+  // validator nor a stranger's takes a place among the first threshold)
+  const forged = (who: typeof validators[0], at: number): SignedMessage<TallyBody> =>
+    signMessage<TallyBody>(who, CommitteeTag.TALLY, { epoch: 0, height: close.height, orders: [{ order: o.id, bids: [colluding.id, honest.id] }] }, { createdAt: at })
+  const byz = [forged(validators[3], T + 601), forged(validators[3], T + 602)]
+  const strangers = [forged(key(7, 0), T + 601), forged(key(7, 1), T + 601)]
+  const settle = step(T + 700, [colluding, ...byz, ...strangers, ...validators.slice(0, 3).map((v) => tally(v, ledger, close.height, (b) => b === honest.idHex))])
   assert.is(settle.leases.length, 1)
   assert.equal(settle.leases[0].bid, honest.id, 'the bid only the Byzantine tally names does not count')
   // with only f+1 = 2 tallies in, nothing settles: the threshold (3) decides

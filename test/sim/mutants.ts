@@ -179,5 +179,59 @@ export const MUTANTS: Mutant[] = [
     replace: '    const stored = undefined as any\n    if (stored != null) {',
     description: 'a restarted validator signs a new vote instead of re-sending the one it recorded',
     first: 'tests'
+  },
+  {
+    id: 'tally-need-1',
+    rule: 'auctions (tallies)',
+    file: 'src/committee/auction.ts',
+    search: 'return Math.max(1, Math.min(closing.committee.f + 1, tallies))',
+    replace: 'return 1',
+    description: 'a bid counts when one tally names it (a Byzantine validator adds a late bid)',
+    first: 'tests'
+  },
+  {
+    id: 'tally-non-member',
+    rule: 'auctions (tallies)',
+    file: 'src/committee/auction.ts',
+    search: '  if (!closing.committee.index.has(k)) return false\n',
+    replace: '',
+    description: 'a tally signed by a key outside the closing batch\'s committee counts',
+    first: 'tests'
+  },
+  {
+    id: 'tally-twice',
+    rule: 'auctions (tallies)',
+    file: 'src/committee/auction.ts',
+    search: 'return !counted.some((t) => t.signer === k)',
+    replace: 'return true',
+    description: 'a second tally by the same validator counts again',
+    first: 'tests'
+  },
+  {
+    id: 'chain-not-extending',
+    rule: 'history',
+    file: 'src/committee/committee-file.ts',
+    search: 'for (let i = 0; i < held.length; i++) if (!equal(held[i].info.hash, next[i].info.hash)) return false',
+    replace: 'for (let i = 0; i < held.length; i++) if (false) return false',
+    description: 'a longer committee chain is adopted even when it replaces a file held (a fork by retired keys)',
+    first: 'tests'
+  },
+  {
+    id: 'certificate-epoch-end',
+    rule: 'certificate epoch',
+    file: 'src/committee/certificate.ts',
+    search: '  if (until != null && cert.height >= until) return',
+    replace: '  if (false) return',
+    description: 'a certificate at or past its epoch\'s end (signed by retired keys) verifies',
+    first: 'tests'
+  },
+  {
+    id: 'evidence-non-member',
+    rule: 'evidence',
+    file: 'src/committee/evidence.ts',
+    search: '    if (committeeOf == null) return true\n',
+    replace: '    if (committeeOf == null || true) return true\n',
+    description: 'evidence signed by keys outside the epoch it names is kept (and crowds out real evidence)',
+    first: 'tests'
   }
 ]
