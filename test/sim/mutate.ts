@@ -43,7 +43,11 @@ interface Catch { by: string, detail: string }
 
 /** the committee tests, plus the simulator's own short suite */
 function testFiles (dir: string): string[] {
-  const committee = readdirSync(join(dir, 'test/committee')).filter((f) => f.endsWith('.test.ts')).map((f) => `test/committee/${f}`)
+  // the slow ones (real libp2p nodes, the CLI's processes) last: most mutants fail a fast one first
+  const slow = ['cli.test.ts', 'transport.test.ts']
+  const committee = readdirSync(join(dir, 'test/committee')).filter((f) => f.endsWith('.test.ts'))
+    .sort((a, b) => Number(slow.includes(a)) - Number(slow.includes(b)) || (a < b ? -1 : 1))
+    .map((f) => `test/committee/${f}`)
   return [...committee, 'test/sim/sim.test.ts']
 }
 
@@ -88,6 +92,8 @@ if (args.list) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-mutants-'))
+// an interrupted run leaves no copy behind
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { rmSync(dir, { recursive: true, force: true }); process.exit(130) })
 let caught = 0
 let missed = 0
 let broken = 0
