@@ -10,7 +10,7 @@ export interface Mutant {
   search: string
   replace: string
   description: string
-  /** which catcher to try first (all are tried until one fails) */
+  /** which catcher to try first (all are tried until one fails; by default the tests, then fresh seeds) */
   first?: 'sim4' | 'sim7' | 'tests'
 }
 
