@@ -180,7 +180,8 @@ if (isMainThread) {
   const batches = stats[0]?.batches ?? 0
   const leasesPerBatch = firstLease.size / Math.max(1, stats[0]?.leaseBatches ?? 1)
   // signatures each validator verifies per lease: the order, its bids, and its share of the batch's consensus messages
-  const perBatch = 1 + 3 * (N - 1)
+  // a proposal, and the others' prevotes, precommits, finalize signatures and tallies (protocols/committee.md §10)
+  const perBatch = 1 + 4 * (N - 1)
   const perLease = 1 + PROVIDERS + perBatch / Math.max(1, leasesPerBatch)
   const bound = verifiesPerS / (N * perLease)
   console.log(`offered=${rate}/s orders=${orders} leased=${firstLease.size} batches=${batches} leases_per_batch=${leasesPerBatch.toFixed(1)} verifies_per_s_all_threads=${Math.round(verifiesPerS)} (${rates.map((r) => Math.round(r)).join('+')}) sigs_per_lease_per_node=${perLease.toFixed(2)}`)
@@ -208,7 +209,11 @@ if (isMainThread) {
       send: (peer, d) => byPeer.get(peer)?.postMessage(d)
     }
   })
-  for (const p of init.ports) p.port.on('message', (d: Uint8Array) => node.handleMessage(`v${p.peer}`, d))
+  // the ports connect validators only: the sender is the member at the other end
+  for (const p of init.ports) {
+    const key = committee.info.validators[p.peer]
+    p.port.on('message', (d: Uint8Array) => node.handleMessage(`v${p.peer}`, d, key))
+  }
   let pending: Array<[string, number]> = []
   let batches = 0
   let leaseBatches = 0

@@ -34,15 +34,32 @@ export function leaseCertificate (lease: Lease, path: readonly Uint8Array[], bat
 export interface CertificateVerdict { ok: boolean, reason?: string }
 
 /**
- * Checks a lease certificate offline against the committee file of its epoch (whose own chain the
- * caller checks with verifyCommitteeChain). Every signature must verify, come from a distinct
- * validator of the file, and there must be at least the file's threshold of them.
+ * Checks a lease certificate offline against the committee file of its epoch, or against the
+ * chain of files (whose own validity the caller checks with verifyCommitteeChain). The height must
+ * lie within the epoch: at or after its start, and before the next epoch's start when the chain
+ * (or a linked file) knows it. Every signature must verify and come from a distinct validator of
+ * the file, named by its index (an index outside the file is refused, never wrapped around), and
+ * there must be at least the file's threshold of them.
  */
-export function verifyLeaseCertificate (cert: LeaseCertificateBody, committee: CommitteeFile | CommitteeInfo, opts: { verifier?: Verifier } = {}): CertificateVerdict {
-  const c: CommitteeInfo = 'info' in committee ? committee.info : committee
+export function verifyLeaseCertificate (cert: LeaseCertificateBody, committee: CommitteeFile | CommitteeInfo | readonly CommitteeFile[], opts: { verifier?: Verifier } = {}): CertificateVerdict {
+  let file: CommitteeFile | CommitteeInfo
+  let until: number | undefined
+  if (Array.isArray(committee)) {
+    // a chain (checked by the caller): the epoch's file, and where the epoch ends
+    const chain = committee as readonly CommitteeFile[]
+    const i = chain.findIndex((f) => f.info.epoch === cert.epoch)
+    if (i < 0) return { ok: false, reason: `the committee chain has no epoch ${cert.epoch}` }
+    file = chain[i]
+    until = chain[i + 1]?.info.startHeight ?? chain[i].until
+  } else {
+    file = committee as CommitteeFile | CommitteeInfo
+    until = 'info' in file ? file.until : undefined
+  }
+  const c: CommitteeInfo = 'info' in file ? file.info : file
   const verifier = opts.verifier ?? verifyNative
   if (cert.epoch !== c.epoch) return { ok: false, reason: `certificate is of epoch ${cert.epoch}; the committee file is epoch ${c.epoch}` }
   if (cert.height < c.startHeight) return { ok: false, reason: `height ${cert.height} lies before epoch ${c.epoch} starts (${c.startHeight})` }
+  if (until != null && cert.height >= until) return { ok: false, reason: `height ${cert.height} lies at or past the end of epoch ${c.epoch} (the next epoch starts at ${until}): its keys certify nothing there` }
   if (cert.proof.length < 1) return { ok: false, reason: 'the proof lacks the header body hash' }
   const path = cert.proof.slice(0, -1)
   const root = rootFromPath(leaseLeaf(cert), cert.index, path)

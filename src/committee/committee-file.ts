@@ -39,6 +39,33 @@ export interface FileSignature { validator: Uint8Array, sig: Uint8Array }
 export interface CommitteeFile {
   info: CommitteeInfo
   signatures: FileSignature[]
+  /**
+   * The first height of the next epoch, when the chain this file came in holds the next file
+   * (linkCommitteeChain): the epoch's validators certify nothing at or past it, so a certificate
+   * of this epoch there is refused even if their keys leaked later.
+   */
+  until?: number
+}
+
+/** the files of a chain from the genesis on, each knowing where its epoch ends (the next file's start height) */
+export function linkCommitteeChain (files: readonly CommitteeFile[]): CommitteeFile[] {
+  return files.map((f, i) => {
+    const next = files[i + 1]
+    const out: CommitteeFile = { info: f.info, signatures: f.signatures }
+    if (next != null && next.info.epoch === f.info.epoch + 1) out.until = next.info.startHeight
+    return out
+  })
+}
+
+/**
+ * Whether `next` continues `held`: the same files from the genesis on (same payloads) and at least
+ * one more. A node adopts only such a chain, so a fork signed by a retired epoch's keys (a file
+ * that verifies from the genesis but replaces one the node holds) is refused.
+ */
+export function extendsChain (held: readonly CommitteeFile[], next: readonly CommitteeFile[]): boolean {
+  if (next.length <= held.length) return false
+  for (let i = 0; i < held.length; i++) if (!equal(held[i].info.hash, next[i].info.hash)) return false
+  return true
 }
 
 /** quorum for n validators: n - floor((n-1)/3), i.e. 2f+1 when n = 3f+1 */
@@ -246,15 +273,31 @@ export function committeeFileFromJson (v: unknown, path = 'committee'): Committe
     if (o[k] !== undefined && o[k] !== view[k]) throw bad(`does not match the signed payload (${JSON.stringify(view[k])})`, `${path}.${k}`)
   }
   if (o.validators !== undefined && JSON.stringify(o.validators) !== JSON.stringify(view.validators)) throw bad('do not match the signed payload', `${path}.validators`)
-  const sigs = Array.isArray(o.signatures) ? o.signatures : []
-  if (sigs.length > MAX_VALIDATORS * 2) throw bad('too many signatures', `${path}.signatures`)
-  const signatures = sigs.map((s: any, i: number) => {
-    const p = `${path}.signatures[${i}]`
-    if (typeof s?.validator !== 'string' || !HEX64.test(s.validator)) throw bad('must be a 64-digit hex key', `${p}.validator`)
-    if (typeof s?.sig !== 'string' || !HEX128.test(s.sig)) throw bad('must be a 128-digit hex signature', `${p}.sig`)
-    return { validator: fromHex(s.validator), sig: fromHex(s.sig) }
-  })
+  const signatures = fileSignatures(o.signatures, `${path}.signatures`)
   return { info, signatures }
+}
+
+/**
+ * The `signatures` of a committee file on disk or as announced: absent, or a list (at most one
+ * per validator of the largest committee, twice over) of `{ validator, sig }` objects with
+ * exactly those two fields, a 64-digit hex key and a 128-digit hex signature, each key once.
+ */
+export function fileSignatures (v: unknown, path: string): FileSignature[] {
+  if (v === undefined) return []
+  if (!Array.isArray(v)) throw bad('must be a list', path)
+  if (v.length > MAX_VALIDATORS * 2) throw bad('too many signatures', path)
+  const seen = new Set<string>()
+  return v.map((s: unknown, i: number) => {
+    const p = `${path}[${i}]`
+    if (s == null || typeof s !== 'object' || Array.isArray(s)) throw bad('must be an object', p)
+    const o = s as Record<string, unknown>
+    for (const k of Object.keys(o)) if (k !== 'validator' && k !== 'sig') throw bad('unknown field', `${p}.${k}`)
+    if (typeof o.validator !== 'string' || !HEX64.test(o.validator)) throw bad('must be a 64-digit hex key', `${p}.validator`)
+    if (typeof o.sig !== 'string' || !HEX128.test(o.sig)) throw bad('must be a 128-digit hex signature', `${p}.sig`)
+    if (seen.has(o.validator)) throw bad('signs twice', `${p}.validator`)
+    seen.add(o.validator)
+    return { validator: fromHex(o.validator), sig: fromHex(o.sig) }
+  })
 }
 
 export function parseCommitteeFiles (text: string, what = 'committee file'): CommitteeFile[] {

@@ -27,28 +27,45 @@ export interface HeightHost {
   conflict: (a: SignedMessage, b: SignedMessage, kind: 'proposal' | 'vote') => void
 }
 
+/** values kept per validator, round and vote type (beyond it, only values with f+1 other voters) */
+export const VOTE_ROOM = 3
+
 /**
  * Votes of one type and round. A vote counts for its value once per validator; an equivocating
  * validator's two votes count for both values (as the algorithm counts received messages), so
  * every honest node can see a polka some other honest node saw. Each validator gets room for a
- * few values, so equivocation cannot exhaust memory.
+ * few values, so equivocation cannot exhaust memory; beyond that room, a vote is still taken when
+ * at least f+1 other validators voted for the same value (one of them honest, so the value is
+ * real). A Byzantine validator that filled its room with junk first thus cannot hide its real
+ * vote, which a polka may need, from the nodes that got the junk first: the others relay the
+ * polka's votes on their timeouts, and it then counts. At most n−f such values exist per round.
  */
 export class VoteSet {
   readonly byValue = new Map<string, Map<number, SignedMessage<VoteBody>>>()
   private readonly bySender = new Map<number, Array<SignedMessage<VoteBody>>>()
+  /** faults tolerated: the support a value needs to be taken beyond a validator's room */
+  private readonly f: number
+
+  constructor (f = 0) { this.f = f }
 
   /** adds a vote; 'dup' when known, the validator's earlier vote when this one conflicts with it */
   add (idx: number, v: SignedMessage<VoteBody>): SignedMessage<VoteBody> | 'dup' | undefined {
     const k = hex(v.body.value)
     const mine = this.bySender.get(idx) ?? []
     if (mine.some((x) => hex(x.body.value) === k)) return 'dup'
-    if (mine.length >= 3) return mine[0]
+    if (mine.length >= VOTE_ROOM && this.supporters(k, idx) < this.f + 1) return mine[0]
     mine.push(v)
     this.bySender.set(idx, mine)
     let m = this.byValue.get(k)
     if (m == null) { m = new Map(); this.byValue.set(k, m) }
     m.set(idx, v)
     return mine.length > 1 ? mine[0] : undefined
+  }
+
+  /** validators other than `idx` that voted for `value` */
+  private supporters (value: string, idx: number): number {
+    const m = this.byValue.get(value)
+    return m == null ? 0 : m.size - (m.has(idx) ? 1 : 0)
   }
 
   count (value: string): number { return this.byValue.get(value)?.size ?? 0 }
@@ -155,7 +172,7 @@ export class HeightConsensus {
   addVote (v: SignedMessage<VoteBody>, idx: number): void {
     const sets = v.body.type === VoteType.PREVOTE ? this.prevotes : this.precommits
     let set = sets.get(v.body.round)
-    if (set == null) { set = new VoteSet(); sets.set(v.body.round, set) }
+    if (set == null) { set = new VoteSet(this.committee.f); sets.set(v.body.round, set) }
     const r = set.add(idx, v)
     if (r === 'dup') return
     if (r != null) this.host.conflict(r, v, 'vote')
@@ -204,7 +221,7 @@ export class HeightConsensus {
     if (v == null) return
     const sets = type === VoteType.PREVOTE ? this.prevotes : this.precommits
     let set = sets.get(v.body.round)
-    if (set == null) { set = new VoteSet(); sets.set(v.body.round, set) }
+    if (set == null) { set = new VoteSet(this.committee.f); sets.set(v.body.round, set) }
     set.add(this.me, v)
     this.sender(v.body.round, this.me)
     this.again = true

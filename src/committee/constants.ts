@@ -3,7 +3,8 @@ export const CommitteeTag = {
   PROPOSAL: 'souk/committee/proposal',
   VOTE: 'souk/committee/vote',
   CHANGE: 'souk/committee/change',
-  APPROVE: 'souk/committee/approve'
+  APPROVE: 'souk/committee/approve',
+  TALLY: 'souk/committee/tally'
 } as const
 export type CommitteeTag = typeof CommitteeTag[keyof typeof CommitteeTag]
 
@@ -52,8 +53,58 @@ export const MAX_FRAME_BYTES = 4 * 1024 * 1024
 export const EPOCH_DELAY = 4
 /** how far ahead (heights) messages are buffered before they count */
 export const FUTURE_HEIGHTS = 2
+/** orders one tally covers: the most orders that start closing in one batch */
+export const MAX_TALLY_ORDERS = 256
+/** bids a tally names per order (the cheapest fitting first) */
+export const MAX_TALLY_BIDS = 4
+/**
+ * Committee time after which a closing order settles with the tallies ordered so far, ms (when
+ * more than f validators of its epoch stopped before tallying)
+ */
+export const CLOSE_TIMEOUT_MS = 60_000
+
 /** evidence entries kept */
 export const MAX_EVIDENCE = 10_000
+/** evidence entries kept per accused validator (so that one cannot crowd out the others) */
+export const MAX_EVIDENCE_PER_VALIDATOR = 16
+
+/**
+ * Bounds on the state a stranger can add (protocols/committee.md §11). Each has a counter in
+ * status().bounds that counts when it bites.
+ */
+export const Bounds = {
+  /** items waiting for a batch */
+  POOL_ITEMS: 200_000,
+  /** bids waiting for a batch per order */
+  POOL_ITEMS_PER_ORDER: 1_024,
+  /** items waiting for a batch per signer */
+  POOL_ITEMS_PER_SIGNER: 4_096,
+  /** bids held for orders this node has not seen (arrived before their order), all together */
+  UNKNOWN_ORDER_BIDS: 8_192,
+  /** how long such a bid waits for its order, ms (gossip reorders by milliseconds, not seconds) */
+  UNKNOWN_ORDER_BID_MS: 5_000,
+  /** open orders the ledger keeps; an order beyond it expires at once (`committee-full`) */
+  LEDGER_OPEN_ORDERS: 65_536,
+  /** open orders per tenant; an order beyond it expires at once (`committee-full`) */
+  LEDGER_OPEN_ORDERS_PER_TENANT: 1_024,
+  /** bids the ledger keeps per open order; later ones are ignored */
+  LEDGER_BIDS_PER_ORDER: 1_024,
+  /**
+   * the furthest an order's bid deadline may lie after the committee time of its batch, ms: the
+   * largest bid window a node accepts (10 min after the order's creation) plus the clock skew an
+   * order's creation time may have; an order beyond it expires at once (`deadline-too-far`)
+   */
+  LEDGER_MAX_BID_WINDOW_MS: 10 * 60_000 + 30_000,
+  /** membership changes ordered per epoch; later ones are ignored */
+  LEDGER_CHANGES_PER_EPOCH: 64,
+  /** frames a non-member peer may send per second (items only), and its burst */
+  GUEST_FRAMES_PER_S: 50,
+  GUEST_FRAMES_BURST: 200,
+  /** peers whose rate is tracked */
+  GUEST_PEERS: 1_024,
+  /** proposals and votes buffered for the heights ahead, per height */
+  FUTURE_MESSAGES_PER_HEIGHT: 4_096
+} as const
 
 /** node defaults, ms */
 export const Defaults = {

@@ -10,7 +10,7 @@ import type { ProposalBody, VoteBody } from './messages.ts'
 import type { EvidenceFrame, FinalizeSig } from './frames.ts'
 import { validateFinalize } from './frames.ts'
 import { batchValue, finalizeBytes } from './batch.ts'
-import type { Verifier } from './committee-file.ts'
+import type { Verifier, CommitteeInfo } from './committee-file.ts'
 import { CommitteeTag } from './constants.ts'
 import { equal, hex } from './bytes.ts'
 
@@ -55,26 +55,44 @@ export function finalizeEvidence (a: FinalizeSig, b: FinalizeSig): Evidence | un
   return { kind: 'finalize', validator: a.validator, height: a.height, round: 0, a: encodeFinalize(x), b: encodeFinalize(y), key: `finalize:${hex(a.validator)}:${a.height}:${[hex(a.header), hex(b.header)].sort().join(':')}` }
 }
 
+/** the committee of an epoch, as the node checking evidence knows it */
+export type CommitteeOf = (epoch: number) => CommitteeInfo | undefined
+
 /**
- * Checks evidence received from a peer: both halves must verify and conflict. `chain` is needed
- * for finalize signatures. Returns the evidence, or undefined when it proves nothing.
+ * Checks evidence received from a peer: both halves must conflict, be signed by one validator that
+ * is a member of the epoch they name (at a height of that epoch), and verify. Membership is
+ * checked before any signature. `chain` is needed for finalize signatures; `committeeOf` gives
+ * the committees the caller knows (without it, membership is not checked: offline use).
+ * Returns the evidence, or undefined when it proves nothing.
  */
-export function checkEvidence (f: EvidenceFrame, chain: Uint8Array, verifier: Verifier = verifyNative): Evidence | undefined {
+export function checkEvidence (f: EvidenceFrame, chain: Uint8Array, verifier: Verifier = verifyNative, committeeOf?: CommitteeOf): Evidence | undefined {
+  const member = (epoch: number, height: number, key: Uint8Array): boolean => {
+    if (committeeOf == null) return true
+    const c = committeeOf(epoch)
+    if (c == null || !c.index.has(hex(key)) || height < c.startHeight) return false
+    const next = committeeOf(epoch + 1)
+    return next == null || height < next.startHeight
+  }
   try {
     if (f.kind === 'finalize') {
       const a = validateFinalize(decodeCbor(f.a, 1024, 'evidence.a'), 'evidence.a')
       const b = validateFinalize(decodeCbor(f.b, 1024, 'evidence.b'), 'evidence.b')
-      if (a.epoch !== b.epoch) return undefined
+      if (a.epoch !== b.epoch || finalizeEvidence(a, b) == null) return undefined
+      if (!member(a.epoch, a.height, a.validator)) return undefined
       if (!verifier(a.sig, finalizeBytes(chain, a.epoch, a.height, a.header), a.validator)) return undefined
       if (!verifier(b.sig, finalizeBytes(chain, b.epoch, b.height, b.header), b.validator)) return undefined
       return finalizeEvidence(a, b)
     }
-    const open = (x: Uint8Array): SignedMessage => {
-      const m = openMessage(x, { trusted: true, expect: f.kind === 'proposal' ? CommitteeTag.PROPOSAL : CommitteeTag.VOTE })
-      if (!verifier(m.sig, m.payload, m.signer)) throw new Error('bad signature')
-      return m
-    }
-    return messageEvidence(open(f.a), open(f.b), f.kind)
+    const open = (x: Uint8Array): SignedMessage => openMessage(x, { trusted: true, expect: f.kind === 'proposal' ? CommitteeTag.PROPOSAL : CommitteeTag.VOTE })
+    const a = open(f.a)
+    const b = open(f.b)
+    const e = messageEvidence(a, b, f.kind)
+    if (e == null) return undefined
+    const ba = a.body as ProposalBody | VoteBody
+    const bb = b.body as ProposalBody | VoteBody
+    if (ba.epoch !== bb.epoch || !member(ba.epoch, ba.height, a.signer)) return undefined
+    if (!verifier(a.sig, a.payload, a.signer) || !verifier(b.sig, b.payload, b.signer)) return undefined
+    return e
   } catch {
     return undefined
   }

@@ -7,6 +7,7 @@ import { WireError } from '../wire/errors.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES } from '../wire/constants.ts'
 import { FRAME_TAG, FRAME_VERSION, MAX_FRAME_BYTES, MAX_HAVE, MAX_VALIDATORS, MAX_WANT, SYNC_BATCHES } from './constants.ts'
 import { CommitteeError, CommitteeErrorCode } from './errors.ts'
+import type { CommitteeSignature } from '../wire/messages/lease-certificate.ts'
 
 export interface FinalizeSig { epoch: number, height: number, header: Uint8Array, validator: Uint8Array, sig: Uint8Array }
 export interface FileSig { epoch: number, file: Uint8Array, validator: Uint8Array, sig: Uint8Array }
@@ -40,6 +41,29 @@ export function validateFinalize (v: unknown, path: string): FinalizeSig {
     validator: bytes(o.validator, field(path, 'validator'), 32),
     sig: bytes(o.sig, field(path, 'sig'), 64)
   }
+}
+
+/** two conflicting signatures (protocols/committee.md §8), as sent and as stored */
+export function validateEvidence (v: unknown, p: string): EvidenceFrame {
+  const o = map(v, p, ['kind', 'a', 'b'])
+  const k = str(o.kind, `${p}.kind`, 16)
+  if (k !== 'proposal' && k !== 'vote' && k !== 'finalize') throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `unknown evidence kind ${k}`)
+  return { kind: k, a: env(o.a, `${p}.a`), b: env(o.b, `${p}.b`) }
+}
+
+/**
+ * A batch's certificate signatures as stored and as carried by `batches`: a CBOR list (at most one
+ * per validator) of `{ validator, sig }`, the validator's index in the epoch's file.
+ */
+export function validateSignatureList (v: unknown, path: string): CommitteeSignature[] {
+  const seen = new Set<number>()
+  return arr(v, path, MAX_VALIDATORS, (x, q) => {
+    const o = map(x, q, ['validator', 'sig'])
+    const validator = uint(o.validator, field(q, 'validator'), MAX_VALIDATORS - 1)
+    if (seen.has(validator)) throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `validator ${validator} appears twice`, field(q, 'validator'))
+    seen.add(validator)
+    return { validator, sig: bytes(o.sig, field(q, 'sig'), 64) }
+  })
 }
 
 function body (kind: string, v: unknown): Frame {
@@ -81,12 +105,7 @@ function body (kind: string, v: unknown): Frame {
         }
       }
     }
-    case 'evidence': {
-      const o = map(v, p, ['kind', 'a', 'b'])
-      const k = str(o.kind, `${p}.kind`, 16)
-      if (k !== 'proposal' && k !== 'vote' && k !== 'finalize') throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `unknown evidence kind ${k}`)
-      return { kind, body: { kind: k, a: env(o.a, `${p}.a`), b: env(o.b, `${p}.b`) } }
-    }
+    case 'evidence': return { kind, body: validateEvidence(v, p) }
     default: throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `unknown frame kind ${kind}`)
   }
 }

@@ -1,7 +1,8 @@
-// The deterministic state every validator derives from the final batches: open orders and their
-// bids, leases, closes, membership changes and the committee of every height. `plan` computes a
-// batch's outcome without changing anything (proposers and voters both need it); `apply` makes it
-// so once the batch is final. Nothing here reads a clock or the network.
+// The deterministic state every validator derives from the final batches: open and closing orders
+// and their bids, auction tallies, leases, closes, membership changes and the committee of every
+// height. `plan` computes a batch's outcome without changing anything (proposers and voters both
+// need it); `apply` makes it so once the batch is final. Nothing here reads a clock or the
+// network. Everything a stranger can add is bounded (constants.ts, Bounds).
 import type { SignedMessage } from '../wire/envelope.ts'
 import type { OrderBody } from '../wire/messages/order.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
@@ -12,13 +13,16 @@ import { MessageTag, MAX_CLOCK_SKEW_MS, MAX_MESSAGE_AGE_MS } from '../wire/const
 import { buildCommittee } from './committee-file.ts'
 import type { CommitteeInfo } from './committee-file.ts'
 import type { ApproveBody, ChangeBody } from './messages.ts'
-import { ChangeAction, CommitteeTag, EPOCH_DELAY, MAX_BATCH_ITEMS } from './constants.ts'
+import { ChangeAction, CommitteeTag, EPOCH_DELAY, MAX_BATCH_ITEMS, MAX_TALLY_ORDERS, CLOSE_TIMEOUT_MS, Bounds } from './constants.ts'
+import type { TallyBody } from './messages.ts'
 import { match } from './matching.ts'
+import { tallyEntry, tallyCounts, namedBids, tallyNeed } from './auction.ts'
+import type { Closing, TallyEntry } from './auction.ts'
 import type { BidCandidate } from './matching.ts'
 import { leaseLeaf, merkleRoot } from './merkle.ts'
 import { EMPTY32, equal, hex, sha256 } from './bytes.ts'
 
-export const ITEM_TAGS: readonly string[] = [MessageTag.ORDER, MessageTag.BID, MessageTag.CLOSE, CommitteeTag.CHANGE, CommitteeTag.APPROVE]
+export const ITEM_TAGS: readonly string[] = [MessageTag.ORDER, MessageTag.BID, MessageTag.CLOSE, CommitteeTag.CHANGE, CommitteeTag.APPROVE, CommitteeTag.TALLY]
 
 export interface Lease {
   order: Uint8Array
@@ -34,14 +38,18 @@ export interface Lease {
 export const ExpiryCode = {
   NO_BIDS: 'no-bids',
   NO_FITTING_BID: 'no-fitting-bid',
-  LATE: 'ordered-after-deadline'
+  LATE: 'ordered-after-deadline',
+  /** the ledger holds as many open orders as it keeps (all, or of this tenant) */
+  FULL: 'committee-full',
+  /** the bid deadline lies further ahead than any bid window a node accepts */
+  TOO_FAR: 'deadline-too-far'
 } as const
 export type ExpiryCode = typeof ExpiryCode[keyof typeof ExpiryCode]
 
 export interface Expiry { order: Uint8Array, tenant: Uint8Array, code: ExpiryCode, reason: string, height: number }
 export interface Closure { order: Uint8Array, by: Uint8Array, reason: string, close: Uint8Array, height: number }
 
-interface OrderEntry { msg: SignedMessage<OrderBody>, time: number, bids: BidCandidate[] }
+interface OrderEntry { msg: SignedMessage<OrderBody>, time: number, bids: BidCandidate[], tenant: string, closing?: number }
 interface ChangeEntry { msg: SignedMessage<ChangeBody>, approvals: Set<string>, approved: boolean }
 interface LeaseEntry { tenant: Uint8Array, provider: Uint8Array, closed: boolean }
 
@@ -62,12 +70,17 @@ export interface Plan {
   /** the next epoch's committee, when this is the last batch of the epoch */
   next?: CommitteeInfo
   outcomes: Uint8Array
+  /** orders whose auction closes in this batch: the validators tally them */
+  closing: string[]
   // what apply() adds
   newOrders: OrderEntry[]
   newBids: Array<[string, BidCandidate]>
   newChanges: ChangeEntry[]
   newApprovals: Array<[string, string]>
+  newTallies: Array<[number, TallyEntry]>
   resolved: string[]
+  /** how often a bound of the ledger bit in this batch */
+  bounded: { orders: number, deadlines: number, bids: number }
 }
 
 function byHex<T extends { order: Uint8Array }> (a: T, b: T): number {
@@ -85,7 +98,11 @@ export class Ledger {
   time: number
   readonly committees: CommitteeInfo[]
   private readonly orders = new Map<string, OrderEntry>()
-  /** open orders by deadline; sorted lazily */
+  /** open and closing orders per tenant (hex) */
+  private readonly perTenant = new Map<string, number>()
+  /** auctions that closed and wait for their tallies, by the height they closed at */
+  private readonly closings = new Map<number, Closing>()
+  /** open (not yet closing) orders by deadline; sorted lazily */
   private deadlines: Array<[number, string]> = []
   private deadlinesSorted = true
   private readonly leases = new Map<string, LeaseEntry>()
@@ -110,6 +127,42 @@ export class Ledger {
   get genesis (): CommitteeInfo { return this.committees[0] }
   get chain (): Uint8Array { return this.committees[0].chain }
   get openOrders (): number { return this.orders.size }
+  /** auctions closed and not yet settled (waiting for tallies or for the bids they name) */
+  get closingOrders (): number { let n = 0; for (const c of this.closings.values()) n += c.orders.filter((o) => this.orders.has(o)).length; return n }
+  /** the closes waiting for tallies, oldest first */
+  pendingClosings (): Closing[] { return [...this.closings.values()].sort((a, b) => a.height - b.height) }
+  /** whether an order's auction has closed (it waits for its tallies) */
+  isClosing (idHex: string): boolean { return this.orders.get(idHex)?.closing != null }
+  /** an open or closing order */
+  orderOf (idHex: string): SignedMessage<OrderBody> | undefined { return this.orders.get(idHex)?.msg }
+  /** the bids recorded for an open or closing order, with the committee time of the batch that ordered each */
+  bidCandidates (idHex: string): readonly BidCandidate[] { return this.orders.get(idHex)?.bids ?? [] }
+  /** the bids recorded for an open or closing order: ID (hex) → committee time of the batch that ordered it */
+  bidsOf (idHex: string): Map<string, number> {
+    const out = new Map<string, number>()
+    for (const b of this.orders.get(idHex)?.bids ?? []) out.set(b.msg.idHex, b.time)
+    return out
+  }
+
+  /**
+   * The bids the tallies made count that no batch has ordered yet (order hex → bid IDs): a
+   * proposer carries them, or asks for them, so that the order can settle.
+   */
+  neededBids (): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>()
+    for (const c of this.closings.values()) {
+      if (c.tallies.length < c.committee.threshold) continue
+      const need = tallyNeed(c, c.tallies.length)
+      for (const o of c.orders) {
+        const e = this.orders.get(o)
+        if (e == null) continue
+        const have = new Set(e.bids.map((b) => b.msg.idHex))
+        const missing = [...namedBids(c.tallies, o, need)].filter((b) => !have.has(b))
+        if (missing.length > 0) out.set(o, new Set(missing))
+      }
+    }
+    return out
+  }
   get pendingTransition (): number | undefined { return this.transitionAt }
 
   committeeAt (height: number): CommitteeInfo {
@@ -128,11 +181,13 @@ export class Ledger {
   /** the earliest bid deadline of the open orders */
   nextDeadline (): number | undefined {
     this.sortDeadlines()
-    for (const [d, o] of this.deadlines) if (this.orders.has(o)) return d
+    for (const [d, o] of this.deadlines) if (this.orders.get(o)?.closing == null && this.orders.has(o)) return d
     return undefined
   }
 
   leaseOf (orderHex: string): LeaseEntry | undefined { return this.leases.get(orderHex) }
+  /** a membership change ordered in the current epoch */
+  hasChange (idHex: string): boolean { return this.changes.has(idHex) }
 
   /** Why an item may not go into a batch with committee time `time`; undefined when it may. */
   itemProblem (msg: SignedMessage, time: number): string | undefined {
@@ -155,19 +210,44 @@ export class Ledger {
     const closing = new Set<string>()
     const newChanges: ChangeEntry[] = []
     const newApprovals: Array<[string, string]> = []
+    const newTallies: Array<[number, TallyEntry]> = []
     const expired: Expiry[] = []
+    const bounded = { orders: 0, deadlines: 0, bids: 0 }
 
+    // orders first: those that can never be matched expire at once, with a reason
+    let open = this.orders.size
+    const tenants = new Map<string, number>()
     for (const m of items) {
       if (m.tag !== MessageTag.ORDER) continue
-      const e: OrderEntry = { msg: m as SignedMessage<OrderBody>, time, bids: [] }
-      newOrders.push(e)
-      newOrderIdx.set(m.idHex, e)
+      const o = m as SignedMessage<OrderBody>
+      const tenant = hex(o.signer)
+      const mine = (this.perTenant.get(tenant) ?? 0) + (tenants.get(tenant) ?? 0)
+      const late = (code: ExpiryCode, reason: string): void => { expired.push({ order: o.id, tenant: o.signer, code, reason, height }) }
+      if (o.body.bidDeadline <= time) late(ExpiryCode.LATE, `the order was ordered at committee time ${time}, after its bid deadline ${o.body.bidDeadline}`)
+      else if (o.body.bidDeadline > time + Bounds.LEDGER_MAX_BID_WINDOW_MS) { bounded.deadlines++; late(ExpiryCode.TOO_FAR, `its bid deadline ${o.body.bidDeadline} lies more than ${Bounds.LEDGER_MAX_BID_WINDOW_MS} ms after committee time ${time}`) }
+      else if (open >= Bounds.LEDGER_OPEN_ORDERS) { bounded.orders++; late(ExpiryCode.FULL, `the committee holds ${Bounds.LEDGER_OPEN_ORDERS} open orders`) }
+      else if (mine >= Bounds.LEDGER_OPEN_ORDERS_PER_TENANT) { bounded.orders++; late(ExpiryCode.FULL, `the tenant has ${Bounds.LEDGER_OPEN_ORDERS_PER_TENANT} open orders`) }
+      else {
+        const e: OrderEntry = { msg: o, time, bids: [], tenant }
+        newOrders.push(e)
+        newOrderIdx.set(m.idHex, e)
+        tenants.set(tenant, (tenants.get(tenant) ?? 0) + 1)
+        open++
+      }
     }
+    const bidCount = new Map<string, number>()
+    const talliesIn = new Map<number, TallyEntry[]>()
     for (const m of items) {
       if (m.tag === MessageTag.BID) {
+        // a bid is recorded for an open or closing order (a closing one may still need it), up to a bound
         const b = m as SignedMessage<BidBody>
         const o = hex(b.body.order)
-        if (this.orders.has(o) || newOrderIdx.has(o)) newBids.push([o, { msg: b, time }])
+        const e = this.orders.get(o) ?? newOrderIdx.get(o)
+        if (e == null) continue
+        const n = (bidCount.get(o) ?? e.bids.length) + 1
+        if (n > Bounds.LEDGER_BIDS_PER_ORDER) { bounded.bids++; continue }
+        bidCount.set(o, n)
+        newBids.push([o, { msg: b, time }])
       } else if (m.tag === MessageTag.CLOSE) {
         const c = m as SignedMessage<CloseBody>
         const o = hex(c.body.lease)
@@ -179,11 +259,20 @@ export class Ledger {
       } else if (m.tag === CommitteeTag.CHANGE) {
         const c = m as SignedMessage<ChangeBody>
         if (c.body.epoch !== committee.epoch || !equal(c.signer, c.body.validator)) continue
+        if (this.changes.size + newChanges.length >= Bounds.LEDGER_CHANGES_PER_EPOCH) continue
         newChanges.push({ msg: c, approvals: new Set(), approved: false })
       } else if (m.tag === CommitteeTag.APPROVE) {
         const a = m as SignedMessage<ApproveBody>
         if (a.body.epoch !== committee.epoch || !committee.index.has(hex(a.signer))) continue
         newApprovals.push([hex(a.body.change), hex(a.signer)])
+      } else if (m.tag === CommitteeTag.TALLY) {
+        const t = m as SignedMessage<TallyBody>
+        const cl = this.closings.get(t.body.height)
+        const counted = [...(cl?.tallies ?? []), ...(talliesIn.get(t.body.height) ?? [])]
+        if (!tallyCounts(t, cl, counted)) continue
+        const entry = tallyEntry(t)
+        newTallies.push([t.body.height, entry])
+        talliesIn.set(t.body.height, [...(talliesIn.get(t.body.height) ?? []), entry])
       }
     }
 
@@ -214,21 +303,37 @@ export class Ledger {
       next = this.nextCommittee(committee, [...this.transitionChanges, ...approved], pendingChanges, transitionAt)
     }
 
-    // matching: every open order whose deadline has come
-    const leases: Lease[] = []
-    const resolved: string[] = []
+    // auctions that close now: every open order whose deadline has come (a bounded number per batch)
+    const closingNow: string[] = []
     this.sortDeadlines()
     for (const [deadline, o] of this.deadlines) {
-      if (deadline > time) break
+      if (deadline > time || closingNow.length >= MAX_TALLY_ORDERS) break
       const e = this.orders.get(o)
-      if (e == null) continue
-      resolved.push(o)
-      this.resolve(e, height, leases, expired)
+      if (e == null || e.closing != null) continue
+      closingNow.push(o)
     }
-    for (const e of newOrders) {
-      if (e.msg.body.bidDeadline > time) continue
-      resolved.push(e.msg.idHex)
-      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.LATE, reason: `the order was ordered at committee time ${time}, after its bid deadline ${e.msg.body.bidDeadline}`, height })
+
+    // settlement: a closed auction settles once the first `threshold` tallies are ordered and every
+    // bid f+1 of them name is recorded (or, after the close timeout, with what is there)
+    const leases: Lease[] = []
+    const resolved: string[] = []
+    const newBidsOf = new Map<string, BidCandidate[]>()
+    for (const [o, b] of newBids) newBidsOf.set(o, [...(newBidsOf.get(o) ?? []), b])
+    for (const cl of this.pendingClosings()) {
+      const tallies = [...cl.tallies, ...(talliesIn.get(cl.height) ?? [])]
+      const complete = tallies.length >= cl.committee.threshold
+      const timedOut = time - cl.time >= CLOSE_TIMEOUT_MS
+      if (!complete && !timedOut) continue
+      const need = tallyNeed(cl, tallies.length)
+      for (const o of cl.orders) {
+        const e = this.orders.get(o)
+        if (e == null) continue
+        const counted = namedBids(tallies, o, need)
+        const present = [...e.bids, ...(newBidsOf.get(o) ?? [])].filter((b) => counted.has(b.msg.idHex))
+        if (present.length < counted.size && !timedOut) continue
+        resolved.push(o)
+        this.resolve(e, present, cl.seed, height, leases, expired)
+      }
     }
     leases.sort(byHex)
     leases.forEach((l, i) => { l.index = i })
@@ -255,11 +360,14 @@ export class Ledger {
       transitionAt,
       next,
       outcomes,
+      closing: closingNow,
       newOrders,
       newBids,
       newChanges,
       newApprovals,
-      resolved
+      newTallies,
+      resolved,
+      bounded
     }
   }
 
@@ -268,13 +376,13 @@ export class Ledger {
     return c.msg.body.action === ChangeAction.JOIN ? !member : member
   }
 
-  private resolve (e: OrderEntry, height: number, leases: Lease[], expired: Expiry[]): void {
-    const r = match(e.msg.id, e.msg.body, e.bids)
+  private resolve (e: OrderEntry, counted: readonly BidCandidate[], seed: Uint8Array, height: number, leases: Lease[], expired: Expiry[]): void {
+    const r = match(e.msg.id, e.msg.body, counted, seed)
     if (r.winner != null) {
       const b = r.winner.msg
       leases.push({ order: e.msg.id, bid: b.id, tenant: e.msg.signer, provider: b.signer, prices: b.body.prices, height, index: 0 })
     } else if (r.counted === 0) {
-      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.NO_BIDS, reason: 'no bid was ordered before the bid deadline', height })
+      expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.NO_BIDS, reason: 'no bid was held in time by the validators', height })
     } else {
       expired.push({ order: e.msg.id, tenant: e.msg.signer, code: ExpiryCode.NO_FITTING_BID, reason: `${r.counted} bid(s) arrived in time; none fits: ${r.misfits.join('; ')}`, height })
     }
@@ -308,12 +416,28 @@ export class Ledger {
     for (const m of p.items) this.included.set(m.idHex, m.createdAt)
     for (const e of p.newOrders) {
       this.orders.set(e.msg.idHex, e)
+      this.perTenant.set(e.tenant, (this.perTenant.get(e.tenant) ?? 0) + 1)
       this.deadlines.push([e.msg.body.bidDeadline, e.msg.idHex])
       this.deadlinesSorted = false
     }
     for (const [o, c] of p.newBids) this.orders.get(o)?.bids.push(c)
-    for (const o of p.resolved) this.orders.delete(o)
-    if (p.resolved.length > 0) this.deadlines = this.deadlines.filter(([, o]) => this.orders.has(o))
+    for (const [h, t] of p.newTallies) this.closings.get(h)?.tallies.push(t)
+    if (p.closing.length > 0) {
+      for (const o of p.closing) { const e = this.orders.get(o); if (e != null) e.closing = p.height }
+      this.closings.set(p.height, { height: p.height, time: p.time, committee: p.committee, orders: [...p.closing], tallies: [], seed: head })
+      this.deadlines = this.deadlines.filter(([, o]) => this.orders.get(o)?.closing == null)
+    }
+    for (const o of p.resolved) {
+      const e = this.orders.get(o)
+      if (e == null) continue
+      this.orders.delete(o)
+      const n = (this.perTenant.get(e.tenant) ?? 1) - 1
+      if (n <= 0) this.perTenant.delete(e.tenant); else this.perTenant.set(e.tenant, n)
+    }
+    if (p.resolved.length > 0) {
+      this.deadlines = this.deadlines.filter(([, o]) => this.orders.has(o))
+      for (const [h, c] of this.closings) if (c.orders.every((o) => !this.orders.has(o))) this.closings.delete(h)
+    }
     for (const l of p.leases) this.leases.set(hex(l.order), { tenant: l.tenant, provider: l.provider, closed: false })
     for (const c of p.closed) { const l = this.leases.get(hex(c.order)); if (l != null) l.closed = true }
     for (const c of p.newChanges) this.changes.set(c.msg.idHex, c)

@@ -1,7 +1,9 @@
-// Fair matching: a pure function of what the committee finalized. A bid counts when it was
-// ordered in a batch whose committee time is before the order's bid deadline, is still standing
-// at the deadline, and fits the order. The lowest total price wins; ties go to the lowest
-// sha256(orderId || bidId). Amounts are compared exactly as scaled BigInts.
+// Fair matching: a pure function of what the committee finalized. The bids that count are those
+// the validators' tallies name (ledger.ts: held in time by at least one honest validator); of
+// those still standing at the deadline and fitting the order, the lowest total price wins; ties
+// go to the lowest sha256(seed || orderId || bidId), where the seed is the header hash of the
+// batch that closed the auction, unknown to any provider while it could still bid. Amounts are
+// compared exactly as scaled BigInts.
 import type { OrderBody } from '../wire/messages/order.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
@@ -14,6 +16,9 @@ export interface BidCandidate {
   /** committee time of the batch that ordered the bid */
   time: number
 }
+
+/** tie-break seed before an auction closed (no batch header yet): 32 zero bytes */
+export const NO_SEED = new Uint8Array(32)
 
 /**
  * The auditors that vouch for this bid, under every name an order may use: only those whose
@@ -67,25 +72,26 @@ function cmpTotals (a: Array<[string, bigint]>, b: Array<[string, bigint]>): num
   return a.length - b.length
 }
 
-/** the tie-break key: sha256(orderId || bidId) */
-export function tieKey (orderId: Uint8Array, bidId: Uint8Array): Uint8Array {
-  return sha256(orderId, bidId)
+/** the tie-break key: sha256(seed || orderId || bidId), seed = header hash of the closing batch */
+export function tieKey (orderId: Uint8Array, bidId: Uint8Array, seed: Uint8Array = NO_SEED): Uint8Array {
+  return sha256(seed, orderId, bidId)
 }
 
 export interface MatchResult {
   winner?: BidCandidate
-  /** bids that counted (ordered in time and standing at the deadline) */
+  /** bids that counted (named by the tallies and standing at the deadline) */
   counted: number
   /** why counted bids did not fit, one line per bid (at most a few) */
   misfits: string[]
 }
 
-export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[]): MatchResult {
+/** the winner among `candidates` (the bids that count) */
+export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[], seed: Uint8Array = NO_SEED): MatchResult {
   let best: { c: BidCandidate, total: Array<[string, bigint]>, tie: Uint8Array } | undefined
   let counted = 0
   const misfits: string[] = []
   for (const c of candidates) {
-    if (c.time >= order.bidDeadline || c.msg.body.expiresAt < order.bidDeadline) continue
+    if (c.msg.body.expiresAt < order.bidDeadline) continue
     counted++
     const why = misfit(order, c.msg.body, c.msg.signer)
     if (why != null) {
@@ -93,7 +99,7 @@ export function match (orderId: Uint8Array, order: OrderBody, candidates: readon
       continue
     }
     const total = totals(c.msg.body)
-    const tie = tieKey(orderId, c.msg.id)
+    const tie = tieKey(orderId, c.msg.id, seed)
     if (best == null) { best = { c, total, tie }; continue }
     const d = cmpTotals(total, best.total)
     if (d < 0 || (d === 0 && compare(tie, best.tie) < 0)) best = { c, total, tie }

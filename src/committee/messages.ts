@@ -5,7 +5,7 @@ import { registerMessageType } from '../wire/envelope.ts'
 import { map, field, uint, bytes, arr, str } from '../wire/schema.ts'
 import { schemaError } from '../wire/errors.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES } from '../wire/constants.ts'
-import { ChangeAction, CommitteeTag, Domain, MAX_BATCH_ITEMS, MAX_ROUND, MAX_VALIDATORS, VoteType } from './constants.ts'
+import { ChangeAction, CommitteeTag, Domain, MAX_BATCH_ITEMS, MAX_ROUND, MAX_TALLY_BIDS, MAX_TALLY_ORDERS, MAX_VALIDATORS, VoteType } from './constants.ts'
 
 /** A proposer's batch for (height, round). The value voted on is the header hash. */
 export interface ProposalBody {
@@ -45,6 +45,19 @@ export interface ApproveBody {
   epoch: number
   /** message ID of the change */
   change: Uint8Array
+}
+
+/**
+ * A validator's tally of an auction close: for each order that started closing at `height`, the
+ * bids this validator held before the order's bid deadline (by its own clock), the cheapest
+ * fitting first, at most MAX_TALLY_BIDS. Settlement counts a bid named by f+1 of the first
+ * threshold tallies ordered (protocols/committee.md §6).
+ */
+export interface TallyBody {
+  epoch: number
+  /** the batch in which the orders started closing */
+  height: number
+  orders: Array<{ order: Uint8Array, bids: Uint8Array[] }>
 }
 
 /** The batch header body. Its hash and the lease root together give the header hash. */
@@ -118,6 +131,31 @@ export function validateApprove (v: unknown, path: string): ApproveBody {
   return { epoch: uint(o.epoch, field(path, 'epoch')), change: hash(o.change, field(path, 'change')) }
 }
 
+export function validateTally (v: unknown, path: string): TallyBody {
+  const o = map(v, path, ['epoch', 'height', 'orders'])
+  const seen = new Set<string>()
+  return {
+    epoch: uint(o.epoch, field(path, 'epoch')),
+    height: int(o.height, field(path, 'height'), 1, Number.MAX_SAFE_INTEGER),
+    orders: arr(o.orders, field(path, 'orders'), MAX_TALLY_ORDERS, (x, p) => {
+      const e = map(x, p, ['order', 'bids'])
+      const order = hash(e.order, field(p, 'order'))
+      const k = Buffer.from(order).toString('hex')
+      if (seen.has(k)) throw schemaError(field(p, 'order'), 'appears twice')
+      seen.add(k)
+      const ids = new Set<string>()
+      const bids = arr(e.bids, field(p, 'bids'), MAX_TALLY_BIDS, (y, q) => {
+        const b = hash(y, q)
+        const bk = Buffer.from(b).toString('hex')
+        if (ids.has(bk)) throw schemaError(q, 'appears twice')
+        ids.add(bk)
+        return b
+      })
+      return { order, bids }
+    })
+  }
+}
+
 const HEADER_FIELDS = ['t', 'v', 'chain', 'epoch', 'height', 'parent', 'time', 'proposer', 'lastCommit', 'items', 'itemCount', 'leaseCount', 'outcomes', 'next'] as const
 
 export function validateHeader (v: unknown, path: string): HeaderBody {
@@ -166,6 +204,7 @@ registerMessageType(CommitteeTag.PROPOSAL, validateProposal)
 registerMessageType(CommitteeTag.VOTE, validateVote)
 registerMessageType(CommitteeTag.CHANGE, validateChange)
 registerMessageType(CommitteeTag.APPROVE, validateApprove)
+registerMessageType(CommitteeTag.TALLY, validateTally)
 
 /** bytes a proposal may spend on items after the rest of its envelope */
 export const PROPOSAL_ITEM_BUDGET = MAX_ENVELOPE_BYTES - 1024

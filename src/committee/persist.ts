@@ -19,7 +19,7 @@ export const COMMITTEE_MIGRATIONS: readonly Migration[] = [{
   `
 }]
 
-export type SignedKind = 'proposal' | 'prevote' | 'precommit' | 'finalize' | 'file'
+export type SignedKind = 'proposal' | 'prevote' | 'precommit' | 'finalize' | 'file' | 'tally'
 
 export interface SignedRow { kind: SignedKind, height: number, round: number, value: Uint8Array, bytes: Uint8Array }
 export interface BatchRow { height: number, hash: Uint8Array, proposal: Uint8Array, commit: Uint8Array[], signatures?: Uint8Array }
@@ -96,6 +96,8 @@ export function committeePersistence (store: Store): CommitteePersistence {
         // rows of finished heights are no longer needed to stay consistent
         q('DELETE FROM committee_signed WHERE height < ? AND kind IN (\'proposal\', \'prevote\', \'precommit\')').run(row.height)
         q('DELETE FROM committee_locks WHERE height <= ?').run(row.height)
+        // a tally matters until its auctions settle (a minute of committee time at most)
+        q('DELETE FROM committee_signed WHERE kind = \'tally\' AND height < ?').run(row.height - 4096)
       })
     },
     saveSignatures: (height, signatures) => { q('UPDATE committee_batches SET signatures = ? WHERE height = ?').run(signatures, height) },

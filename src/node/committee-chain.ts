@@ -1,10 +1,13 @@
 // Keeps every node's committee chain current. Validators announce the chain when an epoch starts
-// (and now and then, for late joiners); any node adopts a longer chain that verifies from its own
-// genesis, and stores it, so certificates of the new epoch check out offline.
+// (and now and then, for late joiners); any node adopts a chain that verifies from its own
+// genesis and extends the one it holds (never a fork that replaces a file it has, such as one
+// signed by a retired epoch's keys), and stores it, so certificates of the new epoch check out
+// offline. Each file knows where its epoch ends, so a certificate of an epoch at or past the
+// next epoch's start is refused.
 import { join } from 'node:path'
 import { signMessage, MessageTag, toHex } from '../wire/index.ts'
 import type { CommitteeChainBody, SignedMessage } from '../wire/index.ts'
-import { parseCommitteeFiles, verifyCommitteeChain } from '../committee/index.ts'
+import { parseCommitteeFiles, verifyCommitteeChain, extendsChain, linkCommitteeChain } from '../committee/index.ts'
 import type { CommitteeFile } from '../committee/index.ts'
 import { Topic } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
@@ -30,7 +33,7 @@ export interface CommitteeChain {
 }
 
 export function committeeChain (init: { home: string, file: string, files: CommitteeFile[] }, components: { net: SoukNode, identity: Identity, logger: Logger, announcer: boolean }): CommitteeChain {
-  let files = init.files
+  let files = linkCommitteeChain(init.files)
   const genesis = toHex(files[0].info.chain)
   const { net, identity, logger } = components
   const listeners: Array<(files: CommitteeFile[]) => void> = []
@@ -42,6 +45,10 @@ export function committeeChain (init: { home: string, file: string, files: Commi
 
   const consider = (next: CommitteeFile[], from: string): void => {
     if (next.length <= files.length) return
+    if (!extendsChain(files, next)) {
+      logger.warn({ from, epochs: next.length }, 'ignored a committee chain that does not extend the one held')
+      return
+    }
     try {
       verifyCommitteeChain(next)
     } catch (err: any) {
@@ -49,12 +56,15 @@ export function committeeChain (init: { home: string, file: string, files: Commi
       return
     }
     if (toHex(next[0].info.chain) !== genesis) return
-    files = next
+    files = linkCommitteeChain(next)
     logger.info({ epoch: files.at(-1)!.info.epoch }, 'committee chain updated')
     store()
     changed()
   }
 
+  // The committee's own traffic runs on its stream protocol; nothing travels on the committee
+  // gossip topic, so anything offered there is refused before its signature is checked.
+  const closeTopic = net.gossip.addPrecheck(Topic.COMMITTEE, () => 'nothing travels on the committee topic: validators talk on /souk/committee/1.0.0')
   const unsub = net.gossip.onMessage(Topic.LEASES, (m: SignedMessage) => {
     if (m.tag !== MessageTag.COMMITTEE_CHAIN) return
     try {
@@ -73,7 +83,8 @@ export function committeeChain (init: { home: string, file: string, files: Commi
   return {
     files: () => files,
     adopt (next) {
-      if (next.length > files.length) { files = next; store(); changed() }
+      // a validator's own chain extends what it announced before; anything else is not taken
+      if (extendsChain(files, next)) { files = linkCommitteeChain(next); store(); changed() }
       if (!components.announcer) return
       publish()
       for (const t of again.splice(0)) clearTimeout(t)
@@ -87,6 +98,7 @@ export function committeeChain (init: { home: string, file: string, files: Commi
     },
     stop () {
       unsub()
+      closeTopic()
       if (timer != null) clearInterval(timer)
       for (const t of again.splice(0)) clearTimeout(t)
     }

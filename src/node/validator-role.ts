@@ -55,7 +55,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
     return {
       committee,
       async start () {
-        await transport.start((from, data) => committee.handleMessage(from, data))
+        await transport.start((from, data, key) => committee.handleMessage(from, data, key))
         // a bid that can no longer count is dropped before gossip checks its signature
         unsubs.push(net.gossip.addPrecheck(Topic.BIDS, (m) => committee.shed(m)))
         for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) {

@@ -9,7 +9,7 @@ import type { Identity } from '../../src/identity/identity.ts'
 import { openStore } from '../../src/store/index.ts'
 import type { Store } from '../../src/store/index.ts'
 import { committeeNode, buildCommittee, signCommitteeFile } from '../../src/committee/index.ts'
-import type { CommitteeNode, CommitteeFile, LeaseEvent, Expiry } from '../../src/committee/index.ts'
+import type { CommitteeNode, CommitteeFile, LeaseEvent, Expiry, ProposerPolicy, CommitteeNodeInit } from '../../src/committee/index.ts'
 import { Scheduler } from '../sim/scheduler.ts'
 import { rng } from '../sim/rng.ts'
 
@@ -51,7 +51,7 @@ export interface Cluster {
 
 export const FAST = { batchIntervalMs: 50, idleBatchIntervalMs: 50, proposeTimeoutMs: 150, proposeTimeoutDeltaMs: 50, voteTimeoutMs: 100, voteTimeoutDeltaMs: 50, maxTimeoutMs: 800, statusIntervalMs: 200, fetchDelayMs: 5 }
 
-export function cluster (n: number, opts: { seed?: number, timing?: Partial<typeof FAST> } = {}): Cluster {
+export function cluster (n: number, opts: { seed?: number, timing?: Partial<typeof FAST>, proposers?: Record<string, ProposerPolicy>, init?: Partial<CommitteeNodeInit> } = {}): Cluster {
   const sched = new Scheduler()
   const R = rng(opts.seed ?? 1)
   const ids = Array.from({ length: n }, (_, i) => key(1, i))
@@ -82,9 +82,9 @@ export function cluster (n: number, opts: { seed?: number, timing?: Partial<type
       const deliver = (to: Member, data: Uint8Array): void => {
         if (c.lose?.(m.name, to.name, data) === true) return
         const toLife = lives.get(to.name)
-        sched.after(R.int(1, 5), () => { if (lives.get(to.name) === toLife) to.node?.handleMessage(m.name, data) })
+        sched.after(R.int(1, 5), () => { if (lives.get(to.name) === toLife) to.node?.handleMessage(m.name, data, m.id.publicKey) })
       }
-      const node = committeeNode({ committee: genesis, ...FAST, ...opts.timing })({
+      const node = committeeNode({ committee: genesis, ...FAST, ...opts.timing, ...opts.init })({
         signer: m.id,
         store: m.store,
         clock: { now, setTimer: (ms, fn) => sched.after(ms, () => { if (alive()) fn() }) },
@@ -92,7 +92,8 @@ export function cluster (n: number, opts: { seed?: number, timing?: Partial<type
           broadcast: (d) => { record(m.name, d); if (!mute.has(m.name)) for (const o of members) if (o !== m) deliver(o, d) },
           send: (to, d) => { record(m.name, d); const o = members.find((x) => x.name === to); if (o != null && !mute.has(m.name)) deliver(o, d) }
         },
-        random: R.fork().next
+        random: R.fork().next,
+        proposer: opts.proposers?.[m.name]
       })
       node.on('lease', (e) => m.leases.push(e))
       node.on('expired', (e) => m.expired.push(e))

@@ -1,6 +1,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Ledger, ExpiryCode, tieKey, buildCommittee, misfit } from '../../src/committee/index.ts'
+import { Ledger, ExpiryCode, tieKey, buildCommittee, misfit, CommitteeTag } from '../../src/committee/index.ts'
+import type { Plan, TallyBody } from '../../src/committee/index.ts'
 import { parseAmount, formatAmount } from '../../src/wire/amount.ts'
 import { signMessage } from '../../src/wire/envelope.ts'
 import { MessageTag } from '../../src/wire/constants.ts'
@@ -16,16 +17,37 @@ const T = GENESIS_TIME
 const tenant = key(2, 0)
 const p = [0, 1, 2, 3].map((i) => key(3, i))
 const genesis = buildCommittee({ epoch: 0, startHeight: 1, genesisTime: T, validators: [0, 1, 2, 3].map((i) => key(1, i).publicKey) })
+const hx = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-/** applies batches: each is [committee time, items] */
-function run (batches: Array<[number, SignedMessage[]]>): { ledger: Ledger, plans: ReturnType<Ledger['plan']>[] } {
+const validators = [0, 1, 2, 3].map((i) => key(1, i))
+
+/** the tally a validator that held every bid of a closing order in time would sign */
+function tally (v: typeof validators[0], ledger: Ledger, height: number, only?: (bid: string) => boolean): SignedMessage<TallyBody> {
+  const closing = ledger.pendingClosings().find((c) => c.height === height)!
+  const orders = closing.orders.map((o) => ({
+    order: Buffer.from(o, 'hex'),
+    bids: [...ledger.bidsOf(o).keys()].filter((b) => only?.(b) ?? true).slice(0, 4).map((b) => new Uint8Array(Buffer.from(b, 'hex')))
+  })).filter((o) => o.bids.length > 0)
+  return signMessage<TallyBody>(v, CommitteeTag.TALLY, { epoch: 0, height, orders }, { createdAt: T + height })
+}
+
+/**
+ * Applies batches (each [committee time, items]); after a batch that closes auctions, the next
+ * one carries every validator's tally (as honest validators that held the ordered bids in time
+ * would sign it). Returns every plan, and the leases and expiries of all of them.
+ */
+function run (batches: Array<[number, SignedMessage[]]>): { ledger: Ledger, plans: Plan[], leases: Plan['leases'], expired: Plan['expired'] } {
   const ledger = new Ledger(genesis)
-  const plans = batches.map(([time, items]) => {
+  const plans: Plan[] = []
+  const queue = [...batches]
+  while (queue.length > 0) {
+    const [time, items] = queue.shift()!
     const plan = ledger.plan(ledger.height + 1, time, items)
     ledger.apply(plan, new Uint8Array(32).fill(ledger.height + 1))
-    return plan
-  })
-  return { ledger, plans }
+    plans.push(plan)
+    if (plan.closing.length > 0) queue.unshift([time + 1, validators.map((v) => tally(v, ledger, plan.height))])
+  }
+  return { ledger, plans, leases: plans.flatMap((p) => p.leases), expired: plans.flatMap((p) => p.expired) }
 }
 
 test('amounts compare exactly as scaled integers', () => {
@@ -43,32 +65,88 @@ test('the lowest total price among fitting, timely bids wins', () => {
   const cheaper = bid(p[1], o, T, [{ denom: 'uakt', amount: '10' }])
   const tooDear = bid(p[2], o, T, [{ denom: 'uakt', amount: '100.000000000000000001' }])
   const wrongDenom = bid(p[3], o, T, [{ denom: 'usdc', amount: '1' }])
-  const { plans } = run([[T + 100, [o, cheap, tooDear]], [T + 200, [cheaper, wrongDenom]], [T + 600, []]])
-  assert.is(plans[2].leases.length, 1)
-  const l = plans[2].leases[0]
+  const { plans, leases } = run([[T + 100, [o, cheap, tooDear]], [T + 200, [cheaper, wrongDenom]], [T + 600, []]])
+  assert.is(leases.length, 1)
+  const l = leases[0]
   assert.equal(l.bid, cheaper.id)
   assert.equal(l.provider, p[1].publicKey)
   assert.equal(l.tenant, tenant.publicKey)
-  assert.is(plans[0].leases.length + plans[1].leases.length, 0)
+  assert.is(plans[2].closing.length, 1, 'the batch past the deadline closes the auction')
+  assert.is(plans[2].leases.length, 0, 'it settles once the tallies are in, not before')
+  assert.is(plans[3].leases.length, 1)
 })
 
-test('a bid ordered at or after the deadline, or withdrawn before it, does not count', () => {
+test('a bid the tallies do not name (held by no validator before the deadline), or withdrawn before it, does not count', () => {
   const o = order(tenant, T, T + 500)
   const late = bid(p[0], o, T, [{ denom: 'uakt', amount: '1' }])
   const withdrawn = { ...bid(p[1], o, T, [{ denom: 'uakt', amount: '2' }]) }
   const w2 = signMessage(p[1], MessageTag.BID, { ...withdrawn.body, expiresAt: T + 499 }, { createdAt: T })
   const ok = bid(p[2], o, T, [{ denom: 'uakt', amount: '50' }])
-  const { plans } = run([[T + 100, [o, w2, ok]], [T + 500, [late]]])
-  assert.is(plans[1].leases.length, 1)
-  assert.equal(plans[1].leases[0].bid, ok.id)
+  const ledger = new Ledger(genesis)
+  const step = (time: number, items: SignedMessage[]): Plan => { const pl = ledger.plan(ledger.height + 1, time, items); ledger.apply(pl, new Uint8Array(32).fill(ledger.height + 1)); return pl }
+  step(T + 100, [o, w2, ok])
+  const close = step(T + 500, [late])
+  assert.is(close.closing.length, 1)
+  // the late bid was ordered (in the closing batch) but no validator held it before the deadline
+  const settle = step(T + 501, validators.map((v) => tally(v, ledger, close.height, (b) => b !== late.idHex)))
+  assert.is(settle.leases.length, 1)
+  assert.equal(settle.leases[0].bid, ok.id)
 })
 
-test('ties go to the lowest sha256(orderId || bidId)', () => {
+test('a bid counts when f+1 of the first threshold tallies name it; one Byzantine tally cannot add a late bid', () => {
+  const o = order(tenant, T, T + 500)
+  const honest = bid(p[0], o, T, [{ denom: 'uakt', amount: '50' }])
+  const colluding = bid(p[1], o, T + 600, [{ denom: 'uakt', amount: '1' }]) // made after the deadline, seen only by v3
+  const ledger = new Ledger(genesis)
+  const step = (time: number, items: SignedMessage[]): Plan => { const pl = ledger.plan(ledger.height + 1, time, items); ledger.apply(pl, new Uint8Array(32).fill(ledger.height + 1)); return pl }
+  step(T + 100, [o, honest])
+  const close = step(T + 500, [])
+  // the Byzantine validator's tally comes first and names the colluding bid; the proposer orders it too
+  // (it signs two, and two keys outside the committee sign theirs: neither a second tally of one
+  // validator nor a stranger's takes a place among the first threshold)
+  const forged = (who: typeof validators[0], at: number): SignedMessage<TallyBody> =>
+    signMessage<TallyBody>(who, CommitteeTag.TALLY, { epoch: 0, height: close.height, orders: [{ order: o.id, bids: [colluding.id, honest.id] }] }, { createdAt: at })
+  const byz = [forged(validators[3], T + 601), forged(validators[3], T + 602)]
+  const strangers = [forged(key(7, 0), T + 601), forged(key(7, 1), T + 601)]
+  const settle = step(T + 700, [colluding, ...byz, ...strangers, ...validators.slice(0, 3).map((v) => tally(v, ledger, close.height, (b) => b === honest.idHex))])
+  assert.is(settle.leases.length, 1)
+  assert.equal(settle.leases[0].bid, honest.id, 'the bid only the Byzantine tally names does not count')
+  // with only f+1 = 2 tallies in, nothing settles: the threshold (3) decides
+  const l2 = new Ledger(genesis)
+  const s2 = (time: number, items: SignedMessage[]): Plan => { const pl = l2.plan(l2.height + 1, time, items); l2.apply(pl, new Uint8Array(32).fill(l2.height + 1)); return pl }
+  s2(T + 100, [o, honest])
+  const c2 = s2(T + 500, [])
+  assert.is(s2(T + 600, validators.slice(0, 2).map((v) => tally(v, l2, c2.height))).leases.length, 0)
+  assert.is(s2(T + 700, [tally(validators[2], l2, c2.height)]).leases.length, 1)
+})
+
+test('a timely bid left out of every batch before the deadline still counts: the tallies name it, and the next proposer orders it', () => {
+  const o = order(tenant, T, T + 500)
+  const dear = bid(p[0], o, T, [{ denom: 'uakt', amount: '90' }])
+  const cheap = bid(p[1], o, T, [{ denom: 'uakt', amount: '10' }]) // a censoring proposer kept it out
+  const ledger = new Ledger(genesis)
+  const step = (time: number, items: SignedMessage[]): Plan => { const pl = ledger.plan(ledger.height + 1, time, items); ledger.apply(pl, new Uint8Array(32).fill(ledger.height + 1)); return pl }
+  step(T + 100, [o, dear])
+  const close = step(T + 500, [])
+  const tallies = validators.map((v) => signMessage<TallyBody>(v, CommitteeTag.TALLY, { epoch: 0, height: close.height, orders: [{ order: o.id, bids: [cheap.id, dear.id] }] }, { createdAt: T + 501 }))
+  // the tallies are in but the named bid is not ordered yet: the order waits for it
+  const wait = step(T + 600, tallies)
+  assert.is(wait.leases.length + wait.expired.length, 0)
+  assert.equal([...ledger.neededBids().get(o.idHex) ?? []], [cheap.idHex], 'the next proposer is told to carry it')
+  const settle = step(T + 700, [cheap])
+  assert.equal(settle.leases[0].bid, cheap.id)
+})
+
+test('ties go to the lowest sha256(seed || orderId || bidId), the seed being the closing batch\'s header hash', () => {
   const o = order(tenant, T, T + 500)
   const bids = p.map((x) => bid(x, o, T, [{ denom: 'uakt', amount: '7' }]))
-  const { plans } = run([[T + 100, [o, ...bids]], [T + 600, []]])
-  const expect = [...bids].sort((a, b) => compare(tieKey(o.id, a.id), tieKey(o.id, b.id)))[0]
-  assert.equal(plans[1].leases[0].bid, expect.id)
+  const { plans, leases } = run([[T + 100, [o, ...bids]], [T + 600, []]])
+  // the seed is the header hash of the batch that closed the auction: no provider knew it when bidding
+  const seed = new Uint8Array(32).fill(plans.find((x) => x.closing.length > 0)!.height)
+  const expect = [...bids].sort((a, b) => compare(tieKey(o.id, a.id, seed), tieKey(o.id, b.id, seed)))[0]
+  assert.equal(leases[0].bid, expect.id)
+  const unseeded = [...bids].sort((a, b) => compare(tieKey(o.id, a.id), tieKey(o.id, b.id)))[0]
+  assert.ok(bids.some((b) => hx(b.id) !== hx(expect.id)) && unseeded != null)
 })
 
 test('attributes the group requires must be present and equal', () => {
@@ -103,8 +181,8 @@ test('an auditor counts only with a valid attestation of the bid\'s attributes b
   // in a batch: the forged bid is cheaper, the honest one wins
   const forged = signMessage<BidBody>(p[1], MessageTag.BID, { order: byKey.id, prices: [{ denom: 'uakt', amount: '1' }], attributes: attrs, auditors: [{ auditor: auditor.publicKey, sig: good.sig }], expiresAt: T + 3_600_000 }, { createdAt: T })
   const honest = bidWith(p[0], byKey, [good])
-  const { plans } = run([[T + 100, [byKey, forged, honest]], [T + 600, []]])
-  assert.equal(plans[1].leases[0].bid, honest.id)
+  const { leases } = run([[T + 100, [byKey, forged, honest]], [T + 600, []]])
+  assert.equal(leases[0].bid, honest.id)
 })
 
 test('orders without a fitting bid expire with a reason the tenant can read', () => {
@@ -112,8 +190,8 @@ test('orders without a fitting bid expire with a reason the tenant can read', ()
   const misfits = order(tenant, T, T + 300)
   const late = order(tenant, T, T + 50)
   const b = bid(p[0], misfits, T, [{ denom: 'uakt', amount: '101' }])
-  const { plans } = run([[T + 100, [none, misfits, b, late]], [T + 400, []]])
-  const byCode = (c: string) => [...plans[0].expired, ...plans[1].expired].filter((e) => e.code === c)
+  const { expired } = run([[T + 100, [none, misfits, b, late]], [T + 400, []]])
+  const byCode = (c: string) => expired.filter((e) => e.code === c)
   assert.is(byCode(ExpiryCode.LATE).length, 1)
   assert.is(byCode(ExpiryCode.NO_BIDS).length, 1)
   const nf = byCode(ExpiryCode.NO_FITTING_BID)
@@ -128,10 +206,11 @@ test('closes by the tenant or provider end a lease once; others are ignored', ()
   const stranger = close(p[3], T + 1)
   const first = close(tenant, T + 2)
   const second = close(p[0], T + 3)
-  const { plans } = run([[T + 100, [o, b]], [T + 300, []], [T + 400, [stranger, first, second]]])
-  assert.is(plans[1].leases.length, 1)
-  assert.is(plans[2].closed.length, 1)
-  assert.equal(plans[2].closed[0].by, tenant.publicKey)
+  const { plans, leases } = run([[T + 100, [o, b]], [T + 300, []], [T + 400, [stranger, first, second]]])
+  assert.is(leases.length, 1)
+  const closed = plans.flatMap((x) => x.closed)
+  assert.is(closed.length, 1)
+  assert.equal(closed[0].by, tenant.publicKey)
 })
 
 test('plan is pure: the same inputs give the same outcome and nothing changes until apply', () => {

@@ -1,14 +1,15 @@
-// `node test/sim/run.ts --seeds 10000 [--n 7] [--from 0] [--jobs 2]` runs that many seeds across
-// worker threads; `--seed S` replays one seed with a log. The last line sums everything up.
+// `node test/sim/run.ts --seeds 10000 [--n 7] [--from 0] [--jobs 2] [--bail]` runs that many seeds
+// across worker threads (`--bail` stops at the first failing seed); `--seed S` replays one seed
+// with a log. The last line sums everything up.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { simulate } from './world.ts'
 import type { SimResult } from './world.ts'
 
-interface Args { seeds: number, from: number, n: number, jobs: number, seed?: number, real: boolean, verbose: boolean }
+interface Args { seeds: number, from: number, n: number, jobs: number, seed?: number, real: boolean, verbose: boolean, bail: boolean }
 
 function parse (argv: string[]): Args {
-  const a: Args = { seeds: 100, from: 0, n: 4, jobs: Math.max(1, availableParallelism()), real: false, verbose: false }
+  const a: Args = { seeds: 100, from: 0, n: 4, jobs: Math.max(1, availableParallelism()), real: false, verbose: false, bail: false }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const v = (): number => { const x = Number(argv[++i]); if (!Number.isSafeInteger(x) || x < 0) throw new Error(`${k} needs a whole number`); return x }
@@ -19,6 +20,7 @@ function parse (argv: string[]): Args {
     else if (k === '--seed') a.seed = v()
     else if (k === '--real') a.real = true
     else if (k === '--verbose') a.verbose = true
+    else if (k === '--bail') a.bail = true
     else throw new Error(`unknown argument ${k}`)
   }
   if (a.n < 1 || a.n > 31) throw new Error('--n must be 1-31')
@@ -44,11 +46,13 @@ if (isMainThread) {
     const started = Date.now()
     const jobs = Math.min(args.jobs, args.seeds)
     let safety = 0; let live = 0; let steps = 0; let leases = 0; let done = 0
+    const workers: Worker[] = []
     await Promise.all(Array.from({ length: jobs }, async (_, j) => {
       const seeds: number[] = []
       for (let s = args.from + j; s < args.from + args.seeds; s += jobs) seeds.push(s)
       await new Promise<void>((resolve, reject) => {
         const w = new Worker(new URL(import.meta.url), { workerData: { seeds, n: args.n, real: args.real } })
+        workers.push(w)
         w.on('message', (r: SimResult) => {
           done++
           steps += r.steps
@@ -56,6 +60,7 @@ if (isMainThread) {
           if (r.safety.length > 0) safety++
           if (r.liveness.length > 0) live++
           report(r)
+          if (args.bail && safety + live > 0) for (const x of workers) void x.terminate()
           if (done % 1000 === 0) console.log(`… ${done}/${args.seeds} seeds, ${Math.round((Date.now() - started) / 1000)} s`)
         })
         w.on('error', reject)
@@ -63,7 +68,7 @@ if (isMainThread) {
       })
     }))
     console.log(`leases=${leases} seconds=${Math.round((Date.now() - started) / 1000)}`)
-    console.log(`sim seeds=${args.seeds} n=${args.n} safety_violations=${safety} liveness_failures=${live} steps=${steps}`)
+    console.log(`sim seeds=${args.bail && safety + live > 0 ? done : args.seeds} n=${args.n} safety_violations=${safety} liveness_failures=${live} steps=${steps}`)
     process.exitCode = safety + live > 0 ? 1 : 0
   }
 } else {

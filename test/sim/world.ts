@@ -1,10 +1,11 @@
 // The deterministic committee simulator: real committee nodes (real consensus, ledger, store,
-// certificates) on a seeded clock, network and random source. Faults: crashes and restarts with
-// their stores, equivocating twins, silent and vote-withholding validators, a proposer that
-// forges batches, changing partitions, loss, delay, reordering, duplication and clock drift.
-// Invariants are checked after every step; liveness once the network has been stable a while.
+// certificates) on a seeded clock, network and random source. Each seed draws a scenario:
+// Byzantine validators with a strategy each (byzantine.ts), a network that is hostile until GST
+// and targets locks (network.ts), honest crashes and restarts with their stores, clock drift, and
+// sometimes a validator joining and leaving during the faults. Invariants are checked as things
+// happen (invariants.ts); liveness once the network has been stable a while.
 import { hash } from 'node:crypto'
-import { signMessage, openMessage } from '../../src/wire/envelope.ts'
+import { signMessage } from '../../src/wire/envelope.ts'
 import type { Signer, SignedMessage } from '../../src/wire/envelope.ts'
 import { MessageTag } from '../../src/wire/constants.ts'
 import type { OrderBody, BidBody } from '../../src/wire/index.ts'
@@ -12,19 +13,25 @@ import { identityFromSeed } from '../../src/identity/identity.ts'
 import { verify as verifyNative } from '../../src/identity/ed25519.ts'
 import { openStore } from '../../src/store/index.ts'
 import type { Store } from '../../src/store/index.ts'
-import {
-  committeeNode, buildCommittee, signCommitteeFile, verifyLeaseCertificate, decodeFrame, encodeFrame, CommitteeTag
-} from '../../src/committee/index.ts'
-import type { CommitteeNode, CommitteeFile, CommitteeInfo, Verifier, ProposalBody } from '../../src/committee/index.ts'
+import { committeeNode, buildCommittee, signCommitteeFile, ChangeAction } from '../../src/committee/index.ts'
+import type { CommitteeFile, CommitteeInfo, Verifier } from '../../src/committee/index.ts'
 import { rng } from './rng.ts'
-import type { Rng } from './rng.ts'
 import { Scheduler } from './scheduler.ts'
+import { Network } from './network.ts'
+import type { NetScenario } from './network.ts'
+import { Adversary, STRATEGIES } from './byzantine.ts'
+import type { ByzPeer, Strategy } from './byzantine.ts'
+import { Invariants } from './invariants.ts'
+import { hexOf } from './peek.ts'
+import { decodeCbor } from '../../src/wire/codec.ts'
 
 export interface SimOptions {
   seed: number
   n: number
   /** real ed25519 everywhere (slow); otherwise a cheap deterministic stand-in signer */
   realCrypto?: boolean
+  /** only these strategies (default: all) */
+  strategies?: readonly Strategy[]
   log?: (line: string) => void
 }
 
@@ -40,8 +47,6 @@ export interface SimResult {
   scenario: string
 }
 
-type Behaviour = 'honest' | 'twin' | 'silent' | 'withhold' | 'forge'
-
 const GENESIS_TIME = 1_700_000_000_000
 const TIMING = {
   batchIntervalMs: 100,
@@ -49,7 +54,7 @@ const TIMING = {
   proposeTimeoutDeltaMs: 50,
   voteTimeoutMs: 100,
   voteTimeoutDeltaMs: 50,
-  maxTimeoutMs: 800,
+  maxTimeoutMs: 1200,
   statusIntervalMs: 200,
   fetchDelayMs: 5
 }
@@ -93,17 +98,8 @@ function orderBody (maxPrice: string, deadline: number, attributes: Record<strin
 
 interface OrderRecord { id: string, submitAt: number, deadline: number, fittingBidAt: number }
 
-// ---- the world ----
-
-interface Peer {
-  name: string
-  key: number
-  behaviour: Behaviour
+interface Peer extends ByzPeer {
   store: Store
-  node?: CommitteeNode
-  /** instance counter: deliveries to a crashed instance are lost */
-  life: number
-  up: boolean
   rate: number
   offset: number
 }
@@ -116,105 +112,99 @@ export function simulate (opts: SimOptions): SimResult {
   const real = opts.realCrypto === true
   const verifier: Verifier = real ? verifyNative : fakeVerify
   const log = opts.log ?? (() => {})
-  const safety: string[] = []
   const liveness: string[] = []
 
-  // scenario
-  const byzCount = R.int(0, f)
-  const behaviours: Behaviour[] = Array.from({ length: n }, () => 'honest')
+  // ---- scenario ----
+  const byzCount = R.chance(0.6) ? f : R.int(0, f)
+  const pool = opts.strategies ?? STRATEGIES
   const byzIdx = R.shuffle([...Array(n).keys()]).slice(0, byzCount)
-  for (const i of byzIdx) behaviours[i] = R.pick(['twin', 'silent', 'withhold', 'forge'] as const)
+  const strategyOf = new Map<number, Strategy>(byzIdx.map((i) => [i, R.pick(pool)]))
   const healAt = R.int(300, 1200)
-  const chaos = {
+  const net: NetScenario = {
+    healAt,
     loss: R.pick([0, 0, 0.05, 0.2, 0.4]),
     dup: R.pick([0, 0.05, 0.2]),
     maxDelay: R.pick([5, 30, 100, 300]),
-    partitions: R.chance(0.5),
-    partitionEvery: R.int(100, 500)
+    partitions: R.chance(0.4),
+    partitionEvery: R.int(100, 500),
+    lockSplit: R.pick([0, 0.5, 0.9]),
+    postLockSplit: R.pick([0, 0, 0.2]),
+    linkLatency: R.pick([[1, 5], [2, 15], [5, 30]] as Array<[number, number]>),
+    spikeP: R.pick([0, 0.01, 0.03]),
+    spikeMax: 120,
+    postDelayMax: R.pick([20, 60])
   }
-  const settle = n >= 7 ? 2800 : 2200
+  const join = n + 1 <= 31 && R.chance(0.25)
+  // timeouts a few times the slowest link, as an operator would set them for such a network
+  const slow = net.linkLatency[1]
+  const timing = { ...TIMING, proposeTimeoutMs: TIMING.proposeTimeoutMs + 3 * slow, voteTimeoutMs: TIMING.voteTimeoutMs + 2 * slow }
+  const settle = (n >= 7 ? 3400 : 2800) + 20 * slow
   const endAt = healAt + settle
-  const scenario = `byz=[${byzIdx.map((i) => `${i}:${behaviours[i]}`).join(',')}] heal=${healAt} loss=${chaos.loss} dup=${chaos.dup} delay<=${chaos.maxDelay} partitions=${chaos.partitions ? chaos.partitionEvery : 'no'}`
+  const scenario = `byz=[${byzIdx.map((i) => `${i}:${strategyOf.get(i) ?? ''}`).join(',')}] heal=${healAt} loss=${net.loss} dup=${net.dup} delay<=${net.maxDelay} partitions=${net.partitions ? net.partitionEvery : 'no'} lockSplit=${net.lockSplit}/${net.postLockSplit} links=${net.linkLatency.join('-')} spikes=${net.spikeP} join=${join ? 'yes' : 'no'}`
   log(`seed ${opts.seed} n=${n} ${scenario}`)
 
-  // committee
-  const validatorSigners = Array.from({ length: n }, (_, i) => signerFor(1, i, real))
-  const genesisInfo: CommitteeInfo = buildCommittee({ epoch: 0, startHeight: 1, genesisTime: GENESIS_TIME, validators: validatorSigners.map((s) => s.publicKey) })
-  const genesis: CommitteeFile = { info: genesisInfo, signatures: validatorSigners.map((s) => signCommitteeFile(genesisInfo, s)) }
+  // ---- committee ----
+  const signers = Array.from({ length: n + 1 }, (_, i) => signerFor(1, i, real))
+  const genesisInfo: CommitteeInfo = buildCommittee({ epoch: 0, startHeight: 1, genesisTime: GENESIS_TIME, validators: signers.slice(0, n).map((s) => s.publicKey) })
+  const genesis: CommitteeFile = { info: genesisInfo, signatures: signers.slice(0, n).map((s) => signCommitteeFile(genesisInfo, s)) }
 
-  // peers (twins: one key, two peers)
+  // ---- peers (twins: one key, two peers; a spare key for the joiner) ----
   const peers: Peer[] = []
-  const mkPeer = (name: string, key: number, behaviour: Behaviour): Peer => ({
-    name, key, behaviour, store: openStore({ path: ':memory:' }), life: 0, up: false, rate: 1 + (R.next() - 0.5) * 0.004, offset: R.int(-20, 20)
+  const mkPeer = (name: string, key: number, strategy: Strategy | undefined): Peer => ({
+    name, key, keyHex: hexOf(signers[key].publicKey), honest: strategy == null, strategy, store: openStore({ path: ':memory:' }), life: 0, up: false, rate: 1 + (R.next() - 0.5) * 0.004, offset: R.int(-20, 20)
   })
   for (let i = 0; i < n; i++) {
-    peers.push(mkPeer(`v${i}`, i, behaviours[i]))
-    if (behaviours[i] === 'twin') peers.push(mkPeer(`v${i}b`, i, 'twin'))
+    peers.push(mkPeer(`v${i}`, i, strategyOf.get(i)))
+    if (strategyOf.get(i) === 'twin') peers.push(mkPeer(`v${i}b`, i, 'twin'))
   }
-  const byName = new Map(peers.map((p) => [p.name, p]))
-  const honest = (p: Peer): boolean => p.behaviour === 'honest'
+  const joiner = join ? mkPeer(`v${n}`, n, undefined) : undefined
+  if (joiner != null) peers.push(joiner)
 
-  // network
-  let groups: Map<string, number> | null = null
-  const healed = (): boolean => sched.now >= healAt
-  const reshuffle = (): void => {
-    if (healed() || !chaos.partitions) { groups = null; return }
-    groups = new Map(peers.map((p) => [p.name, R.int(0, 1)]))
-    sched.after(chaos.partitionEvery, reshuffle)
+  // the committee of a height, as the honest validators furthest ahead know it
+  const committeeAt = (h: number): CommitteeInfo => {
+    let best: CommitteeInfo = genesisInfo
+    for (const p of peers) {
+      if (!p.honest || p.node == null) continue
+      const c = p.node.committeeAt(h)
+      if (c.epoch > best.epoch) best = c
+    }
+    return best
   }
-  const deliver = (from: Peer, to: Peer, data: Uint8Array): void => {
-    if (!healed()) {
-      if (groups != null && groups.get(from.name) !== groups.get(to.name)) return
-      if (R.chance(chaos.loss)) return
-    }
-    const copies = !healed() && R.chance(chaos.dup) ? 2 : 1
-    for (let c = 0; c < copies; c++) {
-      const delay = healed() ? R.int(1, 8) : R.int(1, chaos.maxDelay)
-      const life = to.life
-      sched.after(delay, () => { if (to.up && to.life === life) to.node?.handleMessage(from.name, data) })
-    }
-  }
-  const outgoing = (p: Peer, data: Uint8Array): Uint8Array | null => {
-    if (p.behaviour === 'honest' || p.behaviour === 'twin') return data
-    if (p.behaviour === 'silent') return null
-    let frame
-    try { frame = decodeFrame(data) } catch { return data }
-    if (frame.kind !== 'msg') return data
-    if (p.behaviour === 'withhold') {
-      return R.chance(0.7) ? null : data
-    }
-    // forge: proposals leave with a lease root of its own choosing, re-signed
-    try {
-      const opened = openProposal(frame.body)
-      if (opened == null) return data
-      const forged: ProposalBody = { ...opened.body, leaseRoot: new Uint8Array(32).map(() => R.int(0, 255)) }
-      const m = signMessage(validatorSigners[p.key], CommitteeTag.PROPOSAL, forged, { createdAt: opened.createdAt, nonce: opened.nonce })
-      return encodeFrame({ kind: 'msg', body: m.bytes })
-    } catch {
-      return data
-    }
-  }
-  const transportFor = (p: Peer): { broadcast: (d: Uint8Array) => void, send: (to: string, d: Uint8Array) => void } => ({
-    broadcast: (d) => {
-      const out = outgoing(p, d)
-      if (out == null) return
-      for (const q of peers) if (q !== p) deliver(p, q, out)
-    },
-    send: (to, d) => {
-      const q = byName.get(to)
-      const out = outgoing(p, d)
-      if (q != null && out != null) deliver(p, q, out)
-    }
-  })
 
-  // invariants
-  const batches = new Map<number, string>()
-  const leases = new Map<string, string>()
-  const resolved = new Set<string>()
-  const expiries = new Map<string, string>()
-  const files = new Map<number, CommitteeFile>([[0, genesis]])
-  let maxHeight = 0
+  const inv = new Invariants(verifier, committeeAt, genesis)
+  const adv = new Adversary(sched, R, signers, byzIdx, committeeAt)
+  const network = new Network(sched, R, net, peers, committeeAt, (p) => signers[p.key].publicKey)
   const heightOf = new Map<string, number>()
+
+  const transportFor = (p: Peer): { broadcast: (d: Uint8Array) => void, send: (to: string, d: Uint8Array) => void } => {
+    const out = (q: Peer, d: Uint8Array): void => {
+      if (q === p) return
+      for (const x of p.honest ? [d] : adv.rewrite(p, q, d)) network.send(p, q, x)
+    }
+    return {
+      broadcast: (d) => {
+        adv.observe(d)
+        if (p.honest) inv.sent(p, d)
+        // as the daemon's transport: to the validators of the latest committee and of the one before
+        const latest = committeeAt(Number.MAX_SAFE_INTEGER)
+        const before = latest.epoch > 0 ? committeeAt(latest.startHeight - 1) : latest
+        for (const q of peers) if (latest.index.has(q.keyHex) || before.index.has(q.keyHex)) out(q, d)
+      },
+      send: (to, d) => {
+        adv.observe(d)
+        if (p.honest) inv.sent(p, d)
+        const q = peers.find((x) => x.name === to)
+        if (q != null) out(q, d)
+      }
+    }
+  }
+
+  const storedBatch = (p: Peer, h: number): { proposal: Uint8Array, commit: Uint8Array[] } | undefined => {
+    const r = p.store.db.prepare('SELECT proposal, commit_votes FROM committee_batches WHERE height = ?').get(h) as any
+    if (r == null) return undefined
+    const commit = openCommit(r.commit_votes)
+    return { proposal: new Uint8Array(r.proposal), commit }
+  }
 
   const boot = (p: Peer): void => {
     p.life++
@@ -224,42 +214,24 @@ export function simulate (opts: SimOptions): SimResult {
       now: () => Math.floor(GENESIS_TIME + sched.now * p.rate + p.offset),
       setTimer: (ms: number, fn: () => void) => sched.after(ms / p.rate, () => { if (p.up && p.life === life) fn() })
     }
-    const node = committeeNode({ committee: genesis, ...TIMING })({
-      signer: validatorSigners[p.key],
+    const node = committeeNode({ committee: genesis, ...timing })({
+      signer: signers[p.key],
       store: p.store,
       clock,
       transport: transportFor(p),
       random: R.fork().next,
       verifier,
-      logger: (l) => log(`${sched.now.toFixed(0)} ${p.name}: ${l}`)
+      logger: (l) => log(`${sched.now.toFixed(0)} ${p.name}: ${l}`),
+      proposer: p.strategy === 'censor' ? adv.policy() : undefined
     })
     node.on('batch', (e) => {
-      const h = e.height
-      const hx = Buffer.from(e.header).toString('hex')
-      heightOf.set(p.name, h)
-      if (!honest(p)) return
-      maxHeight = Math.max(maxHeight, h)
-      const prev = batches.get(h)
-      if (prev == null) batches.set(h, hx)
-      else if (prev !== hx) safety.push(`honest validators disagree on batch ${h}: ${prev.slice(0, 12)} vs ${hx.slice(0, 12)} (${p.name})`)
+      heightOf.set(p.name, e.height)
+      network.decided(p, e.height)
+      if (p.honest) inv.batch(p, e.height, e.header, () => storedBatch(p, e.height))
     })
-    node.on('lease', ({ lease, certificate }) => {
-      const file = files.get(certificate.epoch)
-      const verdict = file == null ? { ok: false, reason: 'no committee file for its epoch' } : verifyLeaseCertificate(certificate, file, { verifier })
-      if (!verdict.ok) safety.push(`${p.name} produced an invalid certificate: ${verdict.reason}`)
-      const o = Buffer.from(lease.order).toString('hex')
-      const v = `${Buffer.from(lease.bid).toString('hex')}@${Buffer.from(certificate.batch).toString('hex')}`
-      const prev = leases.get(o)
-      if (prev == null) leases.set(o, v)
-      else if (prev !== v) safety.push(`two certificates for order ${o.slice(0, 12)}: ${prev.slice(0, 24)} and ${v.slice(0, 24)}`)
-      resolved.add(o)
-    })
-    node.on('expired', (e) => {
-      const o = Buffer.from(e.order).toString('hex')
-      if (leases.has(o) && honest(p)) safety.push(`order ${o.slice(0, 12)} both leased and expired`)
-      resolved.add(o)
-      expiries.set(o, e.reason)
-    })
+    node.on('lease', (e) => inv.lease(p, e))
+    node.on('expired', (e) => { if (p.honest) inv.expired(p, e) })
+    node.on('epoch', (file) => { if (p.honest && !inv.files.has(file.info.epoch)) inv.files.set(file.info.epoch, file) })
     p.node = node
     log(`${sched.now.toFixed(0)} ${p.name}: boot (life ${p.life})`)
     node.start()
@@ -272,13 +244,13 @@ export function simulate (opts: SimOptions): SimResult {
     p.node = undefined
   }
 
-  for (const p of peers) if (p.behaviour !== 'silent') boot(p)
-  reshuffle()
+  for (const p of peers) if (p.strategy !== 'silent') boot(p)
+  network.startPartitions()
 
   // honest crashes and restarts during the chaos (their stores survive)
   const crashes = R.int(0, 3)
   for (let c = 0; c < crashes; c++) {
-    const p = R.pick(peers.filter(honest))
+    const p = R.pick(peers.filter((x) => x.honest && x !== joiner))
     if (p == null) break
     const at = R.int(0, Math.max(1, healAt - 100))
     const back = Math.min(healAt, at + R.int(30, 500))
@@ -286,20 +258,59 @@ export function simulate (opts: SimOptions): SimResult {
     sched.at(back, () => { if (!p.up) boot(p) })
   }
 
-  // clients
+  // amnesia: forget every signature and lock, and restart, now and then (also after GST)
+  for (const p of peers.filter((x) => x.strategy === 'amnesia')) {
+    const forget = (): void => {
+      crash(p)
+      p.store.db.exec('DELETE FROM committee_signed; DELETE FROM committee_locks')
+      boot(p)
+      if (sched.now < endAt - 600) sched.after(R.int(80, 400), forget)
+    }
+    sched.after(R.int(50, 300), forget)
+  }
+
+  // forged catch-up answers, to everyone, a few times a second
+  for (const p of peers.filter((x) => x.strategy === 'forge-sync')) {
+    const tick = (): void => {
+      if (p.up) {
+        const top = Math.max(inv.maxHeight, heightOf.get(p.name) ?? 0)
+        for (const d of adv.forgeSync(p, (h) => storedBatch(p, h), top)) for (const q of peers) if (q !== p) network.send(p, q, d)
+      }
+      if (sched.now < endAt) sched.after(R.int(60, 200), tick)
+    }
+    sched.after(R.int(50, 200), tick)
+  }
+
+  // a validator joins during the faults, and leaves again later
+  if (joiner != null) {
+    const change = (action: ChangeAction): void => {
+      if (!joiner.up || joiner.node == null) return
+      const m = joiner.node.requestChange(action)
+      sched.after(R.int(20, 80), () => {
+        for (const p of peers) {
+          if (!p.honest || p === joiner || p.node == null) continue
+          try { p.node.approveChange(m.id) } catch {}
+        }
+      })
+    }
+    sched.at(R.int(100, Math.max(150, healAt - 100)), () => change(ChangeAction.JOIN))
+    sched.at(healAt + R.int(200, 600), () => { if (joiner.node?.status().validator === true) change(ChangeAction.LEAVE) })
+  }
+
+  // ---- clients ----
   const tenants = [0, 1].map((i) => signerFor(2, i, real))
   const providers = [0, 1, 2].map((i) => signerFor(3, i, real))
+  adv.victimProvider = providers[0].publicKey
   const orders: OrderRecord[] = []
   const submitTo = (m: SignedMessage): void => {
-    const targets = peers.filter((p) => honest(p) && p.up)
+    const targets = peers.filter((p) => p.honest && p.up)
     if (targets.length === 0) return
     R.pick(targets).node?.submit(m)
   }
   const clientNow = (): number => GENESIS_TIME + sched.now
   let t = 10
   while (t < endAt - 1200) {
-    const at = t
-    sched.at(at, () => {
+    sched.at(t, () => {
       const window = R.int(300, 1400)
       const tenant = R.pick(tenants)
       const attrs: Record<string, string> = R.chance(0.2) ? { region: 'eu' } : {}
@@ -309,8 +320,7 @@ export function simulate (opts: SimOptions): SimResult {
       submitTo(order)
       const bidders = R.int(0, 3)
       for (let b = 0; b < bidders; b++) {
-        const delay = R.int(5, 120)
-        sched.after(delay, () => {
+        sched.after(R.int(5, 120), () => {
           const fits = R.chance(0.8)
           const price = fits ? String(R.int(1, 99)) + (R.chance(0.3) ? '.5' : '') : '100.000001'
           const attributes = R.chance(0.9) ? { region: 'eu' } : { region: 'us' }
@@ -325,42 +335,39 @@ export function simulate (opts: SimOptions): SimResult {
   }
 
   let heightBeforeEnd = 0
-  sched.at(endAt - 1200, () => { heightBeforeEnd = maxHeight })
+  sched.at(endAt - 1200, () => { heightBeforeEnd = inv.maxHeight })
   sched.run(endAt, () => {})
   for (const p of peers) if (p.node != null) log(`end ${p.name}: ${JSON.stringify(p.node.status())}`)
 
-  // liveness: orders placed once the network had settled, with a fitting bid in good time
-  const settledFrom = healAt + (n >= 7 ? 1100 : 800)
+  // ---- liveness: orders placed once the network had settled, with a fitting bid in good time ----
+  const settledFrom = healAt + (n >= 7 ? 1100 : 800) + 10 * slow
   for (const o of orders) {
     if (o.submitAt < settledFrom) continue
     // deciding the batch after a deadline can itself meet f Byzantine proposers in a row
-    if (o.deadline - GENESIS_TIME > endAt - (600 + f * 400)) continue
-    const leased = leases.has(o.id)
+    if (o.deadline - GENESIS_TIME > endAt - (700 + f * 450 + 10 * slow)) continue
+    const leased = inv.leases.has(o.id)
     // f Byzantine proposers in a row can each cost a round (propose timeout and votes) before a bid is ordered
-    const margin = 250 + f * 350
+    const margin = 300 + f * 400 + 8 * slow
     if (o.fittingBidAt - o.submitAt <= 150 && (o.deadline - GENESIS_TIME) - o.fittingBidAt >= margin && !leased) {
-      liveness.push(`order ${o.id.slice(0, 12)} (deadline +${o.deadline - GENESIS_TIME - o.submitAt} ms) had a fitting bid at +${o.fittingBidAt - o.submitAt} ms but got no lease (${expiries.get(o.id) ?? 'unresolved'})`)
-    } else if (!resolved.has(o.id)) {
+      liveness.push(`order ${o.id.slice(0, 12)} (deadline +${o.deadline - GENESIS_TIME - o.submitAt} ms) had a fitting bid at +${o.fittingBidAt - o.submitAt} ms but got no lease (${inv.expiries.get(o.id) ?? 'unresolved'})`)
+    } else if (!inv.resolved.has(o.id)) {
       liveness.push(`order ${o.id.slice(0, 12)} was never resolved`)
     }
   }
+  // the validators of the last committee keep up (one that left is only a follower, served no more)
+  const last = committeeAt(inv.maxHeight + 1)
   for (const p of peers) {
-    if (!honest(p)) continue
+    if (!p.honest || !last.index.has(p.keyHex)) continue
     const h = heightOf.get(p.name) ?? 0
-    if (h < maxHeight - 3) liveness.push(`${p.name} lags at height ${h} of ${maxHeight}`)
+    if (h < inv.maxHeight - 3) liveness.push(`${p.name} lags at height ${h} of ${inv.maxHeight}`)
   }
   // f silent proposers in a row cost a few rounds each; two batches in 1.2 s is still progress
-  if (maxHeight < heightBeforeEnd + 2) liveness.push(`only ${maxHeight - heightBeforeEnd} batches were decided in the last 1.2 s (height ${maxHeight})`)
+  if (inv.maxHeight < heightBeforeEnd + 2) liveness.push(`only ${inv.maxHeight - heightBeforeEnd} batches were decided in the last 1.2 s (height ${inv.maxHeight})`)
   for (const p of peers) { crash(p); p.store.close() }
-  return { seed: opts.seed, n, steps: sched.steps, safety, liveness, leases: leases.size, expired: [...resolved].length - leases.size, height: maxHeight, scenario }
+  return { seed: opts.seed, n, steps: sched.steps, safety: inv.safety, liveness: liveness.slice(0, 20), leases: inv.leases.size, expired: inv.resolved.size - inv.leases.size, height: inv.maxHeight, scenario }
 }
 
-function openProposal (bytes: Uint8Array): SignedMessage<ProposalBody> | undefined {
-  try {
-    // the forger reads its own proposal: no need to verify
-    const m = openMessage(bytes, { trusted: true })
-    return m.tag === CommitteeTag.PROPOSAL ? m as SignedMessage<ProposalBody> : undefined
-  } catch {
-    return undefined
-  }
+/** the store keeps a batch's commit as a CBOR list of envelopes */
+function openCommit (b: Uint8Array): Uint8Array[] {
+  return (decodeCbor(new Uint8Array(b), 1 << 24, 'commit') as Uint8Array[]).map((x) => new Uint8Array(x))
 }
