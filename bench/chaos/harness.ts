@@ -13,7 +13,7 @@ import { dockerClient, LABEL_INSTANCE, LABEL_GENERATION, LABEL_LEASE } from '../
 import { controlClient } from '../../src/api/index.ts'
 import { controlSocketPath } from '../../src/node/daemon.ts'
 import { CommitteeWatch, readWorld, keyOf } from './world.ts'
-import { checkLeases, countBy } from './invariants.ts'
+import { checkLeases } from './invariants.ts'
 import type { Violation, Counter } from './invariants.ts'
 import { workload } from './workload.ts'
 import type { Workload } from './workload.ts'
@@ -75,10 +75,11 @@ export const CRASH_POINTS: Record<DevnetNode['role'], string[]> = {
 }
 
 /** a seeded trial plan: which node, which fault */
-export function choosePlan (R: Rng, state: DevnetState, opts: { partitions: boolean }): TrialPlan {
+export function choosePlan (R: Rng, state: DevnetState, opts: { partitions: boolean, roles?: Array<DevnetNode['role']> }): TrialPlan {
   const pick = R.next()
   if (opts.partitions && pick < 0.15) return { kind: 'partition', shape: R.pick(['validator-alone', 'two-against-two', 'provider-from-tenant'] as const), holdMs: R.int(3_000, 10_000) }
-  const role: DevnetNode['role'] = pick < 0.5 ? 'validator' : pick < 0.78 ? 'provider' : 'tenant'
+  let role: DevnetNode['role'] = pick < 0.5 ? 'validator' : pick < 0.78 ? 'provider' : 'tenant'
+  if (opts.roles != null && !opts.roles.includes(role)) role = R.pick(opts.roles)
   const victim = R.pick(state.nodes.filter((n) => n.role === role)).name
   const downMs = R.int(0, 3_000)
   const f = R.next()
@@ -388,13 +389,14 @@ export class Chaos {
     this.watch.addSource('twin-of-validator-0', home, keyOf(v), alive)
     this.wl.resume()
     await sleep(ms)
+    await this.wl.pause()
     child.kill('SIGKILL')
     await new Promise((resolve) => child.once('exit', resolve))
     await this.watch.sample()
   }
 
   summary (): string {
-    const c = countBy(this.results.flatMap((r) => r.violations))
+    const c = this.totals
     return `chaos trials=${this.results.length} leases_lost=${c.leases_lost} orphans=${c.orphans} conflicting_votes=${c.conflicting_votes} diverged_views=${c.diverged_views}`
   }
 }

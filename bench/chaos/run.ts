@@ -1,4 +1,5 @@
-// npm run chaos [-- --trials 50 --seed S --providers 1 --no-netns --sabotage orphan|lost|diverged|twin --verbose]
+// npm run chaos [-- --trials 50 --seed S --providers 1 --no-netns --roles validator,provider,tenant
+//                  --sabotage orphan|lost|diverged|twin --keep --verbose]
 //
 // A devnet of real processes (4 validators, providers on the Docker engine, a tenant) under a
 // steady stream of deploys, updates and closes; each trial SIGKILLs one node at a seeded point of
@@ -25,6 +26,7 @@ const trials = Number(opt('trials') ?? 50)
 const seed = Number(opt('seed') ?? Math.floor(Math.random() * 2 ** 31))
 const providers = Number(opt('providers') ?? 1)
 const sabotage = opt('sabotage')
+const roles = opt('roles')?.split(',').map((r) => r.trim()) as Array<'validator' | 'provider' | 'tenant'> | undefined
 const verbose = flag('verbose')
 if (process.env.DOCKER_HOST == null) { process.stderr.write('chaos needs a Docker engine: set DOCKER_HOST\n'); process.exit(1) }
 const why = await netnsUnavailable()
@@ -51,8 +53,8 @@ process.on('uncaughtException', (err) => {
 
 try {
   for (let t = 1; t <= trials; t++) {
-    if (sabotage != null && t === 2) await sabotageOnce(sabotage)
-    const plan = choosePlan(chaos.R, chaos.state, { partitions: netns })
+    if (sabotage != null && t === 1) await sabotageOnce(sabotage)
+    const plan = choosePlan(chaos.R, chaos.state, { partitions: netns && (roles == null), roles })
     const t0 = Date.now()
     const r = await chaos.trial(plan)
     const s = chaos.summary()
@@ -100,6 +102,7 @@ async function sabotageOnce (kind: string): Promise<void> {
     const victim = rows.find((r) => JSON.parse(r.data).state === 'running')
     if (victim != null) db.prepare('DELETE FROM node_records WHERE kind = \'provider-lease\' AND id = ?').run(victim.id)
     db.close()
+    process.stdout.write(`sabotage: ${provider.name} forgot lease ${String(victim?.id ?? 'none (no running lease)').slice(0, 12)}\n`)
     await devnetStart(chaos.dir, provider.name)
   } else if (kind === 'diverged') {
     // the tenant's record of a running lease says closed, while the provider runs it
@@ -113,10 +116,14 @@ async function sabotageOnce (kind: string): Promise<void> {
       db.prepare('UPDATE node_records SET data = ? WHERE kind = \'tenant-deployment\' AND id = ?').run(JSON.stringify(d), victim.id)
     }
     db.close()
+    process.stdout.write(`sabotage: the tenant's record of ${String(victim?.id ?? 'none (no running lease)').slice(0, 12)} says closed\n`)
     await devnetStart(chaos.dir, tenant.name)
   } else if (kind === 'twin') {
     await chaos.twin(20_000)
   } else {
     throw new Error(`unknown sabotage ${kind} (orphan, lost, diverged, twin)`)
   }
+  // checked before the workload can paper over it (closing the lease it broke, say)
+  const vs = await chaos.check(0)
+  process.stdout.write(`sabotage ${kind}: ${vs.length} violation(s) found\n`)
 }
