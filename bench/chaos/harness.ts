@@ -24,8 +24,8 @@ import type { Rng } from './rng.ts'
 export type Fault =
   /** the node kills itself right after committing a matching write (src/store/crash-points.ts) */
   | { type: 'point', point: string }
-  /** the harness kills the node when the Docker engine reports one of its lease's containers doing this */
-  | { type: 'docker', event: 'rollout' | 'close', delayMs: number }
+  /** the harness kills the node when the Docker engine reports a lease's container doing this (the victim's own, or those of provider `of`) */
+  | { type: 'docker', event: 'rollout' | 'close', delayMs: number, of?: string }
   /** the harness kills the node this long into the trial */
   | { type: 'timed', afterMs: number }
 
@@ -101,7 +101,7 @@ export function choosePlan (R: Rng, state: DevnetState, opts: { partitions: bool
 export function describePlan (p: TrialPlan): string {
   if (p.kind === 'partition') return `partition ${p.shape} for ${p.holdMs} ms`
   const f = p.fault
-  const how = f.type === 'point' ? `at ${f.point}` : f.type === 'docker' ? `on docker ${f.event} +${f.delayMs} ms` : `after ${f.afterMs} ms`
+  const how = f.type === 'point' ? `at ${f.point}` : f.type === 'docker' ? `on docker ${f.event}${f.of != null ? ` of ${f.of}` : ''} +${f.delayMs} ms` : `after ${f.afterMs} ms`
   return `kill ${p.victim} ${how}, down ${p.downMs} ms`
 }
 
@@ -193,7 +193,7 @@ export class Chaos {
       const t = setTimeout(() => { harnessKill = devnetKill(this.dir, victim.name) }, f.afterMs)
       stopEvents = () => clearTimeout(t)
     } else {
-      stopEvents = await this.onDockerEvent(victim, f.event, () => {
+      stopEvents = await this.onDockerEvent(f.of != null ? this.node(f.of) : victim, f.event, () => {
         setTimeout(() => { harnessKill ??= devnetKill(this.dir, victim.name) }, f.delayMs)
       })
     }
@@ -228,7 +228,7 @@ export class Chaos {
     }
   }
 
-  /** calls fn when the engine reports a container of the victim (a provider) being replaced or removed */
+  /** calls fn when the engine reports a container of a provider being replaced or removed */
   private async onDockerEvent (victim: DevnetNode, event: 'rollout' | 'close', fn: () => void): Promise<() => void> {
     const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [`${LABEL_INSTANCE}=${victim.owner!}`] } }) as unknown as NodeJS.ReadableStream & { destroy: () => void }
     let fired = false

@@ -1,4 +1,4 @@
-// npm run chaos [-- --trials 50 --seed S --providers 1 --no-netns --roles validator,provider,tenant
+// npm run chaos [-- --trials 50 --seed S --providers 2 --no-netns --roles validator,provider,tenant
 //                  --sabotage orphan|lost|diverged|twin --keep --verbose]
 //
 // A devnet of real processes (4 validators, providers on the Docker engine, a tenant) under a
@@ -24,7 +24,7 @@ const opt = (name: string): string | undefined => {
 const flag = (name: string): boolean => argv.includes(`--${name}`)
 const trials = Number(opt('trials') ?? 50)
 const seed = Number(opt('seed') ?? Math.floor(Math.random() * 2 ** 31))
-const providers = Number(opt('providers') ?? 1)
+const providers = Number(opt('providers') ?? 2)
 const sabotage = opt('sabotage')
 const roles = opt('roles')?.split(',').map((r) => r.trim()) as Array<'validator' | 'provider' | 'tenant'> | undefined
 const verbose = flag('verbose')

@@ -76,7 +76,7 @@ export interface DevnetOptions {
   netns?: boolean
   /** every node may be armed with a crash point by writing it to HOME/crash-point (fault testing) */
   crashPoints?: boolean
-  /** extra souk.yaml lines per role, e.g. { provider: ['  manifestTimeoutMs: 10000'] } under the role's section */
+  /** extra settings per role, written into its section of souk.yaml (`committee` for validators), e.g. { provider: { manifestTimeoutMs: 10000 } } */
   settings?: Partial<Record<'validator' | 'provider' | 'tenant', Record<string, string | number>>>
   onProgress?: (e: DevnetProgress) => void
   signal?: AbortSignal

@@ -62,6 +62,16 @@ const bugs: KnownBug[] = [
     run: async (c) => { await trialClean(c, { kind: 'kill', victim: 'tenant', fault: { type: 'point', point: 'node_records/tenant-deployment/leased:1' }, downMs: 500 }, async () => await deploy(c).catch(() => {})) }
   },
   {
+    name: 'a tenant killed while its close is under way',
+    reason: 'src/node/tenant-role.ts close() sends the Close (gossip, then the direct request) before it saves the deployment as closed: killed in between, the tenant lists the lease as running while its provider closed it (diverged_views)',
+    run: async (c) => {
+      const order = await deploy(c)
+      await trialClean(c, { kind: 'kill', victim: 'tenant', fault: { type: 'docker', event: 'close', of: 'provider-0', delayMs: 0 }, downMs: 500 }, async () => {
+        await tenantOf(c).post(`/v1/leases/${order}/close`, { reason: 'known bug' }).catch(() => {})
+      })
+    }
+  },
+  {
     name: 'a provider killed while it removes a closed lease\'s containers',
     reason: 'src/market/provider-leases.ts close() saves "closed" only after the runtime removed the objects: killed in between, the provider restores the lease as "running", with its containers gone, and never finishes the close the tenant made (diverged_views, leases_lost container-missing)',
     run: async (c) => {

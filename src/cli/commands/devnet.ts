@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { devnetUp, devnetStatus, devnetDown, devnetCut, devnetPartition, devnetHeal } from '../../node/devnet.ts'
+import { devnetUp, devnetStatus, devnetDown, devnetCut, devnetPartition, devnetHeal, devnetKill, devnetStart } from '../../node/devnet.ts'
 import { ensureExampleImage, EXAMPLE_IMAGE } from '../../node/test-image.ts'
 import { dockerClient } from '../../runtime/index.ts'
 import { print, printJson } from '../output.ts'
@@ -56,6 +56,19 @@ export function devnetCommand (program: Command): void {
     .action(async (opts) => {
       const n = await devnetHeal(opts.dir)
       print(`healed ${n} link${n === 1 ? '' : 's'}`)
+    })
+  devnet.command('kill').description('kill one node at once (SIGKILL, as a crash would); `souk devnet start` brings it back from its home')
+    .argument('<node>', 'node name, e.g. provider-0')
+    .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (name: string, opts) => {
+      print(await devnetKill(opts.dir, name) ? `killed ${name}` : `${name} was not running`)
+    })
+  devnet.command('start').description('start one stopped node again from its home')
+    .argument('<node>', 'node name, e.g. provider-0')
+    .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (name: string, opts) => {
+      const n = await devnetStart(opts.dir, name)
+      print(`started ${n.name.padEnd(12)} ${n.peerId}`)
     })
   devnet.command('down').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
     .action(async (opts) => {
