@@ -229,8 +229,8 @@ export class Chaos {
   }
 
   /** calls fn when the engine reports a container of a provider being replaced or removed */
-  private async onDockerEvent (victim: DevnetNode, event: 'rollout' | 'close', fn: () => void): Promise<() => void> {
-    const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [`${LABEL_INSTANCE}=${victim.owner!}`] } }) as unknown as NodeJS.ReadableStream & { destroy: () => void }
+  private async onDockerEvent (provider: DevnetNode, event: 'rollout' | 'close', fn: () => void): Promise<() => void> {
+    const stream = await this.docker.getEvents({ filters: { type: ['container'], label: [`${LABEL_INSTANCE}=${provider.owner!}`] } }) as unknown as NodeJS.ReadableStream & { destroy: () => void }
     let fired = false
     let buf = ''
     stream.on('data', (d: Buffer) => {
