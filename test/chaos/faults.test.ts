@@ -7,6 +7,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync, readFileSync, copyFileSync, existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import { DatabaseSync } from 'node:sqlite'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
@@ -64,7 +65,7 @@ if (docker == null) {
   })
 
   test('a validator cut off alone: the other three go on finalizing, it catches up after the heal, nothing diverges', async () => {
-    const r = await c().trial({ kind: 'partition', shape: 'validator-alone', holdMs: 5_000 })
+    const r = await c().trial({ kind: 'partition', shape: 'validator-alone', holdMs: 4_000 })
     const alone = r.notes[0].split(' ')[0]
     assert.ok(r.resumed, `no deploy after the heal${explain()}`)
     const others = Object.entries(r.progress ?? {}).filter(([k]) => k !== alone)
@@ -87,7 +88,7 @@ if (docker == null) {
     const before = await c().heights()
     const pending = deploy()
     pending.catch(() => {})
-    await sleep(4_000)
+    await sleep(3_000)
     const during = await c().heights()
     // a batch already voted when the cut came may still close; nothing after it
     for (const k of v) assert.ok(during[k] - before[k] <= 1, `no finality without 2f+1: ${JSON.stringify({ before, during })}`)
@@ -113,10 +114,9 @@ if (docker == null) {
     noViolations(await c().check(0))
   })
 
-  test('crash trials: a validator killed right after writing a prevote or a precommit, before sending it; a provider right after a lease runs', async () => {
+  test('crash trials: a validator killed right after writing a precommit, before sending it; a provider right after a lease runs', async () => {
     for (const plan of [
-      { kind: 'kill', victim: 'validator-1', fault: { type: 'point', point: 'committee_signed/prevote:2' }, downMs: 0 },
-      { kind: 'kill', victim: 'validator-2', fault: { type: 'point', point: 'committee_signed/precommit:1' }, downMs: 500 },
+      { kind: 'kill', victim: 'validator-2', fault: { type: 'point', point: 'committee_signed/precommit:1' }, downMs: 0 },
       { kind: 'kill', victim: 'provider-0', fault: { type: 'point', point: 'node_records/provider-lease/running:1' }, downMs: 500 }
     ] as const) {
       const r = await c().trial(plan)
@@ -148,19 +148,26 @@ if (docker == null) {
       await devnetStart(c().dir, v.name, { logFile, timeoutMs: 90_000 })
       await deploy()
       noViolations(await c().check(0))
-    } finally {
+    } catch (err) {
+      // the rest needs validator-3 back on its own disk
       await devnetKill(c().dir, v.name)
       await disk.release()
       await devnetStart(c().dir, v.name, { timeoutMs: 90_000 })
+      throw err
     }
+    // it stays on the small disk until the devnet goes
   })
 
   test('a damaged store: the validator refuses to start, with a message naming it, and signs nothing; the store put back as the crash left it resumes', async () => {
     const v = c().node('validator-0')
     const store = join(v.home, 'store.db')
-    // (a header overwritten while the WAL still holds page 1 is read from the WAL, and harmless: the unit test covers it)
-    for (const how of ['overwrite', 'truncate'] as const) {
+    // (a truncated file and a header overwritten are in test/store/store.test.ts). The store is
+    // checkpointed first, as its next open would: a page the WAL still holds would mask the damage.
+    for (const how of ['overwrite'] as const) {
       await devnetKill(c().dir, v.name)
+      const db = new DatabaseSync(store)
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      db.close()
       for (const f of ['', '-wal']) if (existsSync(store + f)) copyFileSync(store + f, join(dir, `saved${f}`))
       rmSync(`${store}-shm`, { force: true })
       await damageStore(store, how)
