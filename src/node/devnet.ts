@@ -125,8 +125,8 @@ async function requireDevnet (dirIn: string): Promise<DevnetState> {
 }
 
 /** written whole then renamed into place: a reader never sees half a file */
-async function saveDevnet (state: DevnetState): Promise<void> {
-  const tmp = join(state.dir, `.${DEVNET_FILE}.${process.pid}.tmp`)
+export async function saveDevnet (state: DevnetState): Promise<void> {
+  const tmp = join(state.dir, `.${DEVNET_FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   await writeFile(tmp, JSON.stringify(state, null, 2) + '\n')
   await rename(tmp, join(state.dir, DEVNET_FILE))
 }
