@@ -3,9 +3,11 @@
 // A devnet of real processes under steady deploys and closes for a while; every node's resident
 // memory and open file descriptors are sampled from /proc every few seconds. Growth compares the
 // last fifth of the run with the fifth after warm-up (the second), summed over all nodes, so a
-// leak shows as growth that does not level off. Last line:
+// leak shows as growth that does not level off. RSS also holds what the collector has not yet
+// reclaimed, so the nodes run with --trace-gc and the heap left after each full collection is
+// compared the same way (heap_growth_pct). Last line:
 //   soak minutes=… deploys=… failed=… rss_growth_pct=… fds_growth=…
-import { mkdtempSync, rmSync, readFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, readFileSync, readdirSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devnetUp, devnetDown } from '../src/node/devnet.ts'
@@ -39,11 +41,21 @@ let deploys = 0
 let failed = 0
 let closes = 0
 
-const state = await devnetUp(join(dir, 'devnet'), { validators: 4, providers, bidWindowMs: 500 })
+// each collection is a line in the node's log (node refuses --trace-gc in NODE_OPTIONS)
+const state = await devnetUp(join(dir, 'devnet'), { validators: 4, providers, bidWindowMs: 500, nodeFlags: ['--trace-gc'] })
 const names = state.nodes.map((n) => n.name)
 const pids = state.nodes.map((n) => n.pid!)
 const tenant = controlClient({ socketPath: controlSocketPath(state.nodes.find((n) => n.role === 'tenant')!.home) })
 process.stdout.write(`soak ${minutes} min over ${names.length} nodes in ${dir}\n`)
+
+/** from a node's --trace-gc lines: (ms since the node started, MB live after each full collection), and the last collection of any kind (how long the node ran) */
+function gcTrace (logFile: string): { full: Array<{ ms: number, mb: number }>, span: number } {
+  const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''
+  const full = [...log.matchAll(/^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/gm)].map((m) => ({ ms: Number(m[1]), mb: Number(m[2]) }))
+  const span = [...log.matchAll(/^\[\d+:0x[0-9a-f]+\]\s+(\d+) ms: /gm)].reduce((a, m) => Math.max(a, Number(m[1])), 0)
+  return { full, span }
+}
+let fullGcs: Array<ReturnType<typeof gcTrace>> = []
 
 const end = Date.now() + minutes * 60_000
 const sampler = setInterval(() => {
@@ -82,8 +94,10 @@ try {
 } finally {
   clearInterval(sampler)
   await devnetDown(join(dir, 'devnet')).catch(() => {})
+  fullGcs = state.nodes.map((n) => gcTrace(join(n.home, 'node.log')))
   rmSync(dir, { recursive: true, force: true })
 }
+
 
 // the second fifth of the run (after warm-up) against the last fifth
 const fifth = Math.max(1, Math.floor(samples.length / 5))
@@ -97,4 +111,17 @@ for (const [n, name] of names.entries()) {
 const rssGrowth = 100 * (mean(tail, 'rss') - mean(base, 'rss')) / Math.max(1, mean(base, 'rss'))
 const fdsGrowth = Math.round(mean(tail, 'fds') - mean(base, 'fds'))
 process.stdout.write(`closes=${closes} samples=${samples.length}\n`)
+// live heap: full collections in the second fifth of each node's run against those in its last fifth
+const median = (xs: number[]): number | undefined => xs.length === 0 ? undefined : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+let heapBase = 0
+let heapTail = 0
+let heapNodes = 0
+for (const [n, { full: xs, span }] of fullGcs.entries()) {
+  const b = median(xs.filter((x) => x.ms >= span * 0.2 && x.ms < span * 0.4).map((x) => x.mb))
+  const t = median(xs.filter((x) => x.ms >= span * 0.8).map((x) => x.mb))
+  process.stdout.write(`${names[n].padEnd(12)} live heap after full GC ${b?.toFixed(1) ?? '?'} → ${t?.toFixed(1) ?? '?'} MB (${xs.length} full collections)\n`)
+  if (b != null && t != null) { heapBase += b; heapTail += t; heapNodes++ }
+}
+// nodes with a full collection in both windows only: a short run may have too few to compare
+process.stdout.write(`soak heap_growth_pct=${heapBase > 0 ? (100 * (heapTail - heapBase) / heapBase).toFixed(1) : '?'} heap_nodes=${heapNodes}/${names.length}\n`)
 process.stdout.write(`soak minutes=${minutes} deploys=${deploys} failed=${failed} rss_growth_pct=${rssGrowth.toFixed(1)} fds_growth=${fdsGrowth}\n`)

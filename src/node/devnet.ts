@@ -61,6 +61,8 @@ export interface DevnetState {
   /** nodes start with SOUK_CRASH_FILE=<home>/crash-point */
   crashPoints?: boolean
   dockerHost?: string
+  /** flags for the node binary itself, before the script (e.g. --trace-gc, which NODE_OPTIONS refuses) */
+  nodeFlags?: string[]
 }
 
 export type DevnetProgress = { type: 'devnet:image', detail: { image: string, built: boolean } }
@@ -78,6 +80,8 @@ export interface DevnetOptions {
   crashPoints?: boolean
   /** extra settings per role, written into its section of souk.yaml (`committee` for validators), e.g. { provider: { manifestTimeoutMs: 10000 } } */
   settings?: Partial<Record<'validator' | 'provider' | 'tenant', Record<string, string | number>>>
+  /** flags for the node binary itself, kept for every restart (e.g. ['--trace-gc'] for a soak) */
+  nodeFlags?: string[]
   onProgress?: (e: DevnetProgress) => void
   signal?: AbortSignal
 }
@@ -265,6 +269,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     nodes,
     dockerHost,
     ...(opts.crashPoints === true ? { crashPoints: true } : {}),
+    ...(opts.nodeFlags != null && opts.nodeFlags.length > 0 ? { nodeFlags: [...opts.nodeFlags] } : {}),
     ...(opts.netns === true ? { netns: { tag, hub: `souk-${tag}-hub`, cuts: [] } } : {})
   }
   await saveDevnet(state)
@@ -291,7 +296,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
 /** starts a node's daemon from its home, in its namespace if it has one; records its pid */
 async function spawnNode (state: DevnetState, n: DevnetNode, opts: { env?: Record<string, string>, logFile?: string } = {}): Promise<void> {
   const log = await open(opts.logFile ?? join(n.home, 'node.log'), 'a')
-  const args = [BIN, '--home', n.home, 'node', 'start']
+  const args = [...(state.nodeFlags ?? []).filter((f) => typeof f === 'string' && f.startsWith('--')), BIN, '--home', n.home, 'node', 'start']
   const env: Record<string, string | undefined> = { ...process.env, DOCKER_HOST: state.dockerHost ?? process.env.DOCKER_HOST, ...opts.env }
   if (state.crashPoints === true) env[CRASH_FILE_ENV] = join(n.home, CRASH_POINT_FILE)
   // `ip netns exec` execs the command: the pid is the daemon's
