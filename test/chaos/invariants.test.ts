@@ -20,7 +20,7 @@ const vote = (id: typeof v0, type: VoteType, height: number, round: number, valu
   signMessage<VoteBody>(id, CommitteeTag.VOTE, { epoch: 0, height, round, type, value }).bytes
 
 /** a validator's store: its own signed rows, and final batches with the precommits kept for them */
-function store (own: Array<{ kind: 'prevote' | 'precommit' | 'finalize', height: number, round: number, value: Uint8Array }>, batches: Array<{ height: number, hash: Uint8Array, commit: Uint8Array[] }> = []): ReturnType<typeof openStore> {
+function store (own: Array<{ kind: 'prevote' | 'precommit' | 'finalize' | 'file', height: number, round: number, value: Uint8Array }>, batches: Array<{ height: number, hash: Uint8Array, commit: Uint8Array[] }> = []): ReturnType<typeof openStore> {
   const s = openStore({ path: ':memory:' })
   const p = committeePersistence(s)
   for (const b of batches) p.saveBatch({ height: b.height, hash: b.hash, proposal: new Uint8Array([0]), commit: b.commit }, [])
@@ -40,6 +40,17 @@ test('signatures: the same slot signed twice alike is fine; two values in one sl
   assert.is(L.violations.length, 1)
   assert.is(L.violations[0].rule, 'conflicting-signature')
   assert.match(L.violations[0].detail, /signed 010101010101 \(validator-0 \(before\)\) and nil \(validator-0 \(after\)\)/)
+})
+
+test('signatures: a finalize or committee-file signature made again over something else after a crash is a conflict', () => {
+  for (const kind of ['finalize', 'file'] as const) {
+    const L = new SignatureLedger()
+    const before = store([{ kind, height: 2, round: 0, value: h(3) }])
+    L.addView(committeeView(before.db, keys[0], 'before'), keys, 'before')
+    const after = store([{ kind, height: 2, round: 0, value: h(4) }])
+    L.addView(committeeView(after.db, keys[0], 'after'), keys, 'after')
+    assert.equal(L.violations.map((v) => `${v.rule} ${v.subject.split(' ').slice(1).join(' ')}`), [`conflicting-signature ${kind} h2 r0`], kind)
+  }
 })
 
 test('signatures: a precommit another validator kept with a final batch conflicts with what the signer\'s own store says', () => {
@@ -113,6 +124,7 @@ test('leases: each break is named', () => {
     ['a volume left by a closed lease', (w) => { w.tenant[0].state = 'closed'; w.providers[0].leases[0].state = 'closed'; w.docker = [{ kind: 'volume', name: 'v', lease: O, owner: 'souk-p0' }] }, ['orphans/orphan']],
     ['two generations of one replica', (w) => { w.docker.push({ ...w.docker[1], name: 'c0-g2', generation: '2' }) }, ['orphans/stale-replica']],
     ['running with no lease made', (w) => { w.decided.leases.clear(); w.providers[0].leases = []; w.docker = [] }, ['diverged_views/phantom']],
+    ['a provider holds a lease the committee never made', (w) => { w.providers[1].leases = [{ lease: '5'.repeat(64), state: 'closed' }] }, ['leases_lost/phantom']],
     ['an order never decided, still ordering', (w) => { w.tenant.push({ order: '3'.repeat(64), state: 'ordering' }) }, ['diverged_views/stuck']]
   ]
   for (const [name, breakIt, expected] of cases) {
