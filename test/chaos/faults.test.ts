@@ -43,8 +43,8 @@ if (docker == null) {
     assert.equal(vs.map((v) => `${v.counter} ${v.rule} ${v.subject}: ${v.detail}`), [], explain())
   }
   /** a deploy to running services; its order */
-  const deploy = async (): Promise<{ order: string, url: string }> => {
-    for await (const line of tenant().stream<any>('POST', '/v1/deploy', { sdl: webSdl(`ci-${Date.now()}`), bidWindowMs: 500 })) {
+  const deploy = async (bidWindowMs = 500): Promise<{ order: string, url: string }> => {
+    for await (const line of tenant().stream<any>('POST', '/v1/deploy', { sdl: webSdl(`ci-${Date.now()}`), bidWindowMs })) {
       if (line.error != null) throw new Error(line.error.message)
       if (line.result != null) return { order: line.result.order, url: line.result.services[0].urls[0] }
     }
@@ -86,7 +86,9 @@ if (docker == null) {
     const v = ['validator-0', 'validator-1', 'validator-2', 'validator-3']
     await devnetCut(c().dir, v.slice(0, 2), v.slice(2))
     const before = await c().heights()
-    const pending = deploy()
+    // the committee orders it only after the heal; a bid window that outlasts the cut keeps it in time
+    // (an order ordered after its deadline is expired by design), however slow the machine is
+    const pending = deploy(20_000)
     pending.catch(() => {})
     await sleep(3_000)
     const during = await c().heights()
@@ -115,11 +117,13 @@ if (docker == null) {
   })
 
   test('crash trials: a validator killed right after writing a precommit, before sending it; a provider right after a lease runs', async () => {
-    for (const plan of [
-      { kind: 'kill', victim: 'validator-2', fault: { type: 'point', point: 'committee_signed/precommit:1' }, downMs: 0 },
-      { kind: 'kill', victim: 'provider-0', fault: { type: 'point', point: 'node_records/provider-lease/running:1' }, downMs: 500 }
+    // the validator under the steady workload; the provider under one deploy alone, so that no update
+    // or close of another lease is cut by the same kill (those cases are open: known-bugs.test.ts)
+    for (const [plan, drive] of [
+      [{ kind: 'kill', victim: 'validator-2', fault: { type: 'point', point: 'committee_signed/precommit:1' }, downMs: 0 }, undefined],
+      [{ kind: 'kill', victim: 'provider-0', fault: { type: 'point', point: 'node_records/provider-lease/running:1' }, downMs: 500 }, async () => await deploy()]
     ] as const) {
-      const r = await c().trial(plan)
+      const r = await c().trial(plan, drive)
       assert.is(r.died, 'point', `${plan.victim} died at its point${explain()}`)
       assert.ok(r.restartMs != null, r.notes.join('\n'))
       noViolations(r.violations)
