@@ -1,4 +1,6 @@
-export { openStore } from './store.ts'
+export { openStore, storeFailure } from './store.ts'
 export type { Store, StoreInit, Migration } from './store.ts'
 export { StoreError, StoreErrorCode } from './errors.ts'
-export { MIGRATIONS_TABLE } from './constants.ts'
+export { MIGRATIONS_TABLE, MIN_FREE_BYTES, CRASH_AT_ENV, CRASH_FILE_ENV } from './constants.ts'
+export { parseCrashPoint } from './crash-points.ts'
+export type { CrashPoint } from './crash-points.ts'

@@ -83,10 +83,23 @@ if (docker == null) {
     assert.is(after?.provider?.state, 'running', 'the restarted provider adopted the lease')
     assert.match(await fetch(url!).then(async (r) => await r.text()), /hello from souk/)
 
+    // a crash from the command line, and a start from the node's home: the tenant knows its lease again
+    const listed = (): unknown => JSON.parse(souk(['--home', join(dir, 'tenant'), 'lease', 'list', '--json']).out).tenant.map((d: any) => [d.order, d.state])
+    const before = listed()
+    const kill = souk(['devnet', 'kill', 'tenant', '--dir', dir])
+    assert.is(kill.code, 0, kill.err)
+    assert.match(kill.out, /killed tenant/)
+    const down = souk(['devnet', 'status', '--dir', dir])
+    assert.is(down.code, 1)
+    assert.match(down.out, /tenant\s+stopped/)
+    const start = souk(['devnet', 'start', 'tenant', '--dir', dir])
+    assert.is(start.code, 0, start.err)
+    assert.equal(listed(), before)
+
     const close = souk(['--home', join(dir, 'tenant'), 'lease', 'close', lease!])
     assert.is(close.code, 0, close.err)
-    const down = await soukAsync(['devnet', 'down', '--dir', dir])
-    assert.is(down.code, 0, down.err)
+    const stopped = await soukAsync(['devnet', 'down', '--dir', dir])
+    assert.is(stopped.code, 0, stopped.err)
 
     await Promise.race([restartedExit, new Promise((resolve) => setTimeout(resolve, 20_000))])
     assert.is(restarted.exitCode != null || restarted.signalCode != null, true, 'the restarted provider stopped')

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { devnetUp, devnetStatus, devnetDown } from '../../node/devnet.ts'
+import { devnetUp, devnetStatus, devnetDown, devnetCut, devnetPartition, devnetHeal, devnetKill, devnetStart } from '../../node/devnet.ts'
 import { ensureExampleImage, EXAMPLE_IMAGE } from '../../node/test-image.ts'
 import { dockerClient } from '../../runtime/index.ts'
 import { print, printJson } from '../output.ts'
@@ -12,11 +12,13 @@ export function devnetCommand (program: Command): void {
     .option('--dir <dir>', 'where the node homes go', DEFAULT_DIR)
     .option('--validators <n>', 'committee size (3f+1)', '4')
     .option('--providers <n>', 'providers', '2')
+    .option('--netns', 'each node in a network namespace of its own, on one bridge (needs root); links can then be cut and healed')
     .option('--json', 'print as JSON')
     .action(async (opts) => {
       const state = await devnetUp(opts.dir, {
         validators: Number(opts.validators),
         providers: Number(opts.providers),
+        netns: opts.netns === true,
         onProgress: (e) => {
           if (opts.json === true) return
           if (e.type === 'devnet:image') print(e.detail.built ? `built the example image ${e.detail.image}` : `example image ${e.detail.image} present`)
@@ -37,8 +39,36 @@ export function devnetCommand (program: Command): void {
     .action(async (opts) => {
       const s = await devnetStatus(opts.dir)
       if (opts.json === true) { printJson(s); return }
-      for (const n of s) print(`${n.name.padEnd(12)} ${n.running ? 'running' : 'stopped'}  ${n.running ? `${n.peers ?? 0} peers` : ''}  ${n.peerId}`)
+      for (const n of s) print(`${n.name.padEnd(12)} ${n.running ? 'running' : 'stopped'}  ${n.running ? `${n.peers ?? 0} peers` : ''}  ${n.peerId}${n.ip != null ? `  ${n.ip}` : ''}`)
       if (s.some((n) => !n.running)) process.exitCode = 1
+    })
+  devnet.command('cut').description('drop every packet between the nodes of one group and those of the other (a devnet started with --netns)')
+    .argument('<a>', 'comma-separated node names, e.g. validator-0,validator-1')
+    .argument('[b]', 'comma-separated node names (default: every other node)')
+    .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (a: string, b: string | undefined, opts) => {
+      const names = (x: string): string[] => x.split(',').map((s) => s.trim()).filter((s) => s !== '')
+      if (b == null) await devnetPartition(opts.dir, [names(a)])
+      else await devnetCut(opts.dir, names(a), names(b))
+      print(`cut ${a} from ${b ?? 'every other node'}`)
+    })
+  devnet.command('heal').description('restore every link cut').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (opts) => {
+      const n = await devnetHeal(opts.dir)
+      print(`healed ${n} link${n === 1 ? '' : 's'}`)
+    })
+  devnet.command('kill').description('kill one node at once (SIGKILL, as a crash would); `souk devnet start` brings it back from its home')
+    .argument('<node>', 'node name, e.g. provider-0')
+    .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (name: string, opts) => {
+      print(await devnetKill(opts.dir, name) ? `killed ${name}` : `${name} was not running`)
+    })
+  devnet.command('start').description('start one stopped node again from its home')
+    .argument('<node>', 'node name, e.g. provider-0')
+    .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
+    .action(async (name: string, opts) => {
+      const n = await devnetStart(opts.dir, name)
+      print(`started ${n.name.padEnd(12)} ${n.peerId}`)
     })
   devnet.command('down').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
     .action(async (opts) => {
