@@ -166,7 +166,10 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   const history = leaseHistory()({ store: { get: (id) => historyRecords.get(id), put: (id, e) => { historyRecords.put(id, e) } } })
   const ingressPlan = ingressInit(config, components.home)
   if ('off' in ingressPlan) logger.info({ why: ingressPlan.off }, 'ingress off: HTTP services are reported on host ports')
-  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress(ingressPlan.init)({ runtime, logger }) : undefined
+  // a port picked at random is kept in the store and asked for again, so URLs survive a restart
+  const ingressState = records<{ port: number }>(components.store, 'provider-ingress')
+  const preferPort = 'init' in ingressPlan && ingressPlan.init.port === 0 ? ingressState.get('http')?.port : undefined
+  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger }) : undefined
   /** notices about a lease's hostnames (refused accept names), by lease */
   const routeNotices = new Map<string, RuntimeNotice[]>()
   function applyRoutes (leaseId: string, routes: IngressRoute[], notices: RuntimeNotice[]): void {
@@ -322,7 +325,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     return accept()
   }
 
-  /** HTTP ports routed through the ingress are reported by hostname; other ports keep their host ports */
+  /** HTTP ports routed through the ingress are reported by hostname, ahead of the host ports */
   function withIngress (leaseId: string, deployed: DeployedLease): DeployedLease {
     if (ing == null) return deployed
     const routes = ing.routes.routes(leaseId)
@@ -334,9 +337,9 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       services: deployed.services.map((s) => {
         const mine = routes.filter((r) => r.service === s.name)
         if (mine.length === 0) return s
-        const ports = new Set(mine.map((r) => r.port))
         const urls = mine.map((r) => ({ port: r.port, as: s.urls.find((u) => u.port === r.port)?.as ?? 80, proto: 'tcp' as const, url: ing!.url(r.host), host: r.host, hostPort: ing!.tlsPort() ?? ing!.port() }))
-        return { ...s, urls: [...urls, ...s.urls.filter((u) => !(u.proto === 'tcp' && ports.has(u.port)))] }
+        // the stable hostnames first; the host ports after them (they change on updates, but reach the service without DNS)
+        return { ...s, urls: [...urls, ...s.urls] }
       }),
       // the runtime alone has no ingress and says so; here there is one
       notices: [...deployed.notices.filter((n) => !(n.code === 'accept-hostnames' || (n.code === 'port-remapped' && routed.has(n.path.split('.')[1] ?? '')))), ...extra]
@@ -448,6 +451,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       if (ing != null) {
         try {
           await ing.start()
+          ingressState.put('http', { port: ing.port() })
           logger.info({ port: ing.port(), tlsPort: ing.tlsPort(), domain: ing.domain }, 'ingress listening')
         } catch (err: any) {
           logger.warn({ err: String(err?.message ?? err) }, 'ingress off: HTTP services are reported on host ports')

@@ -25,6 +25,8 @@ export interface IngressInit {
   host: string
   /** HTTP port; 0 picks a free one */
   port: number
+  /** tried before `port` (the port a previous run picked, so URLs survive a restart); `port` if it is taken */
+  preferPort?: number
   /** the domain generated hostnames live under (`ingress.example.com`; `localhost` on a test network) */
   domain: string
   /** PEM certificate and key: an HTTPS listener on tlsPort as well */
@@ -82,6 +84,8 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
   const turn = new Map<string, number>()
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 })
   const servers: Array<http.Server | https.Server> = []
+  // upgraded connections leave the HTTP server's books: closed by hand on stop
+  const piping = new Set<Duplex>()
   const headersTimeout = init.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS
   const upstreamTimeout = init.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS
   const log = components.logger
@@ -213,6 +217,8 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
           if (head.length > 0) up.write(head)
           socket.on('close', () => up.destroy())
           up.on('close', () => socket.destroy())
+          piping.add(socket)
+          socket.on('close', () => piping.delete(socket))
           up.pipe(socket)
           socket.pipe(up)
         })
@@ -273,7 +279,16 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
     async start () {
       const plainServer = http.createServer(serverOptions())
       setup(plainServer, 'http')
-      await listen(plainServer, init.port)
+      if (init.preferPort != null && init.preferPort > 0) {
+        try {
+          await listen(plainServer, init.preferPort)
+        } catch {
+          log?.warn({ port: init.preferPort }, 'ingress: the port of the last run is taken; URLs with it stop working')
+          await listen(plainServer, init.port)
+        }
+      } else {
+        await listen(plainServer, init.port)
+      }
       servers.push(plainServer)
       if (init.tls != null) {
         const tlsServer = https.createServer({ ...serverOptions(), cert: init.tls.cert, key: init.tls.key })
@@ -288,6 +303,8 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
       }
     },
     async stop () {
+      for (const s of piping) s.destroy()
+      piping.clear()
       for (const s of servers.splice(0)) {
         await new Promise<void>((resolve) => { s.close(() => resolve()); s.closeAllConnections() })
       }
