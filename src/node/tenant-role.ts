@@ -372,7 +372,9 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         const isProvider = protocols.some((x) => x.startsWith('/souk/explain/'))
         if (!isProvider && protocols.length > 0) return
         try {
+          // one retry: a connection being set up (identify running) may refuse the first stream
           const a = await askExplain(net, peer, order.id, opts.signal, { dryRun: order.bytes })
+            .catch(async () => await new Promise((resolve) => setTimeout(resolve, 250)).then(async () => await askExplain(net, peer, order.id, opts.signal, { dryRun: order.bytes })))
           if (a.decision == null) { answers.push({ provider: p, outcome: 'no-answer', reasons: [{ code: 'ERR_NO_DECISION', message: 'the provider gave no answer for this order' }] }); return }
           answers.push({ provider: p, outcome: a.decision.outcome === 'bid' ? 'bid' : 'declined', prices: a.decision.prices, reasons: a.decision.reasons })
         } catch (err: any) {
