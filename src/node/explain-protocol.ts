@@ -45,7 +45,7 @@ export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRe
   return typed(() => {
     const order = schema.bytes(o.order, 'frame.order', HASH_BYTES)
     if (o.dryRun == null) return { order }
-    return { order, dryRun: schema.bytes(o.dryRun, 'frame.dryRun', MAX_ENVELOPE_BYTES) }
+    return { order, dryRun: schema.bytes(o.dryRun, 'frame.dryRun', { min: 1, max: MAX_ENVELOPE_BYTES }) }
   })
 }
 
