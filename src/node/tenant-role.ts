@@ -10,6 +10,7 @@ import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
 import { handleUsage } from './usage-protocol.ts'
 import { NodeError } from './errors.ts'
 import { loadSdl, canonicalManifestBytes, formatTotals } from '../sdl/index.ts'
+import { akashAuditorMap } from '../config/tenant.ts'
 import type { LoadedSdl } from '../sdl/index.ts'
 import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
@@ -25,6 +26,32 @@ import { DeployError, DeployErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 const STATUS_POLL_MS = 100
+const AKASH_ADDRESS = /^akash1[02-9ac-hj-np-z]{38,58}$/
+
+/**
+ * Akash files name auditors by account address; a souk auditor is a key. The tenant's map
+ * (tenant.akashAuditors) puts the souk key in the order instead; the notices say which addresses
+ * were mapped and which are left, with the line to add to souk.yaml.
+ */
+export function mapAkashAuditors (loaded: LoadedSdl, map: Map<string, string>): LoadedSdl {
+  let changed = false
+  const notices = loaded.notices.filter((n) => {
+    const a = /^(akash1[0-9a-z]+) is an Akash account address/.exec(n.message)?.[1]
+    return a == null || !map.has(a)
+  })
+  const groups = loaded.groups.map((g) => {
+    const swap = (xs: string[]): string[] => xs.map((a) => { const k = AKASH_ADDRESS.test(a) ? map.get(a) : undefined; if (k != null) changed = true; return k ?? a })
+    return { ...g, signedBy: { allOf: swap(g.signedBy.allOf), anyOf: swap(g.signedBy.anyOf) } }
+  })
+  if (!changed) return loaded
+  for (const g of loaded.groups) {
+    for (const a of [...g.signedBy.allOf, ...g.signedBy.anyOf]) {
+      const k = map.get(a)
+      if (k != null) notices.push({ path: `profiles.placement.${g.name}.signedBy`, message: `auditor ${a} is ordered as souk auditor ${k} (tenant.akashAuditors)` })
+    }
+  }
+  return { ...loaded, groups, notices }
+}
 
 export type DeploymentState = 'ordering' | 'leased' | 'deploying' | 'running' | 'failed' | 'expired' | 'closed'
 
@@ -227,6 +254,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
   }
 
   const auditor = usageAuditor({ signer: identity })
+  const auditorMap = akashAuditorMap(config.tenant)
   let stopUsage: (() => Promise<void>) | undefined
   let stopClosed: (() => void) | undefined
 
@@ -266,7 +294,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
 
     async deploy (sdl, opts = {}) {
       const emit = (e: DeployProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
-      const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
+      const loaded = mapAkashAuditors(typeof sdl === 'string' ? loadSdl(sdl) : sdl, auditorMap)
       emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length, noticeList: loaded.notices.map((n) => ({ path: n.path, message: n.message })) } })
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
@@ -358,7 +386,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     },
 
     async dryRun (sdl, opts = {}) {
-      const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
+      const loaded = mapAkashAuditors(typeof sdl === 'string' ? loadSdl(sdl) : sdl, auditorMap)
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       // signed so a provider can tell it comes from its tenant; never published, so nobody can bid on it
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
