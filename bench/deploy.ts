@@ -6,13 +6,22 @@ import { readFileSync } from 'node:fs'
 import { providerLeases } from '../src/market/provider-leases.ts'
 import { buildOrder } from '../src/market/order-builder.ts'
 import { loadSdl, canonicalManifestBytes } from '../src/sdl/index.ts'
-import { dockerRuntime } from '../src/runtime/index.ts'
+import { dockerRuntime, dockerClient } from '../src/runtime/index.ts'
+import { ensureExampleImage, EXAMPLE_IMAGE } from '../src/node/test-image.ts'
 import { generateIdentity } from '../src/identity/index.ts'
 import { signMessage, MessageTag } from '../src/wire/index.ts'
 
 const runs = Number(process.argv.find((a) => a.startsWith('--runs='))?.split('=')[1] ?? 20)
 if (process.env.DOCKER_HOST == null) {
   process.stderr.write('bench:deploy needs a Docker engine: set DOCKER_HOST (see .ci/run)\n')
+  process.exit(1)
+}
+
+// a new engine has no example image yet: build it as `souk devnet up` does
+try {
+  if (await ensureExampleImage(dockerClient(process.env.DOCKER_HOST)) === 'built') process.stdout.write(`built ${EXAMPLE_IMAGE}\n`)
+} catch (err: any) {
+  process.stderr.write(`bench:deploy: ${String(err?.message ?? err)}\n`)
   process.exit(1)
 }
 

@@ -1,15 +1,20 @@
 // `souk deploy` to a serving URL on a local devnet, through the daemon's control API (the path the
 // CLI takes). The bid window is a fixed wait chosen by the tenant: it is excluded from the totals
 // and printed on its own. order_to_lease counts from the bid deadline to the certified lease.
+// Each run's page is fetched through the provider's ingress (the stable URL a user gets); on the
+// last lease, sequential requests through the ingress and straight to the container's host port
+// give the latency the ingress adds.
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devnetUp, devnetDown } from '../src/node/devnet.ts'
 import { controlClient } from '../src/api/index.ts'
 import { controlSocketPath } from '../src/node/daemon.ts'
+import http from 'node:http'
 
 const arg = (name: string, d: number): number => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? d)
 const runs = arg('runs', 20)
+const requests = arg('requests', 500)
 const bidWindowMs = arg('bid-window', 500)
 if (process.env.DOCKER_HOST == null) { process.stderr.write('bench:e2e needs a Docker engine: set DOCKER_HOST (see .ci/run)\n'); process.exit(1) }
 
@@ -17,6 +22,16 @@ const dir = mkdtempSync(join(tmpdir(), 'souk-bench-e2e-'))
 const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 const web = readFileSync(new URL('../examples/web.yaml', import.meta.url), 'utf8')
 const total: number[] = []; const toLease: number[] = []; const toRunning: number[] = []
+const viaIngress: number[] = []; const direct: number[] = []
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+/** GET as curl and browsers do: a `*.localhost` name is loopback (getaddrinfo does not know that everywhere) */
+const get = async (url: string): Promise<number> => await new Promise((resolve, reject) => {
+  const u = new URL(url)
+  http.get({ host: u.hostname.endsWith('.localhost') ? '127.0.0.1' : u.hostname, port: Number(u.port || 80), path: u.pathname, headers: { host: u.host }, agent }, (res) => {
+    res.resume()
+    res.on('end', () => resolve(res.statusCode ?? 0))
+  }).on('error', reject)
+})
 try {
   await devnetUp(dir, { bidWindowMs })
   const tenant = controlClient({ socketPath: controlSocketPath(join(dir, 'tenant')) })
@@ -31,7 +46,7 @@ try {
     }
     let ok = false
     for (let k = 0; k < 400 && !ok; k++) {
-      ok = await fetch(url).then((r) => r.ok).catch(() => false)
+      ok = await get(url).then((code) => code === 200).catch(() => false)
       if (!ok) await new Promise((resolve) => setTimeout(resolve, 5))
     }
     if (!ok) throw new Error(`run ${i}: ${url} never answered`)
@@ -39,11 +54,23 @@ try {
     const ms = servedT - t0 - bidWindowMs
     const lease = leaseAt - deadline
     total.push(ms); toLease.push(lease); toRunning.push(servedT - leaseT)
-    process.stdout.write(`run ${i + 1}/${runs}: ${ms.toFixed(0)} ms beyond the bid window (deadline → lease ${lease} ms)\n`)
+    process.stdout.write(`run ${i + 1}/${runs}: ${ms.toFixed(0)} ms beyond the bid window (deadline → lease ${lease} ms) ${url}\n`)
+    if (i === runs - 1) {
+      const st: any = await tenant.get(`/v1/leases/${order}`)
+      const hostPort = st.provider.deployed.services[0].urls.find((u: any) => u.host === '127.0.0.1')?.url
+      if (hostPort == null) throw new Error('no host-port URL to compare with')
+      // interleaved, so both see the same machine load
+      for (let k = 0; k < requests; k++) {
+        let t = performance.now(); await get(url); viaIngress.push(performance.now() - t)
+        t = performance.now(); await get(hostPort); direct.push(performance.now() - t)
+      }
+      process.stdout.write(`${requests} requests on one keep-alive connection each: through the ingress ${url} p50 ${pct(viaIngress, 0.5).toFixed(3)} ms, straight to ${hostPort} p50 ${pct(direct, 0.5).toFixed(3)} ms\n`)
+    }
     await tenant.post(`/v1/leases/${order}/close`, { reason: 'benchmark run done' })
   }
 } finally {
   await devnetDown(dir).catch(() => {})
   rmSync(dir, { recursive: true, force: true })
 }
-process.stdout.write(`e2e runs=${runs} p50_ms=${pct(total, 0.5).toFixed(0)} p99_ms=${pct(total, 0.99).toFixed(0)} order_to_lease_p50_ms=${pct(toLease, 0.5).toFixed(0)} lease_to_running_p50_ms=${pct(toRunning, 0.5).toFixed(0)} bid_window_ms=${bidWindowMs}\n`)
+agent.destroy()
+process.stdout.write(`e2e runs=${runs} p50_ms=${pct(total, 0.5).toFixed(0)} p99_ms=${pct(total, 0.99).toFixed(0)} order_to_lease_p50_ms=${pct(toLease, 0.5).toFixed(0)} lease_to_running_p50_ms=${pct(toRunning, 0.5).toFixed(0)} bid_window_ms=${bidWindowMs} via_ingress=1 ingress_request_p50_ms=${pct(viaIngress, 0.5).toFixed(3)} direct_request_p50_ms=${pct(direct, 0.5).toFixed(3)} ingress_added_p50_ms=${(pct(viaIngress, 0.5) - pct(direct, 0.5)).toFixed(3)} ingress_request_p99_ms=${pct(viaIngress, 0.99).toFixed(3)} direct_request_p99_ms=${pct(direct, 0.99).toFixed(3)}\n`)

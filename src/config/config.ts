@@ -5,6 +5,9 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from './errors.ts'
+import { checkIngressConfig, defaultIngressConfig } from './ingress.ts'
+import type { IngressConfig } from './ingress.ts'
+import { checkTenantConfig } from './tenant.ts'
 
 export const ROLES = ['tenant', 'provider', 'validator'] as const
 export type Role = typeof ROLES[number]
@@ -35,6 +38,8 @@ export interface SoukConfig {
     bidWindowMs: number
     /** how long after an order's bid deadline to wait for the committee's decision, ms */
     decisionTimeoutMs: number
+    /** `akash1…=<souk auditor key>`: Akash auditor addresses in deployment files, as souk auditors */
+    akashAuditors: string[]
   }
   provider: {
     runtime: 'docker' | 'kubernetes'
@@ -61,6 +66,8 @@ export interface SoukConfig {
     usageGraceMs: number
     /** what a tenant's containers can reach and use (docs/security.md) */
     sandbox: SandboxConfig
+    /** one HTTP listener routing each lease's HTTP services by hostname */
+    ingress: IngressConfig
   }
 }
 
@@ -108,7 +115,7 @@ export function defaultConfig (): SoukConfig {
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info' },
-    tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000 },
+    tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000, akashAuditors: [] },
     provider: {
       runtime: 'docker',
       dockerHost: 'unix:///var/run/docker.sock',
@@ -136,7 +143,8 @@ export function defaultConfig (): SoukConfig {
         unenforcedStorage: 'auto',
         userNamespaces: true,
         runAsNonRoot: false
-      }
+      },
+      ingress: defaultIngressConfig()
     }
   }
 }
@@ -209,6 +217,8 @@ function check (c: SoukConfig, problems: Problem[]): void {
   for (const key of ['allowNetworks', 'blockNetworks'] as const) {
     sb[key].forEach((cidr, i) => { if (!CIDR.test(cidr)) problems.push({ path: `provider.sandbox.${key}[${i}]`, message: `${JSON.stringify(cidr)} is not an IPv4 range like 10.1.0.0/16` }) })
   }
+  checkIngressConfig(c.provider.ingress, problems)
+  checkTenantConfig(c.tenant, problems)
   for (const [k, v] of Object.entries(c.provider.prices)) {
     if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })
   }

@@ -55,6 +55,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '  bidWindowMs: 2000',
       '  # how long after the bid window to wait for the committee to decide, in ms',
       '  decisionTimeoutMs: 30000',
+      '  # Akash auditor addresses in deployment files (signedBy), as souk auditor keys: akash1…=<key hex or peer ID>',
+      '  akashAuditors: []',
       ''
     )
   }
@@ -106,6 +108,19 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '    # kubernetes: pods in their own user namespace; refuse images running as root',
       '    userNamespaces: true',
       '    runAsNonRoot: false',
+      '  # one HTTP listener routing each lease\'s HTTP services by hostname (docs/provider.md, "Ingress")',
+      '  ingress:',
+      '    enabled: true',
+      '    # auto: 80, or a free port on a test network',
+      '    port: auto',
+      '    # empty: 0.0.0.0, or 127.0.0.1 on a test network',
+      '    listen: ""',
+      '    # generated hostnames: <service>-<lease>.<domain>; point a wildcard DNS record *.<domain> here (empty: localhost on a test network, else off)',
+      '    domain: ""',
+      '    # PEM certificate and key (a wildcard certificate for *.<domain>): HTTPS on tlsPort',
+      '    tlsCert: ""',
+      '    tlsKey: ""',
+      '    tlsPort: 443',
       ''
     )
   }

@@ -67,6 +67,8 @@ export interface HandleOrderOptions {
   signal?: AbortSignal
   /** `market:order:checked`, `market:order:priced`, `market:order:reserved`, `market:bid:published`, `market:order:declined`, plus the pricing strategy's events */
   onProgress?: (evt: MarketProgressEvent) => void
+  /** answer what the engine would do: nothing is reserved, recorded, signed or published */
+  dryRun?: boolean
 }
 
 export interface HeldReservation {
@@ -78,8 +80,15 @@ export interface HeldReservation {
 export interface BidEngine {
   /** decides on an order (already opened and verified by the caller) and bids if it can */
   handleOrder: (order: SignedMessage<OrderBody>, opts?: HandleOrderOptions) => Promise<Decision>
-  /** what was decided about an order, and why */
+  /** what was decided about an order, and why; a unique prefix of at least 8 hex digits finds it too */
   explain: (orderId: string | Uint8Array) => Promise<Decision | undefined>
+  /** what the engine would decide about an order not (yet) published: every reason, or the prices it would bid */
+  evaluate: (order: SignedMessage<OrderBody>, opts?: { signal?: AbortSignal }) => Promise<Decision>
+  /**
+   * A lease this provider held before a restart: its capacity is held again, as won, so that
+   * closing it gives the capacity back. Answers whether the capacity was there.
+   */
+  adopt: (orderId: string, tenant: string, demand: ReservationDemand) => Promise<ReserveResult>
   /** the committee chose another bid: capacity goes back */
   onBidLost: (orderId: string | Uint8Array) => Promise<void>
   /**
@@ -169,6 +178,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
 
   const decline = async (order: SignedMessage<OrderBody>, reasons: Reason[], opts: HandleOrderOptions): Promise<Decision> => {
     const d: Decision = { order: order.idHex, tenant: peerIdOfPublicKey(order.signer), decidedAt: clock.now(), outcome: 'declined', reasons }
+    if (opts.dryRun === true) return d
     decisions?.inc({ outcome: 'declined', code: reasons[0]?.code ?? '' })
     opts.onProgress?.({ type: 'market:order:declined', detail: { order: order.idHex, reasons } })
     return record(d)
@@ -225,10 +235,18 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
         reasons.push({ code: ReasonCode.MISSING_AUDITOR, group: g.name, message: `group ${g.name} requires an attestation by one of ${g.signedBy.anyOf.join(', ')}; provider holds ${describeAuditors(auditorList)}` })
       }
     }
-    if (reasons.length > 0) return decline(order, reasons, opts)
-    opts.onProgress?.({ type: 'market:order:checked', detail: { order: id } })
+    // 3. capacity, without holding it yet: a tenant hears every reason, the ones no price can fix first
+    const demand: ReservationDemand = { order: id, groups: body.groups.map((g) => ({ name: g.name, resources: g.resources })) }
+    if (reservations.check != null) {
+      try {
+        reasons.push(...await reservations.check(demand))
+      } catch (err: any) {
+        reasons.push({ code: ReasonCode.RESERVATION_FAILED, message: `capacity check failed: ${String(err?.message ?? err)}` })
+      }
+    }
+    if (reasons.length === 0) opts.onProgress?.({ type: 'market:order:checked', detail: { order: id } })
 
-    // 3. price
+    // 4. price
     const req: PricingRequest = {
       order: id,
       tenant: peerIdOfPublicKey(order.signer),
@@ -236,7 +254,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       groups: body.groups,
       provider: { attributes: cfg.attributes }
     }
-    let prices: Price[]
+    let prices: Price[] = []
     try {
       prices = await pricing.price(req, { signal: opts.signal, onProgress: opts.onProgress })
       if (!Array.isArray(prices) || prices.length !== body.groups.length) {
@@ -245,20 +263,21 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       prices.forEach((p, i) => {
         try { parseAmount(p.amount) } catch (err: any) { throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${body.groups[i].name}: ${String(err.message)}`) }
       })
+      body.groups.forEach((g, i) => {
+        const p = prices[i]
+        if (p.denom !== g.maxPrice.denom) {
+          reasons.push({ code: ReasonCode.DENOM_MISMATCH, group: g.name, message: `group ${g.name} pays in ${g.maxPrice.denom}, provider prices in ${p.denom}` })
+        } else if (parseAmount(p.amount) > parseAmount(g.maxPrice.amount)) {
+          reasons.push({ code: ReasonCode.PRICE_ABOVE_MAX, group: g.name, message: `price ${p.amount} > max ${g.maxPrice.amount} ${p.denom} for group ${g.name}` })
+        }
+      })
     } catch (err: any) {
       const code = err instanceof PricingError ? err.reason : ReasonCode.PRICING_FAILED
-      return decline(order, [{ code, message: String(err?.message ?? err) }], opts)
+      reasons.push({ code, message: String(err?.message ?? err) })
     }
-    body.groups.forEach((g, i) => {
-      const p = prices[i]
-      if (p.denom !== g.maxPrice.denom) {
-        reasons.push({ code: ReasonCode.DENOM_MISMATCH, group: g.name, message: `group ${g.name} pays in ${g.maxPrice.denom}, provider prices in ${p.denom}` })
-      } else if (parseAmount(p.amount) > parseAmount(g.maxPrice.amount)) {
-        reasons.push({ code: ReasonCode.PRICE_ABOVE_MAX, group: g.name, message: `price ${p.amount} > max ${g.maxPrice.amount} ${p.denom} for group ${g.name}` })
-      }
-    })
     if (reasons.length > 0) return decline(order, reasons, opts)
     opts.onProgress?.({ type: 'market:order:priced', detail: { order: id, prices } })
+    if (opts.dryRun === true) return { order: id, tenant: req.tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], prices }
 
     // pricing may have taken a while
     now = clock.now()
@@ -275,7 +294,6 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       bounds?.inc({ bound: 'reservations-per-tenant' })
       return decline(order, [{ code: ReasonCode.TENANT_RESERVATIONS, message: `already holding ${tenantOpen} reservations for open bids on this tenant's orders (limit ${cfg.maxReservationsPerTenant} per tenant)` }], opts)
     }
-    const demand: ReservationDemand = { order: id, groups: body.groups.map((g) => ({ name: g.name, resources: g.resources })) }
     openCount++
     tenantUp(req.tenant)
     let res: ReserveResult
@@ -356,7 +374,33 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
 
     async explain (orderId) {
       const id = hex(orderId)
-      return active.get(id)?.decision ?? await store.get(id)
+      const exact = active.get(id)?.decision ?? await store.get(id)
+      if (exact != null || typeof orderId !== 'string' || id.length >= 64) return exact
+      // a short ID: the one held or recorded order it begins (the CLI prints 12 hex digits)
+      const held = [...active.keys()].filter((k) => k.startsWith(id))
+      const found = held.length > 0 ? held : await store.find?.(id) ?? []
+      if (found.length > 1) throw new MarketError(MarketErrorCode.AMBIGUOUS_ID, `${found.length} orders begin with ${id}; give more digits`)
+      return found.length === 1 ? active.get(found[0])?.decision ?? await store.get(found[0]) : undefined
+    },
+
+    async evaluate (order, opts = {}) {
+      if (stopped) throw new MarketError(MarketErrorCode.STOPPED, 'the bid engine is stopped')
+      return await decide(order, { signal: opts.signal, dryRun: true })
+    },
+
+    async adopt (orderId, tenant, demand) {
+      const id = hex(orderId)
+      if (active.has(id)) return { ok: true }
+      let res: ReserveResult
+      try {
+        res = await reservations.reserve(id, demand)
+      } catch (err: any) {
+        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }
+      }
+      // the containers run and use the host whether or not the books say they fit: hold the lease as won either way
+      const decision: Decision = { order: id, tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], state: 'won' }
+      active.set(id, { decision, demand })
+      return res
     },
 
     async onBidLost (orderId) {

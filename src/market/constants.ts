@@ -105,3 +105,8 @@ export const MarketMetricName = {
   /** labels: bound (which limit on what strangers may add refused something) */
   BOUND_HIT: 'souk_bound_hits_total'
 } as const
+
+/** lifecycle entries kept per lease at a provider */
+export const DEFAULT_MAX_HISTORY_ENTRIES = 500
+/** of those, the first ones (won, manifest, first start) always kept */
+export const DEFAULT_HISTORY_KEEP_FIRST = 20

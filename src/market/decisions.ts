@@ -39,6 +39,8 @@ export interface Decision {
 export interface DecisionStore {
   put: (decision: Decision) => void | Promise<void>
   get: (order: string) => Decision | undefined | Promise<Decision | undefined>
+  /** order IDs beginning with `prefix` (at most a few: enough to tell one from many) */
+  find?: (prefix: string) => string[] | Promise<string[]>
 }
 
 /** Least-recently-used decisions in memory, at most `max`. */
@@ -59,6 +61,11 @@ export function memoryDecisionStore (max = DEFAULT_MAX_DECISIONS): DecisionStore
       const d = map.get(order)
       if (d !== undefined) { map.delete(order); map.set(order, d) }
       return d
+    },
+    find (prefix) {
+      const out: string[] = []
+      for (const k of map.keys()) if (k.startsWith(prefix) && out.push(k) >= 2) break
+      return out
     },
     size: () => map.size
   }

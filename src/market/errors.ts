@@ -9,7 +9,9 @@ export const MarketErrorCode = {
   /** a pricing strategy could not give a price; `reason` is the decision's reason code */
   PRICING: 'ERR_MARKET_PRICING',
   /** the engine was stopped */
-  STOPPED: 'ERR_MARKET_STOPPED'
+  STOPPED: 'ERR_MARKET_STOPPED',
+  /** a short ID matches more than one order */
+  AMBIGUOUS_ID: 'ERR_MARKET_AMBIGUOUS_ID'
 } as const
 export type MarketErrorCode = typeof MarketErrorCode[keyof typeof MarketErrorCode]
 

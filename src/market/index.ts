@@ -20,3 +20,5 @@ export { usageMeter, usageAuditor, usageAmount, UsageDisputeError, UsageRule } f
 export type { UsageMeter, UsageMeterInit, UsageMeterComponents, UsageRecord, MeteredLease, AuditedLease } from './usage.ts'
 export { providerLeases, checkManifestAgainstOrder, LeaseRefusedError, LeaseRefusal } from './provider-leases.ts'
 export type { ProviderLeases, ProviderLeasesInit, ProviderLeasesComponents, ProviderLease, LeaseState } from './provider-leases.ts'
+export { leaseHistory, memoryHistoryStore } from './lease-history.ts'
+export type { LeaseHistory, LeaseHistoryInit, HistoryEntry, HistoryStore } from './lease-history.ts'

@@ -47,6 +47,8 @@ export interface ProviderLease {
   /** sequence of the manifest now running; -1 before the first */
   sequence: number
   deployed?: DeployedLease
+  /** the manifest now running (after a restart: unknown until the next update) */
+  manifest?: Manifest
   closeReason?: string
   /** why the last deployment failed */
   error?: string
@@ -151,9 +153,9 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         watchdogs.get(leaseId)?.cancel()
         watchdogs.delete(leaseId)
         lease.state = 'deploying'
-        emit(leaseId, 'manifest:accepted')
+        emit(leaseId, 'manifest:accepted', { sequence: 0, manifest })
       } else {
-        emit(leaseId, 'manifest:update-accepted', { sequence: frame.sequence })
+        emit(leaseId, 'manifest:update-accepted', { sequence: frame.sequence, manifest })
       }
       return { lease, leaseId, manifest, first, sequence: frame.sequence }
     }
@@ -167,6 +169,7 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
           lease.deployed = await components.runtime.deploy(ref, manifest, { signal: opts.signal, onProgress })
         } catch (err: any) {
           lease.error = `deployment failed: ${String(err?.message ?? err)}`
+          emit(leaseId, 'lease:deploy-failed', { error: lease.error })
           await api.close(leaseId, lease.error).catch(() => {})
           throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, lease.error)
         }
@@ -177,6 +180,7 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         }
         lease.state = 'running'
         lease.sequence = 0
+        lease.manifest = manifest
         emit(leaseId, 'lease:running', lease.deployed)
         return lease.deployed
       }
@@ -186,11 +190,13 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       } catch (err: any) {
         // the runtime keeps the old manifest running
         lease.lastUpdate.error = String(err?.message ?? err)
+        emit(leaseId, 'lease:update-failed', { sequence: p.sequence, error: lease.lastUpdate.error })
         throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
       } finally {
         updates.delete(leaseId)
       }
       lease.sequence = p.sequence
+      lease.manifest = manifest
       emit(leaseId, 'lease:updated', { sequence: p.sequence })
       return lease.deployed
     }

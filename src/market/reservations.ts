@@ -23,6 +23,11 @@ export interface ReservationProvider {
    * already held answers ok without holding more.
    */
   reserve: (id: string, demand: ReservationDemand) => ReserveResult | Promise<ReserveResult>
+  /**
+   * Whether the demand would fit now, holding nothing: every resource that falls short, each as
+   * a reason (cpu and memory both, not the first only). Without it, shortfalls show at reserve.
+   */
+  check?: (demand: ReservationDemand) => Array<{ code: string, message: string }> | Promise<Array<{ code: string, message: string }>>
   /** Gives back what `id` holds; releasing an unknown ID does nothing. */
   release: (id: string) => void | Promise<void>
 }

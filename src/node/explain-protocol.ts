@@ -1,20 +1,33 @@
-// `/souk/explain/1.0.0`: a tenant whose order got no lease asks providers why they did not bid.
-// One request frame { t, v, order }, one answer frame { t, v, decision? }. A provider answers only
-// the order's tenant (the peer noise authenticated), so nobody else learns its reasons.
+// The explain protocols. `/souk/explain/1.0.0`: a tenant whose order got no lease asks providers
+// why they did not bid. `/souk/explain/2.0.0` adds the dry run: the tenant sends a signed order it
+// has not published and the provider answers what it would do (its prices, or every reason not
+// to), reserving and publishing nothing. One request frame, one answer frame. A provider answers
+// only the order's tenant (the peer noise authenticated), so nobody else learns its reasons.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, toHex, WireError } from '../wire/index.ts'
+import { schema, HASH_BYTES, MAX_ENVELOPE_BYTES, toHex, WireError } from '../wire/index.ts'
 import type { Decision } from '../market/index.ts'
 
 export const EXPLAIN_PROTOCOL = '/souk/explain/1.0.0'
+export const EXPLAIN_PROTOCOL_V2 = '/souk/explain/2.0.0'
 const REQUEST = 'souk/explain-request'
 const ANSWER = 'souk/explain-answer'
 const MAX_FRAME = 16 * 1024
+/** a v2 request may carry a whole order envelope */
+const MAX_FRAME_V2 = MAX_ENVELOPE_BYTES + 1024
+export const MAX_EXPLAIN_REASONS = 32
 
 export interface ExplainAnswer {
   provider: string
-  decision?: { outcome: string, reasons: Array<{ code: string, message: string }> }
+  decision?: { outcome: string, reasons: Array<{ code: string, message: string }>, prices?: Array<{ denom: string, amount: string }> }
+}
+
+export interface ExplainRequest {
+  /** the order's ID */
+  order: Uint8Array
+  /** v2: the signed, unpublished order envelope to evaluate */
+  dryRun?: Uint8Array
 }
 
 function typed<T> (f: () => T): T {
@@ -26,10 +39,14 @@ function typed<T> (f: () => T): T {
   }
 }
 
-/** The request frame: the order's ID (32 bytes), or a NetError. */
-export function decodeExplainRequest (v: unknown): Uint8Array {
-  const o = frameOf(v, REQUEST, ['order'])
-  return typed(() => schema.bytes(o.order, 'frame.order', HASH_BYTES))
+/** The request frame, or a NetError. Version 1 frames carry the order ID only. */
+export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRequest {
+  const o = frameOf(v, REQUEST, ['order'], version === 2 ? ['dryRun'] : [])
+  return typed(() => {
+    const order = schema.bytes(o.order, 'frame.order', HASH_BYTES)
+    if (o.dryRun == null) return { order }
+    return { order, dryRun: schema.bytes(o.dryRun, 'frame.dryRun', { min: 1, max: MAX_ENVELOPE_BYTES }) }
+  })
 }
 
 /** The answer frame, or a NetError. */
@@ -37,44 +54,74 @@ export function decodeExplainAnswer (v: unknown): Omit<ExplainAnswer, 'provider'
   const o = frameOf(v, ANSWER, [], ['decision'])
   return typed(() => {
     if (o.decision == null) return {}
-    const d = schema.map(o.decision, 'frame.decision', ['outcome', 'reasons'])
-    return {
-      decision: {
-        outcome: schema.str(d.outcome, 'frame.decision.outcome', 16),
-        reasons: schema.arr(d.reasons, 'frame.decision.reasons', 32, (r, p) => {
-          const x = schema.map(r, p, ['code', 'message'])
-          return { code: schema.str(x.code, `${p}.code`, 64), message: schema.str(x.message, `${p}.message`, 512) }
-        })
-      }
+    const d = schema.map(o.decision, 'frame.decision', ['outcome', 'reasons'], ['prices'])
+    const decision: NonNullable<ExplainAnswer['decision']> = {
+      outcome: schema.str(d.outcome, 'frame.decision.outcome', 16),
+      reasons: schema.arr(d.reasons, 'frame.decision.reasons', MAX_EXPLAIN_REASONS, (r, p) => {
+        const x = schema.map(r, p, ['code', 'message'])
+        return { code: schema.str(x.code, `${p}.code`, 64), message: schema.str(x.message, `${p}.message`, 512) }
+      })
     }
+    if (d.prices != null) {
+      decision.prices = schema.arr(d.prices, 'frame.decision.prices', 64, (x, p) => {
+        const m = schema.map(x, p, ['denom', 'amount'])
+        return { denom: schema.str(m.denom, `${p}.denom`, 128, 1), amount: schema.str(m.amount, `${p}.amount`, 64, 1) }
+      })
+    }
+    return { decision }
   })
 }
 
-export async function handleExplain (net: SoukNode, lookup: (orderId: string, remote: PeerId) => Promise<Decision | undefined>): Promise<() => Promise<void>> {
-  await net.libp2p.handle(EXPLAIN_PROTOCOL, (stream: Stream, connection: Connection) => {
+export interface ExplainHandlers {
+  /** what was decided about an order this node saw, for its tenant only */
+  lookup: (orderId: string, remote: PeerId) => Promise<Decision | undefined>
+  /** v2: what this node would decide about an unpublished order; the envelope is checked by the callee */
+  dryRun?: (envelope: Uint8Array, remote: PeerId, signal: AbortSignal) => Promise<Decision | undefined>
+}
+
+function answerFrame (d: Decision | undefined): Record<string, unknown> {
+  const answer: Record<string, unknown> = { t: ANSWER, v: 1 }
+  if (d == null) return answer
+  // a message over the frame's limit would make the answer undecodable: cut, never drop the reason
+  const decision: Record<string, unknown> = { outcome: d.outcome, reasons: d.reasons.slice(0, MAX_EXPLAIN_REASONS).map((r) => ({ code: r.code.slice(0, 64), message: r.message.slice(0, 512) })) }
+  if (d.prices != null) decision.prices = d.prices.map((p) => ({ denom: p.denom, amount: p.amount }))
+  answer.decision = decision
+  return answer
+}
+
+export async function handleExplain (net: SoukNode, handlers: ExplainHandlers | ExplainHandlers['lookup']): Promise<() => Promise<void>> {
+  const h: ExplainHandlers = typeof handlers === 'function' ? { lookup: handlers } : handlers
+  const serve = (version: 1 | 2) => (stream: Stream, connection: Connection): void => {
     void (async () => {
-      const fs = new FrameStream(stream, { maxFrameBytes: MAX_FRAME, maxFrames: 1, signal: AbortSignal.timeout(10_000) })
+      const signal = AbortSignal.timeout(10_000)
+      const fs = new FrameStream(stream, { maxFrameBytes: version === 2 ? MAX_FRAME_V2 : MAX_FRAME, maxFrames: 1, signal })
       try {
-        const order = toHex(decodeExplainRequest(await fs.readRequired('request')))
-        const d = await lookup(order, connection.remotePeer)
-        const answer: Record<string, unknown> = { t: ANSWER, v: 1 }
-        if (d != null) answer.decision = { outcome: d.outcome, reasons: d.reasons.map((r) => ({ code: r.code, message: r.message })) }
-        await fs.write(answer)
+        const req = decodeExplainRequest(await fs.readRequired('request'), version)
+        const d = req.dryRun != null
+          ? await h.dryRun?.(req.dryRun, connection.remotePeer, signal)
+          : await h.lookup(toHex(req.order), connection.remotePeer)
+        await fs.write(answerFrame(d))
         await fs.close()
       } catch (err: any) {
         fs.abort(err)
       }
     })()
-  }, { maxInboundStreams: 32 })
-  return async () => { await net.libp2p.unhandle(EXPLAIN_PROTOCOL) }
+  }
+  await net.libp2p.handle(EXPLAIN_PROTOCOL, serve(1), { maxInboundStreams: 32 })
+  await net.libp2p.handle(EXPLAIN_PROTOCOL_V2, serve(2), { maxInboundStreams: 32 })
+  return async () => {
+    await net.libp2p.unhandle(EXPLAIN_PROTOCOL)
+    await net.libp2p.unhandle(EXPLAIN_PROTOCOL_V2)
+  }
 }
 
-export async function askExplain (net: SoukNode, provider: PeerId, orderId: Uint8Array, signal?: AbortSignal): Promise<ExplainAnswer> {
-  const s = AbortSignal.any([AbortSignal.timeout(5_000), ...(signal != null ? [signal] : [])])
-  const stream = await net.libp2p.dialProtocol(provider, EXPLAIN_PROTOCOL, { signal: s })
-  const fs = new FrameStream(stream, { maxFrameBytes: MAX_FRAME, maxFrames: 1, signal: s })
+export async function askExplain (net: SoukNode, provider: PeerId, orderId: Uint8Array, signal?: AbortSignal, opts: { dryRun?: Uint8Array } = {}): Promise<ExplainAnswer> {
+  const s = AbortSignal.any([AbortSignal.timeout(opts.dryRun != null ? 10_000 : 5_000), ...(signal != null ? [signal] : [])])
+  const v2 = opts.dryRun != null
+  const stream = await net.libp2p.dialProtocol(provider, v2 ? EXPLAIN_PROTOCOL_V2 : EXPLAIN_PROTOCOL, { signal: s })
+  const fs = new FrameStream(stream, { maxFrameBytes: v2 ? MAX_FRAME_V2 : MAX_FRAME, maxFrames: 1, signal: s })
   try {
-    await fs.write({ t: REQUEST, v: 1, order: orderId })
+    await fs.write({ t: REQUEST, v: 1, order: orderId, ...(v2 ? { dryRun: opts.dryRun } : {}) })
     const out: ExplainAnswer = { provider: provider.toString(), ...decodeExplainAnswer(await fs.readRequired('answer')) }
     await fs.close()
     return out

@@ -6,18 +6,22 @@ import { signMessage, openMessage, MessageTag, toHex, WireError } from '../wire/
 import type { SignedMessage, OrderBody, BidBody, CloseBody, ManifestUpdateBody } from '../wire/index.ts'
 import { Topic, accept, refuse, peerIsKey } from '../net/index.ts'
 import type { SoukNode, LeaseService } from '../net/index.ts'
-import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, formatDecision, usageMeter, addAmounts } from '../market/index.ts'
-import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord } from '../market/index.ts'
+import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, formatDecision, usageMeter, addAmounts, leaseHistory, MarketError } from '../market/index.ts'
+import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, detectNvidiaGpus, unenforcedKinds } from '../runtime/index.ts'
-import type { ContainerRuntime, Inventory, SandboxReport } from '../runtime/index.ts'
+import { inventory, hostCapacity, detectNvidiaGpus, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
+import type { ContainerRuntime, Inventory, SandboxReport, DeployedLease, RuntimeNotice, ResourceRequest, FitReason } from '../runtime/index.ts'
+import { ingress, planRoutes, leaseHostname } from '../runtime/ingress/index.ts'
+import type { Ingress, IngressRoute } from '../runtime/ingress/index.ts'
+import type { Manifest } from '../sdl/index.ts'
 import type { Store } from '../store/index.ts'
 import type { MetricsRegistry } from '../api/index.ts'
 import { records } from './records.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { acceptsUnenforcedStorage } from '../config/index.ts'
+import { ingressInit } from '../config/ingress.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
 import { handleExplain } from './explain-protocol.ts'
@@ -26,10 +30,15 @@ import type { Logger } from './logger.ts'
 
 export interface ProviderRole {
   readonly engine: BidEngine
+  /** each lease's lifecycle, from the committee's decision to the close */
+  readonly history: LeaseHistory
+  /** the HTTP ingress, when it runs */
+  readonly ingress: () => Ingress | undefined
   readonly leases: ProviderLeases
   readonly inventory: Inventory
   readonly runtime: ContainerRuntime
   readonly usage: UsageMeter
+  /** an order ID or a unique prefix of one */
   explain: (orderId: string) => Promise<Decision | undefined>
   status: () => Promise<Record<string, unknown>>
   start: () => Promise<void>
@@ -47,8 +56,56 @@ export interface ProviderRoleComponents {
   metrics?: MetricsRegistry
 }
 
-/** what survives a provider restart: enough to re-adopt the lease's containers */
-interface SavedLease { lease: string, order: Uint8Array, bid: Uint8Array, state: string, sequence: number, closeReason?: string }
+/** what survives a provider restart: enough to re-adopt the lease's containers and keep its hostnames */
+interface SavedLease { lease: string, order: Uint8Array, bid: Uint8Array, state: string, sequence: number, closeReason?: string, routes?: IngressRoute[] }
+
+/** engine events worth keeping in a lease's history, under the history's names */
+const ENGINE_EVENTS: Record<string, string> = { start: 'replica:started', die: 'replica:exited', oom: 'replica:oom', restart: 'replica:restarted', kill: 'replica:killed' }
+
+/** a lifecycle event of the provider's lease machinery, as a history entry (undefined: not kept) */
+export function historyEntry (type: string, detail: any): Omit<HistoryEntry, 'time'> | undefined {
+  const services = (m: Manifest | undefined): string => (m?.groups ?? []).flatMap((g) => g.services.map((x) => `${x.name} (${x.image}) ×${x.count}`)).join(', ')
+  switch (type) {
+    case 'lease:won': return { type, message: 'the committee made the lease final with this provider' }
+    case 'manifest:accepted': return { type: 'manifest:received', message: `manifest 0: ${services(detail?.manifest)}` }
+    case 'manifest:update-accepted': return { type: 'manifest:received', message: `manifest ${String(detail?.sequence)} (update): ${services(detail?.manifest)}` }
+    case 'runtime:image:pull': return { type: 'image:pull', message: String(detail?.image ?? '') }
+    case 'runtime:replica:create': return { type: 'replica:created', replica: detail?.name }
+    case 'runtime:replica:start': return { type: 'replica:started', replica: detail?.name }
+    case 'runtime:network:create': return { type: 'network:created', message: detail?.name }
+    case 'runtime:namespace:create': return { type: 'namespace:created', message: detail?.name }
+    case 'runtime:workload:create': return { type: 'workload:created', message: detail?.name }
+    case 'lease:running': return { type, message: (detail?.services ?? []).map((x: any) => `${String(x.name)} ${String(x.ready)}/${String(x.count)}`).join(', ') }
+    case 'lease:updated': return { type, message: `manifest ${String(detail?.sequence)} running` }
+    case 'lease:update-failed': return { type, message: `manifest ${String(detail?.sequence)} failed, the previous one keeps running: ${String(detail?.error)}` }
+    case 'lease:deploy-failed': return { type, message: String(detail?.error) }
+    case 'lease:closed': return { type, message: String(detail?.reason ?? '') }
+    default: return undefined
+  }
+}
+
+/**
+ * Every resource an order falls short of, not the first one only: the request is checked one
+ * resource at a time (cpu, memory with RAM volumes, storage, GPUs) against what is free.
+ */
+export function capacityReasons (inv: Pick<Inventory, 'fits'>, demand: ReservationDemand): Array<{ code: string, message: string }> {
+  const request: ResourceRequest = demand.groups.flatMap((g) => g.resources.map((r) => ({ resources: { cpu: r.cpu, memory: r.memory, storage: r.storage, gpu: r.gpu }, count: r.count })))
+  const whole = inv.fits(request)
+  if (whole.ok) return []
+  const noGpu = { units: 0, models: [] }
+  const views: ResourceRequest[] = [
+    request.map((x) => ({ count: x.count, resources: { cpu: x.resources.cpu, memory: 0, storage: [], gpu: noGpu } })),
+    request.map((x) => ({ count: x.count, resources: { cpu: 0, memory: x.resources.memory, storage: x.resources.storage.filter((v) => v.class === 'ram'), gpu: noGpu } })),
+    request.map((x) => ({ count: x.count, resources: { cpu: 0, memory: 0, storage: x.resources.storage.filter((v) => v.class !== 'ram'), gpu: noGpu } })),
+    request.map((x) => ({ count: x.count, resources: { cpu: 0, memory: 0, storage: [], gpu: x.resources.gpu } }))
+  ]
+  const out: Array<{ code: string, message: string }> = []
+  for (const v of views) {
+    const r = inv.fits(v)
+    if (!r.ok && !out.some((o) => o.message === r.message)) out.push({ code: FIT_REASON_CODE[r.reason as FitReason] ?? 'ERR_RESERVATION_FAILED', message: r.message })
+  }
+  return out.length > 0 ? out : [{ code: FIT_REASON_CODE[whole.reason as FitReason] ?? 'ERR_RESERVATION_FAILED', message: whole.message }]
+}
 
 export function pricingFromConfig (p: SoukConfig['provider']): PricingConfig {
   if (p.pricingScript !== '') return { script: { command: p.pricingScript, denom: p.denom } }
@@ -97,13 +154,63 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     book.record(msg)
     net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
   }
+  const reservations: ReservationProvider = { ...inv.reservationProvider(), check: (demand) => capacityReasons(inv, demand) }
   const engine = bidEngine({ attributes: bidAttributes(p.attributes, sandbox, logger), pricing: pricingFromConfig(p) })({
     identity,
-    reservations: inv.reservationProvider(),
+    reservations,
     store: decisions,
     metrics: components.metrics,
     publishBid: (bid) => { publish(Topic.BIDS, bid) }
   })
+  const historyRecords = records<HistoryEntry[]>(components.store, 'provider-lease-history')
+  const history = leaseHistory()({ store: { get: (id) => historyRecords.get(id), put: (id, e) => { historyRecords.put(id, e) } } })
+  const ingressPlan = ingressInit(config, components.home)
+  if ('off' in ingressPlan) logger.info({ why: ingressPlan.off }, 'ingress off: HTTP services are reported on host ports')
+  // a port picked at random is kept in the store and asked for again, so URLs survive a restart
+  const ingressState = records<{ port: number }>(components.store, 'provider-ingress')
+  const preferPort = 'init' in ingressPlan && ingressPlan.init.port === 0 ? ingressState.get('http')?.port : undefined
+  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger }) : undefined
+  /** notices about a lease's hostnames (refused accept names), by lease */
+  const routeNotices = new Map<string, RuntimeNotice[]>()
+  function applyRoutes (leaseId: string, routes: IngressRoute[], notices: RuntimeNotice[]): void {
+    if (ing == null) return
+    const { refused } = ing.routes.set(leaseId, routes)
+    routeNotices.set(leaseId, [...notices, ...refused.map((r) => ({ path: `services.${r.service}`, code: 'accept-hostnames', message: `${r.host} is not routed: ${r.reason}` }))])
+    ing.invalidate(leaseId)
+  }
+  function routeLease (leaseId: string): void {
+    const l = leases.get(leaseId)
+    if (ing == null || l?.manifest == null) return
+    const plan = planRoutes(l.manifest, leaseId, ing.domain)
+    applyRoutes(leaseId, plan.routes, plan.notices)
+  }
+  // engine events (exits, OOM kills, restarts) of running leases, into their history
+  const watchers = new Map<string, AbortController>()
+  const updating = new Set<string>()
+  function watch (leaseId: string): void {
+    if (watchers.has(leaseId)) return
+    const ac = new AbortController()
+    watchers.set(leaseId, ac)
+    void (async () => {
+      while (!ac.signal.aborted) {
+        try {
+          for await (const e of runtime.events(leaseId, { signal: ac.signal })) {
+            const type = ENGINE_EVENTS[e.type] ?? (runtime.name === 'kubernetes' ? `runtime:${e.type}` : undefined)
+            // starts during a rollout are already recorded from the rollout itself
+            if (type == null || (type === 'replica:started' && updating.has(leaseId))) continue
+            history.record(leaseId, { type, time: e.time > 0 ? e.time : undefined, service: e.service, replica: e.replica, message: e.type === 'oom' ? 'out of memory: the kernel killed the process' : e.message })
+          }
+        } catch (err: any) {
+          logger.debug({ lease: leaseId.slice(0, 12), err: String(err?.message ?? err) }, 'engine events stopped; watching again')
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000).unref())
+      }
+    })()
+  }
+  function unwatch (leaseId: string): void {
+    watchers.get(leaseId)?.abort()
+    watchers.delete(leaseId)
+  }
   const leases = providerLeases({ manifestTimeoutMs: p.manifestTimeoutMs })({
     signer: identity,
     runtime,
@@ -113,8 +220,13 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     },
     onEvent: (evt) => {
       logger.info({ lease: evt.leaseId.slice(0, 12), event: evt.type }, 'lease event')
-      if (evt.type === 'lease:running') meterLease(evt.leaseId)
-      if (evt.type === 'lease:closed') usage.untrack(evt.leaseId)
+      const entry = historyEntry(evt.type, evt.detail)
+      if (entry != null) history.record(evt.leaseId, entry)
+      if (evt.type === 'manifest:update-accepted') updating.add(evt.leaseId)
+      if (evt.type === 'lease:updated' || evt.type === 'lease:update-failed') updating.delete(evt.leaseId)
+      if (evt.type === 'lease:running' || evt.type === 'lease:updated') routeLease(evt.leaseId)
+      if (evt.type === 'lease:running') { meterLease(evt.leaseId); watch(evt.leaseId) }
+      if (evt.type === 'lease:closed') { usage.untrack(evt.leaseId); unwatch(evt.leaseId); ing?.routes.remove(evt.leaseId); routeNotices.delete(evt.leaseId) }
       if (['lease:won', 'manifest:accepted', 'lease:running', 'lease:updated', 'lease:closed'].includes(evt.type)) persist(evt.leaseId)
     }
   })
@@ -141,7 +253,9 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   function persist (leaseId: string): void {
     const l = leases.get(leaseId)
     if (l == null) return
-    saved.put(leaseId, { lease: leaseId, order: l.order.bytes, bid: l.bid.bytes, state: l.state, sequence: l.sequence, closeReason: l.closeReason })
+    // a lease restored after a restart has no manifest in memory: its routes carry over
+    const routes = ing?.routes.routes(leaseId) ?? saved.get(leaseId)?.routes
+    saved.put(leaseId, { lease: leaseId, order: l.order.bytes, bid: l.bid.bytes, state: l.state, sequence: l.sequence, closeReason: l.closeReason, ...(routes != null && l.state !== 'closed' ? { routes } : {}) })
   }
   // leases held before a restart (their bytes were verified when first received)
   for (const s of saved.list()) {
@@ -158,8 +272,14 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         }))
         meterLease(s.lease, prior)
       }
-      // the lease's containers still use their share of the host
-      inv.reservationProvider().reserve(s.lease, { groups: order.body.groups.map((g) => ({ name: g.name, resources: g.resources })) })
+      // the lease's containers still use their share of the host; held by the engine as won, so closing gives it back
+      const held = await engine.adopt(s.lease, peerIdOfPublicKey(order.signer), { order: s.lease, groups: order.body.groups.map((g) => ({ name: g.name, resources: g.resources })) })
+      if (!held.ok) logger.warn({ lease: s.lease.slice(0, 12), why: held.message }, 'an adopted lease does not fit the capacity now configured; it keeps running')
+      // the hostnames it had stay its own (generated ones follow the configured domain)
+      if (ing != null && s.routes != null) {
+        const domain = ing.domain
+        applyRoutes(s.lease, s.routes.map((r) => r.generated ? { ...r, host: leaseHostname(r.service, s.lease, domain) } : r), [])
+      }
     } catch (err: any) {
       logger.warn({ lease: s.lease, err: String(err?.message ?? err) }, 'could not restore a saved lease')
     }
@@ -205,6 +325,27 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     return accept()
   }
 
+  /** HTTP ports routed through the ingress are reported by hostname, ahead of the host ports */
+  function withIngress (leaseId: string, deployed: DeployedLease): DeployedLease {
+    if (ing == null) return deployed
+    const routes = ing.routes.routes(leaseId)
+    const extra = routeNotices.get(leaseId) ?? []
+    if (routes.length === 0 && extra.length === 0) return deployed
+    const routed = new Set(routes.map((r) => r.service))
+    return {
+      ...deployed,
+      services: deployed.services.map((s) => {
+        const mine = routes.filter((r) => r.service === s.name)
+        if (mine.length === 0) return s
+        const urls = mine.map((r) => ({ port: r.port, as: s.urls.find((u) => u.port === r.port)?.as ?? 80, proto: 'tcp' as const, url: ing!.url(r.host), host: r.host, hostPort: ing!.tlsPort() ?? ing!.port() }))
+        // the stable hostnames first; the host ports after them (they change on updates, but reach the service without DNS)
+        return { ...s, urls: [...urls, ...s.urls] }
+      }),
+      // the runtime alone has no ingress and says so; here there is one
+      notices: [...deployed.notices.filter((n) => !(n.code === 'accept-hostnames' || (n.code === 'port-remapped' && routed.has(n.path.split('.')[1] ?? '')))), ...extra]
+    }
+  }
+
   const service: LeaseService = {
     authorize: (remote, req) => authorizeTenant(remote, req.lease),
     status: async (lease) => {
@@ -212,7 +353,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       const base = { state: l.state, sequence: l.sequence, closeReason: l.closeReason, error: l.error, lastUpdate: l.lastUpdate }
       if (l.state !== 'running') return base
       try {
-        return { ...base, deployed: await runtime.status(l.leaseId) }
+        return { ...base, deployed: withIngress(l.leaseId, await runtime.status(l.leaseId)), recent: history.list(l.leaseId).slice(-5) }
       } catch (err: any) {
         runtimeErrors?.inc({ op: 'status' })
         // transient (the engine restarting, say): not a failed deployment
@@ -222,9 +363,11 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     logs: (lease, o) => (async function * () {
       for await (const line of runtime.logs(toHex(lease), { follow: o.follow, tail: o.tail, service: o.service, signal: o.signal })) yield line
     })(),
+    // the lease's history from the start; with follow, then each new entry as it is recorded
     events: (lease, o) => (async function * () {
-      if (!o.follow) return
-      for await (const e of runtime.events(toHex(lease), { signal: o.signal })) yield { type: e.type, time: e.time, service: e.service, replica: e.replica, message: e.message }
+      const id = toHex(lease)
+      const entries = o.follow ? history.follow(id, { signal: o.signal }) : history.list(id)
+      for await (const e of entries) yield { type: e.type, time: e.time, service: e.service, replica: e.replica, message: e.message?.slice(0, 512) }
     })(),
     close: async (lease, close) => {
       await track(leases.close(toHex(lease), close.body.reason === '' ? 'closed by the tenant' : `closed by the tenant: ${close.body.reason}`))
@@ -233,11 +376,20 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
 
   return {
     engine,
+    history,
+    ingress: () => ing,
     leases,
     inventory: inv,
     runtime,
     usage,
-    explain: async (orderId) => await engine.explain(orderId),
+    explain: async (orderId) => {
+      try {
+        return await engine.explain(orderId.toLowerCase())
+      } catch (err) {
+        if (err instanceof MarketError) throw Object.assign(new Error(err.message), { code: err.code, status: 400 })
+        throw err
+      }
+    },
     async status () {
       return {
         runtime: runtime.name,
@@ -249,6 +401,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         capacity: inv.capacity(),
         free: inv.free(),
         reservations: engine.held(),
+        ingress: ing != null ? { port: ing.port(), tlsPort: ing.tlsPort(), domain: ing.domain } : undefined,
         leases: leases.list().map((l) => ({ lease: l.leaseId, state: l.state, tenant: l.tenantPeerId, closeReason: l.closeReason, error: l.error }))
       }
     },
@@ -282,11 +435,30 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         if (!d.ok) throw Object.assign(new Error(d.reason), { code: d.code })
         return await runtime.exec(toHex(req.lease), { service: req.service, command: req.command, tty: req.tty })
       }, { isClosed: (id) => leases.get(id)?.state === 'closed' || book.lease(id)?.state === 'closed' }))
-      stoppers.push(await handleExplain(net, async (orderId, remote) => {
-        const order = book.order(orderId)
-        if (order == null || !peerIsKey(remote, order.signer)) return undefined
-        return await engine.explain(orderId)
+      stoppers.push(await handleExplain(net, {
+        lookup: async (orderId, remote) => {
+          const order = book.order(orderId)
+          if (order == null || !peerIsKey(remote, order.signer)) return undefined
+          return await engine.explain(orderId)
+        },
+        // an order its tenant has not published: what this provider would do, holding and sending nothing
+        dryRun: async (envelope, remote, signal) => {
+          const order = openMessage<OrderBody>(envelope, { expect: MessageTag.ORDER })
+          if (!peerIsKey(remote, order.signer)) return undefined
+          return await engine.evaluate(order, { signal })
+        }
       }))
+      if (ing != null) {
+        try {
+          await ing.start()
+          ingressState.put('http', { port: ing.port() })
+          logger.info({ port: ing.port(), tlsPort: ing.tlsPort(), domain: ing.domain }, 'ingress listening')
+        } catch (err: any) {
+          logger.warn({ err: String(err?.message ?? err) }, 'ingress off: HTTP services are reported on host ports')
+          ing = undefined
+        }
+      }
+      for (const l of leases.list()) if (l.state === 'running') watch(l.leaseId)
       // leases made before a restart: keep their containers, remove strays
       try {
         const r = await leases.reconcile()
@@ -303,6 +475,8 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       for (const s of stoppers.splice(0)) await s().catch(() => {})
       usage.stop()
       await Promise.allSettled([...inflight])
+      for (const id of [...watchers.keys()]) unwatch(id)
+      await ing?.stop()
       leases.stop()
       await engine.stop()
     }

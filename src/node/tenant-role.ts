@@ -10,6 +10,7 @@ import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
 import { handleUsage } from './usage-protocol.ts'
 import { NodeError } from './errors.ts'
 import { loadSdl, canonicalManifestBytes, formatTotals } from '../sdl/index.ts'
+import { akashAuditorMap } from '../config/tenant.ts'
 import type { LoadedSdl } from '../sdl/index.ts'
 import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
@@ -25,6 +26,32 @@ import { DeployError, DeployErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 const STATUS_POLL_MS = 100
+const AKASH_ADDRESS = /^akash1[02-9ac-hj-np-z]{38,58}$/
+
+/**
+ * Akash files name auditors by account address; a souk auditor is a key. The tenant's map
+ * (tenant.akashAuditors) puts the souk key in the order instead; the notices say which addresses
+ * were mapped and which are left, with the line to add to souk.yaml.
+ */
+export function mapAkashAuditors (loaded: LoadedSdl, map: Map<string, string>): LoadedSdl {
+  let changed = false
+  const notices = loaded.notices.filter((n) => {
+    const a = /^(akash1[0-9a-z]+) is an Akash account address/.exec(n.message)?.[1]
+    return a == null || !map.has(a)
+  })
+  const groups = loaded.groups.map((g) => {
+    const swap = (xs: string[]): string[] => xs.map((a) => { const k = AKASH_ADDRESS.test(a) ? map.get(a) : undefined; if (k != null) changed = true; return k ?? a })
+    return { ...g, signedBy: { allOf: swap(g.signedBy.allOf), anyOf: swap(g.signedBy.anyOf) } }
+  })
+  if (!changed) return loaded
+  for (const g of loaded.groups) {
+    for (const a of [...g.signedBy.allOf, ...g.signedBy.anyOf]) {
+      const k = map.get(a)
+      if (k != null) notices.push({ path: `profiles.placement.${g.name}.signedBy`, message: `auditor ${a} is ordered as souk auditor ${k} (tenant.akashAuditors)` })
+    }
+  }
+  return { ...loaded, groups, notices }
+}
 
 export type DeploymentState = 'ordering' | 'leased' | 'deploying' | 'running' | 'failed' | 'expired' | 'closed'
 
@@ -50,6 +77,8 @@ export interface Deployment {
   startedAt?: number
   /** when the lease closed, as this node learned it: billing cannot go past it */
   closedAt?: number
+  /** when the provider last answered this node about the lease (status, logs, events, usage), ms */
+  providerSeenAt?: number
   /** the signed order envelope and the canonical manifest, for resends and updates */
   orderBytes: Uint8Array
   manifest: Uint8Array
@@ -71,8 +100,25 @@ export interface DeployOptions {
   runTimeoutMs?: number
 }
 
+/** one provider's answer to a dry run: what it would bid, every reason it would not, or why it could not be asked */
+export interface DryRunAnswer {
+  provider: string
+  outcome: 'bid' | 'declined' | 'no-answer'
+  prices?: Price[]
+  reasons: Array<{ code: string, message: string }>
+}
+
+export interface DryRunResult {
+  totals: string
+  notices: Array<{ path: string, message: string }>
+  /** every provider this node found, bidders first */
+  answers: DryRunAnswer[]
+}
+
 export interface TenantRole {
   deploy: (sdl: string | LoadedSdl, opts?: DeployOptions) => Promise<Deployment>
+  /** asks every provider it can find what it would bid on this file, or why not; publishes no order */
+  dryRun: (sdl: string | LoadedSdl, opts?: { signal?: AbortSignal, bidWindowMs?: number }) => Promise<DryRunResult>
   list: () => Deployment[]
   get: (order: string) => Deployment | undefined
   status: (order: string, opts?: { signal?: AbortSignal }) => Promise<unknown>
@@ -103,14 +149,66 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
   const live = new Map<string, Deployment>(saved.list().map((d) => [d.order, d]))
   const save = (d: Deployment): void => { live.set(d.order, d); saved.put(d.order, d) }
 
+  /** a closed lease serves nothing: its services are listed without the URLs they had */
+  const closedServices = (services: ServiceView[] | undefined): ServiceView[] | undefined => services?.map((x) => ({ ...x, ready: 0, urls: [] }))
+  const markClosed = (d: Deployment, reason: string | undefined): void => {
+    d.state = 'closed'
+    if (reason != null) d.reason = reason
+    d.services = closedServices(d.services)
+    save(d)
+  }
+  const deploymentOf = (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> => {
+    const { orderBytes: _o, manifest: _m, ...rest } = d
+    return rest
+  }
+
   const providerOf = (d: Deployment): ReturnType<typeof peerIdFromString> => {
     if (d.provider == null) throw new DeployError(DeployErrorCode.NO_LEASE, `deployment ${d.order.slice(0, 12)} has no lease (${d.state})`)
     return peerIdFromString(d.provider)
   }
   const find = (order: string): Deployment => {
-    const d = live.get(order) ?? [...live.values()].find((x) => x.order.startsWith(order))
-    if (d == null) throw new DeployError(DeployErrorCode.UNKNOWN_DEPLOYMENT, `no deployment ${order} on this node`)
-    return d
+    const id = order.toLowerCase()
+    const exact = live.get(id)
+    if (exact != null) return exact
+    const matches = id === '' ? [] : [...live.values()].filter((x) => x.order.startsWith(id))
+    if (matches.length > 1) throw new DeployError('ERR_AMBIGUOUS_ID', `${matches.length} leases begin with ${order}; give more digits (${matches.map((m) => m.order.slice(0, 16)).join(', ')})`)
+    if (matches.length === 0) throw new DeployError(DeployErrorCode.UNKNOWN_DEPLOYMENT, `no deployment ${order} on this node`)
+    return matches[0]
+  }
+
+  /** the provider answered: remember when, for the error that names it if it stops answering */
+  const heard = (d: Deployment): void => {
+    const now = Date.now()
+    const before = d.providerSeenAt
+    d.providerSeenAt = now
+    if (before == null || now - before > 5_000) save(d)
+  }
+  const ago = (t: number): string => {
+    const s = Math.max(0, Math.round((Date.now() - t) / 1000))
+    return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`
+  }
+  /** a provider that cannot be reached, named, with when it last answered and what that means for the lease */
+  const unreachable = async (d: Deployment, err: any): Promise<DeployError> => {
+    const seen = d.providerSeenAt != null ? `last heard from ${new Date(d.providerSeenAt).toISOString().slice(0, 19)}Z (${ago(d.providerSeenAt)})` : 'never heard from since the lease'
+    const running = d.state === 'running' || d.state === 'deploying' ? '; its containers may still be running, and the lease stays open until it is closed' : ''
+    return new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider ?? '?'} of lease ${d.order.slice(0, 12)} is unreachable: ${String(err?.message ?? err)}${await hintFor(d)}; ${seen}${running}`)
+  }
+  /** a request on the lease stream; failing to reach the provider becomes an error that names it */
+  async function * ask (d: Deployment, req: Parameters<SoukNode['leaseRequest']>[1], signal?: AbortSignal): AsyncGenerator<Awaited<ReturnType<ReturnType<SoukNode['leaseRequest']>['next']>>['value'] & {}> {
+    const it = net.leaseRequest(providerOf(d), req, { signal })
+    let first = true
+    for (;;) {
+      let r
+      try {
+        r = await it.next()
+      } catch (err: any) {
+        if (signal?.aborted === true) throw err
+        throw first ? await unreachable(d, err) : err
+      }
+      if (r.done === true) return
+      if (first) { first = false; heard(d) }
+      yield r.value
+    }
   }
 
   /** why the provider may be impossible to dial, from the addresses it announced; '' when they give no reason */
@@ -131,6 +229,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     while (Date.now() < until) {
       opts.signal?.throwIfAborted()
       const r = await net.leaseRequest(providerOf(d), { type: 'status', lease }, { signal: opts.signal }).next().then((x) => x.value).catch(() => undefined)
+      if (r != null) heard(d)
       const out = decide(r?.kind === 'status' ? r.status : undefined)
       if (out !== undefined) return out
       await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
@@ -138,25 +237,41 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     return undefined
   }
 
-  async function explainDeclines (orderId: Uint8Array, signal?: AbortSignal): Promise<ExplainAnswer[]> {
+  /** the peers this node is connected to, and the providers the DHT names */
+  async function providerCandidates (): Promise<Set<string>> {
     const peers = new Set<string>()
     for (const p of net.libp2p.getPeers()) peers.add(p.toString())
     try {
       for (const r of await net.findRole('provider', { signal: AbortSignal.timeout(3_000), limit: 20 })) peers.add(r.id.toString())
     } catch {}
+    return peers
+  }
+
+  async function explainDeclines (orderId: Uint8Array, signal?: AbortSignal): Promise<ExplainAnswer[]> {
+    const peers = await providerCandidates()
     const answers = await Promise.all([...peers].map(async (p) => await askExplain(net, peerIdFromString(p), orderId, signal).catch(() => null)))
     return answers.filter((a): a is ExplainAnswer => a?.decision != null)
   }
 
   const auditor = usageAuditor({ signer: identity })
+  const auditorMap = akashAuditorMap(config.tenant)
   let stopUsage: (() => Promise<void>) | undefined
+  let stopClosed: (() => void) | undefined
 
   return {
     async start () {
+      // a close this node did not send (the provider's, or one sent from another node with this key)
+      stopClosed = book.on('closed', (rec: { orderId: string, closeReason?: string, closedBy?: string, closedAt?: number }) => {
+        const d = live.get(rec.orderId)
+        if (d == null || d.state === 'closed') return
+        d.closedAt ??= rec.closedAt ?? Date.now()
+        markClosed(d, `closed by the ${rec.closedBy ?? 'provider'}${rec.closeReason != null && rec.closeReason !== '' ? `: ${rec.closeReason}` : ''}`)
+      })
       stopUsage = await handleUsage(net, (from, s) => {
         const d = live.get(toHex(s.body.lease))
         if (d == null || d.provider == null || d.prices == null) throw new NodeError('ERR_UNKNOWN_LEASE', 'no lease of this tenant with that ID')
         if (from.toString() !== d.provider) throw new NodeError('ERR_NOT_LEASE_PROVIDER', 'only the lease\'s provider sends its usage')
+        heard(d)
         // the provider's key as the lease certificate names it (d.provider was taken from it), never
         // the statement's own signer: a statement signed by anyone else is not the provider's bill
         const rec = book.lease(d.order)
@@ -174,12 +289,12 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         return ack
       })
     },
-    async stop () { await stopUsage?.() },
+    async stop () { stopClosed?.(); await stopUsage?.() },
     usage: (order) => find(order).usage ?? [],
 
     async deploy (sdl, opts = {}) {
       const emit = (e: DeployProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
-      const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
+      const loaded = mapAkashAuditors(typeof sdl === 'string' ? loadSdl(sdl) : sdl, auditorMap)
       emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length, noticeList: loaded.notices.map((n) => ({ path: n.path, message: n.message })) } })
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
@@ -270,16 +385,48 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       }
     },
 
-    list: () => [...live.values()],
+    async dryRun (sdl, opts = {}) {
+      const loaded = mapAkashAuditors(typeof sdl === 'string' ? loadSdl(sdl) : sdl, auditorMap)
+      const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
+      // signed so a provider can tell it comes from its tenant; never published, so nobody can bid on it
+      const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
+      const peers = await providerCandidates()
+      const answers: DryRunAnswer[] = []
+      await Promise.all([...peers].map(async (p) => {
+        const peer = peerIdFromString(p)
+        // only peers that speak the explain protocol are providers; validators and tenants are left out
+        let protocols: string[] = []
+        try { protocols = (await net.libp2p.peerStore.get(peer)).protocols } catch {}
+        const isProvider = protocols.some((x) => x.startsWith('/souk/explain/'))
+        if (!isProvider && protocols.length > 0) return
+        try {
+          // one retry: a connection being set up (identify running) may refuse the first stream
+          const a = await askExplain(net, peer, order.id, opts.signal, { dryRun: order.bytes })
+            .catch(async () => await new Promise((resolve) => setTimeout(resolve, 250)).then(async () => await askExplain(net, peer, order.id, opts.signal, { dryRun: order.bytes })))
+          if (a.decision == null) { answers.push({ provider: p, outcome: 'no-answer', reasons: [{ code: 'ERR_NO_DECISION', message: 'the provider gave no answer for this order' }] }); return }
+          answers.push({ provider: p, outcome: a.decision.outcome === 'bid' ? 'bid' : 'declined', prices: a.decision.prices, reasons: a.decision.reasons })
+        } catch (err: any) {
+          if (!isProvider) return
+          const old = protocols.includes('/souk/explain/1.0.0') && !protocols.includes('/souk/explain/2.0.0')
+          answers.push({ provider: p, outcome: 'no-answer', reasons: [{ code: old ? 'ERR_NO_DRY_RUN' : DeployErrorCode.PROVIDER_UNREACHABLE, message: old ? 'this provider runs a souk without dry runs' : `could not ask it: ${String(err?.message ?? err)}` }] })
+        }
+      }))
+      const rank = { bid: 0, declined: 1, 'no-answer': 2 }
+      answers.sort((a, b) => rank[a.outcome] - rank[b.outcome] || a.provider.localeCompare(b.provider))
+      return { totals: formatTotals(loaded.totals), notices: loaded.notices.map((n) => ({ path: n.path, message: n.message })), answers }
+    },
+
+    list: () => [...live.values()].map((d) => d.state === 'closed' && d.services?.some((x) => x.urls.length > 0) ? { ...d, services: closedServices(d.services) } : d),
     get: (order) => { try { return find(order) } catch { return undefined } },
 
     async status (order, opts = {}) {
       const d = find(order)
-      for await (const r of net.leaseRequest(providerOf(d), { type: 'status', lease: Buffer.from(d.order, 'hex') }, { signal: opts.signal })) {
+      if (d.state === 'closed') return { deployment: deploymentOf(d) }
+      for await (const r of ask(d, { type: 'status', lease: Buffer.from(d.order, 'hex') }, opts.signal)) {
         if (r.kind === 'status') {
           const services = view(r.status)
           if (services.length > 0) { d.services = services; save(d) }
-          return { deployment: { ...d, orderBytes: undefined, manifest: undefined }, provider: r.status }
+          return { deployment: deploymentOf(d), provider: r.status }
         }
         if (r.kind === 'error') throw new DeployError(r.code, r.reason)
       }
@@ -288,7 +435,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
 
     async * logs (order, opts = {}) {
       const d = find(order)
-      for await (const r of net.leaseRequest(providerOf(d), { type: 'logs', lease: Buffer.from(d.order, 'hex'), follow: opts.follow, tail: opts.tail, service: opts.service }, { signal: opts.signal })) {
+      for await (const r of ask(d, { type: 'logs', lease: Buffer.from(d.order, 'hex'), follow: opts.follow, tail: opts.tail, service: opts.service }, opts.signal)) {
         if (r.kind === 'log') yield r.log
         else if (r.kind === 'error') throw new DeployError(r.code, r.reason)
       }
@@ -296,7 +443,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
 
     async * events (order, opts = {}) {
       const d = find(order)
-      for await (const r of net.leaseRequest(providerOf(d), { type: 'events', lease: Buffer.from(d.order, 'hex'), follow: opts.follow }, { signal: opts.signal })) {
+      for await (const r of ask(d, { type: 'events', lease: Buffer.from(d.order, 'hex'), follow: opts.follow }, opts.signal)) {
         if (r.kind === 'event') yield r.event
         else if (r.kind === 'error') throw new DeployError(r.code, r.reason)
       }
@@ -314,8 +461,9 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       try {
         result = await net.sendManifest(providerOf(d), { lease, manifest, sequence, update: update.bytes }, { signal: opts.signal })
       } catch (err: any) {
-        throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, `provider ${d.provider} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`)
+        throw await unreachable(d, err)
       }
+      heard(d)
       if (!result.ok) throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, `provider refused the update: ${result.reason} (${result.code})`)
       const st = await watchStatus(d, opts, (x) => {
         if (x?.state === 'closed') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the provider closed the lease: ${x.closeReason ?? ''}`)
@@ -359,9 +507,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
           logger.warn({ err: String(err?.message ?? err) }, 'direct close failed; the provider will see the gossiped close')
         }
       }
-      d.state = 'closed'
-      d.reason = reason
-      save(d)
+      markClosed(d, reason)
       return d
     }
   }

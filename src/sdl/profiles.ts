@@ -305,7 +305,7 @@ function readPlacement (ctx: Context, name: string, v: unknown, path: string, co
     // requirement can never be met and the order would only expire
     for (const list of ['allOf', 'anyOf'] as const) {
       signedBy[list].forEach((a, i) => {
-        if (AKASH_ADDRESS.test(a)) ctx.notice(`${join(sp, list)}[${i}]`, `${a} is an Akash account address, not a souk auditor key: no souk provider can hold its attestation, so this group gets no bid. Name souk auditors by peer ID or hex key, or drop signedBy`)
+        if (AKASH_ADDRESS.test(a)) ctx.notice(`${join(sp, list)}[${i}]`, `${a} is an Akash account address, not a souk auditor key: no souk provider can hold its attestation, so this group gets no bid unless the tenant maps it to a souk auditor (tenant.akashAuditors in souk.yaml: ${a}=<auditor peer ID or hex key>). Otherwise name souk auditors by peer ID or hex key, or drop signedBy`)
       })
     }
   }

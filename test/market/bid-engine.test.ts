@@ -429,4 +429,56 @@ test('bad configuration is a typed error naming the field', () => {
   assert.throws(() => bidEngine({ attributes: {}, pricing: { table: TABLE }, maxConcurrentReservations: 0 }), /maxConcurrentReservations/)
 })
 
+test('every reason at once: attributes, then capacity, then price; a dry run holds and publishes nothing', async () => {
+  const { engine, capacity, published, order } = setup()
+  // the capacity check, as the provider's inventory gives it: every resource that falls short
+  ;(capacity as any).check = (d: any) => {
+    const cpu = d.groups.flatMap((g: any) => g.resources).reduce((a: number, r: any) => a + r.cpu * r.count, 0)
+    const mem = d.groups.flatMap((g: any) => g.resources).reduce((a: number, r: any) => a + r.memory * r.count, 0)
+    return [...(cpu > 16_000 ? [{ code: 'ERR_INSUFFICIENT_CPU', message: 'cpu short' }] : []), ...(mem > 64 * GiB ? [{ code: 'ERR_INSUFFICIENT_MEMORY', message: 'memory short' }] : [])]
+  }
+  const before = capacity.free()
+  const o = order([group({ attributes: { region: 'eu-west' }, resources: [resources({ cpu: 64_000, memory: 900 * GiB })], maxPrice: { denom: 'uakt', amount: '1' } })])
+  const dry = await engine.evaluate(o)
+  assert.equal(dry.reasons.map((r) => r.code), ['ERR_MISSING_ATTRIBUTE', 'ERR_INSUFFICIENT_CPU', 'ERR_INSUFFICIENT_MEMORY', 'ERR_PRICE_ABOVE_MAX'])
+  assert.is(await engine.explain(o.idHex), undefined, 'a dry run is not recorded')
+  const d = await engine.handleOrder(o)
+  assert.equal(d.reasons.map((r) => r.code), dry.reasons.map((r) => r.code))
+  const fine = await engine.evaluate(order())
+  assert.is(fine.outcome, 'bid')
+  assert.ok(fine.prices != null && fine.prices.length === 1)
+  assert.equal(capacity.free(), before)
+  assert.is(published.length, 0)
+  assert.is(engine.held().length, 0)
+})
+
+test('explain takes the short ID deploy prints, and refuses a prefix two orders share', async () => {
+  const { engine, order } = setup()
+  const a = order()
+  await engine.handleOrder(a)
+  assert.is((await engine.explain(a.idHex.slice(0, 12)))?.order, a.idHex)
+  assert.is((await engine.explain(a.idHex.slice(0, 12).toUpperCase()))?.order, a.idHex)
+  // find a second order sharing the first hex digit
+  let b = order([group()], 5_001)
+  for (let i = 2; b.idHex[0] !== a.idHex[0]; i++) b = order([group()], 5_000 + i)
+  await engine.handleOrder(b)
+  try {
+    await engine.explain(a.idHex.slice(0, 1))
+    assert.unreachable('an ambiguous prefix was taken')
+  } catch (err: any) {
+    assert.is(err.code, 'ERR_MARKET_AMBIGUOUS_ID')
+  }
+})
+
+test('a lease adopted after a restart holds its capacity as won, and closing it gives it back', async () => {
+  const { engine, capacity } = setup()
+  const before = capacity.free()
+  const r = await engine.adopt('cd'.repeat(32), 'tenant', { order: 'cd'.repeat(32), groups: [{ name: 'akash', resources: [resources({ cpu: 4000 })] }] })
+  assert.ok(r.ok)
+  assert.not.equal(capacity.free(), before)
+  assert.equal(engine.held().map((h) => h.state), ['won'])
+  await engine.onLeaseClosed('cd'.repeat(32))
+  assert.equal(capacity.free(), before)
+})
+
 test.run()

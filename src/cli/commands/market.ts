@@ -24,6 +24,11 @@ function renderEvent (e: any): void {
   }
 }
 
+function eventLine (e: any): string {
+  const who = [e.service, e.replica].filter((x) => x != null && x !== '').join(' ')
+  return `${new Date(e.time).toISOString().slice(0, 19)}Z  ${String(e.type).padEnd(18)} ${who}${who !== '' && e.message != null ? '  ' : ''}${e.message ?? ''}`
+}
+
 function servicesLines (services: Array<{ name: string, ready: number, count: number, urls: string[] }> | undefined): void {
   for (const s of services ?? []) print(`  ${s.name.padEnd(12)} ${s.ready}/${s.count}  ${s.urls.join('  ')}`)
 }
@@ -32,6 +37,7 @@ export function deployCommand (program: Command): void {
   program.command('deploy').description('deploy an SDL file: order, bids, lease, manifest, running services')
     .argument('<file>', 'Akash SDL v2.0 deployment file')
     .option('--bid-window <ms>', 'how long providers may bid, ms')
+    .option('--dry-run', 'ask the providers what they would bid, or every reason they would not; publishes no order')
     .option('--json', 'print the outcome as JSON')
     .action(async (file: string, opts) => {
       const report = await checkSdlFile(file)
@@ -42,6 +48,22 @@ export function deployCommand (program: Command): void {
       const sdl = await readFile(file, 'utf8')
       const body: Record<string, unknown> = { sdl }
       if (opts.bidWindow != null) body.bidWindowMs = Number(opts.bidWindow)
+      if (opts.dryRun === true) {
+        const r: any = await client(program).post('/v1/deploy/dry-run', body)
+        if (opts.json === true) { printJson(r); return }
+        print(`✓ deployment file valid: ${String(r.totals)}`)
+        for (const n of r.notices ?? []) print(`  notice  ${String(n.path)}: ${String(n.message)}`)
+        if (r.answers.length === 0) print('no provider found: is this node connected (souk node status)?')
+        for (const a of r.answers) {
+          if (a.outcome === 'bid') print(`✓ ${String(a.provider)} would bid ${price(a.prices)}`)
+          else {
+            print(`✗ ${String(a.provider)} ${a.outcome === 'declined' ? 'would not bid' : 'did not answer'}:`)
+            for (const x of a.reasons) print(`    ${String(x.message)}  (${String(x.code)})`)
+          }
+        }
+        print(`${r.answers.filter((a: any) => a.outcome === 'bid').length} of ${r.answers.length} providers would bid; no order was published`)
+        return
+      }
       let result: any
       for await (const line of client(program).stream<any>('POST', '/v1/deploy', body)) {
         if (line.event != null && opts.json !== true) renderEvent(line.event)
@@ -77,14 +99,18 @@ export function leaseCommand (program: Command): void {
       if (opts.json === true) { printJson(r); return }
       const d = r.deployment
       print(`lease     ${d.order}`)
-      print(`state     ${r.provider?.state ?? d.state}`)
+      print(`state     ${r.provider?.state ?? d.state}${d.state === 'closed' && d.reason != null && d.reason !== '' ? `  (${String(d.reason)})` : ''}`)
       print(`provider  ${d.provider}`)
       print(`price     ${price(d.prices)} per 6 s`)
+      if (r.provider?.statusError != null) print(`runtime   ${String(r.provider.statusError)}`)
       for (const s of r.provider?.deployed?.services ?? []) {
         print(`service   ${s.name}  ${s.ready}/${s.count} ready  ${(s.urls ?? []).map((u: any) => u.url).join('  ')}`)
         for (const rep of s.replicas ?? []) print(`  ${rep.name}  ${rep.state}${rep.restarts > 0 ? ` (${rep.restarts} restarts)` : ''}${rep.message != null ? `  ${rep.message}` : ''}`)
       }
       for (const n of r.provider?.deployed?.notices ?? []) print(`notice    ${n.path}: ${n.message}`)
+      const recent = r.provider?.recent ?? []
+      if (recent.length > 0) print('recent    (souk lease events shows all)')
+      for (const e of recent) print(`  ${eventLine(e)}`)
     })
   lease.command('logs').argument('<id>', 'lease ID').option('-f, --follow', 'keep following').option('--tail <n>', 'lines per replica from the end').option('--service <name>', 'one service only').option('--json', 'print JSON lines')
     .action(async (id: string, opts) => {
@@ -97,11 +123,11 @@ export function leaseCommand (program: Command): void {
         else print(`${l.service} | ${l.line}`)
       }
     })
-  lease.command('events').argument('<id>', 'lease ID').option('-f, --follow', 'keep following').option('--json', 'print JSON lines')
+  lease.command('events').argument('<id>', 'lease ID or a prefix').description('the lease\'s history at its provider, from the manifest to the close').option('-f, --follow', 'keep following').option('--json', 'print JSON lines')
     .action(async (id: string, opts) => {
       for await (const e of client(program).stream<any>('GET', `/v1/leases/${encodeURIComponent(id)}/events${opts.follow === true ? '?follow=1' : ''}`)) {
         if (opts.json === true) process.stdout.write(JSON.stringify(e) + '\n')
-        else print(`${new Date(e.time).toISOString()} ${e.type} ${e.service ?? ''} ${e.message ?? ''}`)
+        else print(eventLine(e))
       }
     })
   lease.command('usage').argument('<id>', 'lease ID').description('signed usage statements: period, amount, running total, countersigned or not').option('--json', 'print as JSON')
@@ -191,11 +217,11 @@ export function providerCommand (program: Command): void {
       print(`open bids     ${s.reservations.filter((r: any) => r.state === 'open').length}`)
       for (const l of s.leases) print(`lease         ${l.lease.slice(0, 16)}  ${l.state}${l.closeReason != null ? `  ${l.closeReason}` : ''}`)
     })
-  provider.command('explain').argument('<order>', 'order ID').description('why this provider bid on an order, or why not').option('--json', 'print as JSON')
+  provider.command('explain').argument('<order>', 'order ID or a unique prefix (as deploy prints it)').description('why this provider bid on an order, or why not').option('--json', 'print as JSON')
     .action(async (order: string, opts) => {
       const d: any = await client(program).get(`/v1/provider/explain/${encodeURIComponent(order)}`)
       if (opts.json === true) { printJson(d); return }
       if (d.outcome === 'bid') print(`bid ${price(d.prices)}${d.state != null ? ` (${d.state})` : ''}`)
-      else for (const r of d.reasons) print(`declined: ${r.message}`)
+      else for (const r of d.reasons) print(`declined: ${r.message}  (${r.code})`)
     })
 }

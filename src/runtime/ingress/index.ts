@@ -1,0 +1,8 @@
+export { ingress, targetsOf } from './ingress.ts'
+export type { Ingress, IngressInit, IngressComponents } from './ingress.ts'
+export { routeTable } from './routes.ts'
+export type { RouteTable, IngressRoute, RefusedRoute } from './routes.ts'
+export { leaseHostname, checkAcceptHost, normalizeHost, isHostname } from './hostnames.ts'
+export { IngressError, IngressErrorCode } from './errors.ts'
+export * from './constants.ts'
+export { planRoutes } from './plan.ts'
