@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from './errors.ts'
+import { QUANTITY_SETTINGS, parseQuantitySetting } from './units.ts'
 
 export const ROLES = ['tenant', 'provider', 'validator'] as const
 export type Role = typeof ROLES[number]
@@ -44,11 +45,11 @@ export interface SoukConfig {
     attributes: Record<string, string>
     cpuOvercommit: number
     memoryOvercommit: number
-    /** millicpu; 0 = read from the host */
+    /** millicpu (souk.yaml takes CPUs or millicpu: `2`, `2000m`); 0 = read from the host */
     cpu: number
-    /** bytes; 0 = read from the host */
+    /** bytes (souk.yaml takes sizes: `16Gi`); 0 = read from the host */
     memory: number
-    /** bytes; 0 = read from the data dir's file system */
+    /** bytes (souk.yaml takes sizes: `500Gi`); 0 = read from the data dir's file system */
     storage: number
     pricingScript: string
     /** price table: resource → decimal amount (see docs/provider.md) */
@@ -157,6 +158,11 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): 
     if (!(k in dst)) { problems.push({ path: p, message: 'unknown setting' }); continue }
     const cur = dst[k]
     if (v == null) continue
+    const quantity = QUANTITY_SETTINGS[p]
+    if (quantity != null) {
+      try { dst[k] = parseQuantitySetting(quantity, v) } catch (err: any) { problems.push({ path: p, message: String(err?.message ?? err) }) }
+      continue
+    }
     if (Array.isArray(cur)) {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) problems.push({ path: p, message: 'must be a list of strings' })
       else dst[k] = [...v]
