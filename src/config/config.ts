@@ -31,7 +31,15 @@ export interface SoukConfig {
   /** the committee file chain (relative to the node home); every role needs it to check leases */
   committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number, idleBatchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
+  log: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error'
+    /** a file in the node home (or an absolute path) the daemon also logs to, rotated by size; '' = standard error only */
+    file: string
+    /** rotate the file past this size (souk.yaml takes sizes: `10Mi`) */
+    maxBytes: number
+    /** rotated files kept (node.log.1 … node.log.N) */
+    keep: number
+  }
   tenant: {
     bidWindowMs: number
     /** how long after an order's bid deadline to wait for the committee's decision, ms */
@@ -108,7 +116,7 @@ export function defaultConfig (): SoukConfig {
     },
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
-    log: { level: 'info' },
+    log: { level: 'info', file: '', maxBytes: 10 * 1024 * 1024, keep: 5 },
     tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000 },
     provider: {
       runtime: 'docker',
@@ -195,6 +203,8 @@ function check (c: SoukConfig, problems: Problem[]): void {
   if (c.roles.length === 0) problems.push({ path: 'roles', message: `must name at least one of ${ROLES.join(', ')}` })
   c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(c.log.level)) problems.push({ path: 'log.level', message: 'must be trace, debug, info, warn or error' })
+  if (c.log.maxBytes < 64 * 1024) problems.push({ path: 'log.maxBytes', message: 'must be at least 64Ki' })
+  if (!Number.isInteger(c.log.keep) || c.log.keep > 100) problems.push({ path: 'log.keep', message: 'must be a whole number of files, 0-100' })
   if (!['docker', 'kubernetes'].includes(c.provider.runtime)) problems.push({ path: 'provider.runtime', message: 'must be docker or kubernetes' })
   const positive: Array<[string, number]> = [
     ['committee.batchIntervalMs', c.committee.batchIntervalMs],

@@ -46,6 +46,11 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '',
     'log:',
     '  level: info',
+    '  # also log to this file in the node home, rotated at maxBytes with `keep` old files; "" logs to',
+    '  # standard error only (what a systemd unit wants: the journal keeps the logs)',
+    '  file: node.log',
+    '  maxBytes: 10Mi',
+    '  keep: 5',
     ''
   ]
   if (roles.includes('tenant')) {

@@ -14,7 +14,8 @@ export type QuantityKind = 'cpu' | 'bytes'
 export const QUANTITY_SETTINGS: Readonly<Record<string, QuantityKind>> = Object.freeze({
   'provider.cpu': 'cpu',
   'provider.memory': 'bytes',
-  'provider.storage': 'bytes'
+  'provider.storage': 'bytes',
+  'log.maxBytes': 'bytes'
 })
 
 const isBare = (v: unknown): boolean => typeof v === 'number' || (typeof v === 'string' && /^\s*[0-9]+(\.[0-9]+)?\s*$/.test(v))
