@@ -43,6 +43,8 @@ export interface HealthInit {
   maxSkewMs?: number
   /** how long the runtime has to answer; default 5 s */
   runtimeTimeoutMs?: number
+  /** how often the checks run on their own, for the souk_health_check metric; default 30 s, 0 = never */
+  intervalMs?: number
   /** how GPU support is found; default: the runtime's engine or cluster, nvidia-smi on PATH */
   gpuSupport?: () => Promise<GpuSupport>
   detectGpus?: () => Promise<number>
@@ -222,13 +224,29 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     return { name: 'clock', status, detail, ...(status === 'ok' ? {} : { fix: 'synchronise the clock (systemd-timesyncd or chrony): messages more than 30 s ahead are refused by every node, and a validator\'s timestamps move auction deadlines' }) }
   }
 
+  let last: HealthReport | undefined
+  async function check (opts: { signal?: AbortSignal } = {}): Promise<HealthReport> {
+    const checks = [peers(), bootstrap(), committee(), ...await Promise.all([runtime(), gpu(), disk(), clock(opts.signal)])]
+    const failing = checks.filter((c) => c.status === 'fail').map((c) => c.name)
+    last = { ok: failing.length === 0, failing, checks, time: Date.now() }
+    return last
+  }
+  // the alert rules (deploy/prometheus/souk-rules.yml) read these
+  node.metrics.gauge('souk_health_check', 'the operator checks of souk node status: 1 passing (ok, warn, skip), 0 failing, by check', (g) => {
+    for (const c of last?.checks ?? []) g.set(c.status === 'fail' ? 0 : 1, { check: c.name })
+  })
+  node.metrics.gauge('souk_peers_connected', 'peers this node has a connection to', (g) => g.set(node.net.libp2p.getPeers().length))
+  const intervalMs = init.intervalMs ?? 30_000
+  let running = false
+  const ticker = intervalMs > 0 ? setInterval(() => { if (running) return; running = true; void check().catch(() => {}).finally(() => { running = false }) }, intervalMs) : undefined
+  ticker?.unref()
+
   return {
-    async check (opts = {}) {
-      const checks = [peers(), bootstrap(), committee(), ...await Promise.all([runtime(), gpu(), disk(), clock(opts.signal)])]
-      const failing = checks.filter((c) => c.status === 'fail').map((c) => c.name)
-      return { ok: failing.length === 0, failing, checks, time: Date.now() }
-    },
-    stop () { if (sampler != null) clearInterval(sampler) }
+    check,
+    stop () {
+      if (sampler != null) clearInterval(sampler)
+      if (ticker != null) clearInterval(ticker)
+    }
   }
 }
 

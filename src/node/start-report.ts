@@ -25,7 +25,7 @@ export function reportAtStart (node: Souk, logger: Logger, init: HealthInit = {}
   if (node.config.network.bootstrap.length === 0 && node.config.network.directPeers.length === 0 && !node.config.network.mdns) {
     logger.warn('no bootstrap addresses (network.bootstrap): this node waits for others to dial it')
   }
-  const health = healthMonitor(node, init)
+  const health = healthMonitor(node, { intervalMs: 0, ...init })
   const checked = health.check().then((r) => {
     for (const c of r.checks) {
       if (!AT_START.has(c.name) || c.status === 'ok' || c.status === 'skip') continue

@@ -12,6 +12,9 @@ import { lockHome, explainOpenFailure } from '../../node/home-lock.ts'
 import { setLogOutput } from '../../node/logger.ts'
 import { reportAtStart } from '../../node/start-report.ts'
 import type { HealthReport } from '../../node/health.ts'
+import { serviceUnit } from '../service-unit.ts'
+import { userInfo } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { resolveHome } from '../home.ts'
 import { print, printJson, CliError } from '../output.ts'
 
@@ -123,6 +126,30 @@ export function nodeCommand (program: Command): void {
         for (const k of r.refused) print(`not applied ${k}: ${r.reasons[k] ?? 'takes effect after a restart'}`)
       }
       if (r.refused.length > 0) process.exitCode = 1
+    })
+
+  node.command('install-service').description('write a systemd unit for this node home and print how to enable it')
+    .option('--user <user>', 'the account the daemon runs as (default: the current user)')
+    .option('--name <name>', 'the unit name', 'souk')
+    .option('--output <file>', 'where to write the unit (default /etc/systemd/system/NAME.service when run as root, else ./NAME.service)')
+    .option('--souk <path>', 'the souk command the unit runs (default: this one)')
+    .option('--docker-host <url>', 'DOCKER_HOST for the daemon (it overrides provider.dockerHost)')
+    .action(async (opts) => {
+      const h = home()
+      if (!/^[A-Za-z0-9_.@-]+$/.test(opts.name)) throw new CliError(`--name ${JSON.stringify(opts.name)}: letters, digits, _ . @ - only`)
+      const souk = resolvePath(opts.souk ?? fileURLToPath(new URL('../../../bin/souk', import.meta.url)))
+      const user = opts.user ?? userInfo().username
+      const unit = serviceUnit({ user, home: h, souk, environment: opts.dockerHost != null ? { DOCKER_HOST: opts.dockerHost } : undefined })
+      const file = resolvePath(opts.output ?? (process.getuid?.() === 0 ? `/etc/systemd/system/${opts.name}.service` : `${opts.name}.service`))
+      await writeFile(file, unit, { mode: 0o644 })
+      print(`wrote ${file}`)
+      if (!file.startsWith('/etc/systemd/system/')) print(`  sudo cp ${file} /etc/systemd/system/${opts.name}.service`)
+      print(`  sudo chown -R ${user} ${h}`)
+      print('  sudo systemctl daemon-reload')
+      print(`  sudo systemctl enable --now ${opts.name}`)
+      print(`  journalctl -u ${opts.name} -f          # its log`)
+      print(`  souk --home ${h} node status            # its checks`)
+      print(`  sudo systemctl reload ${opts.name}      # re-read souk.yaml (prices, attributes)`)
     })
 
   node.command('stop').description('stop the running daemon cleanly')
