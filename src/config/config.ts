@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { ConfigError } from './errors.ts'
 import { QUANTITY_SETTINGS, parseQuantitySetting } from './units.ts'
+import { defaultListen } from './constants.ts'
 
 export const ROLES = ['tenant', 'provider', 'validator'] as const
 export type Role = typeof ROLES[number]
@@ -291,6 +292,9 @@ export function resolveConfig (fileValue: unknown, opts: Omit<LoadConfigOptions,
     setPath(overrides, path, fromText(s.slice(eq + 1), getPath(config, path)))
   }
   mergeInto(config, overrides, '', problems)
+  // no listen address given anywhere: the role's fixed port, so the address survives restarts
+  const given = (v: unknown): boolean => isPlainObject(v) && isPlainObject(v.network) && v.network.listen != null
+  if (!given(fileValue) && !given(overrides)) config.network.listen = defaultListen(config.roles)
   check(config, problems)
   if (problems.length > 0) throw new ConfigError(opts.source ?? 'configuration', problems)
   return config
