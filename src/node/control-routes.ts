@@ -7,7 +7,7 @@ import type { Souk } from '../node.ts'
 import type { Deployment, DeployProgressEvent } from './tenant-role.ts'
 import { healthMonitor, runtimeEndpoint } from './health.ts'
 import { reloadNode } from './reload.ts'
-import type { HealthInit } from './health.ts'
+import type { HealthInit, HealthMonitor } from './health.ts'
 
 /** a deployment as the CLI shows it: without the order and manifest bytes */
 export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> {
@@ -25,11 +25,15 @@ const bool = (v: string | null): boolean => v === '1' || v === 'true'
 export function registerRoutes (server: ControlServer, node: Souk, extra: { metricsPort?: number, stop: () => void, health?: HealthInit }): void {
   server.route('GET', '/v1/node', () => ({ ...node.status(), home: node.home, metricsPort: extra.metricsPort }))
   // the operator's checks: `souk node status` exits non-zero when one fails
-  const health = healthMonitor(node, extra.health)
-  server.route('GET', '/v1/health', async ({ signal }) => await health.check({ signal }))
+  // made at once for a running node (its checks feed souk_health_check between requests); a
+  // stand-in without metrics, as the route table's fuzzer passes, gets it on first use
+  let monitor: HealthMonitor | undefined
+  const health = (): HealthMonitor => { monitor ??= healthMonitor(node, extra.health); return monitor }
+  if (node.metrics != null) health()
+  server.route('GET', '/v1/health', async ({ signal }) => await health().check({ signal }))
   // souk.yaml again: what may change safely is applied, the rest named (souk node reload, SIGHUP)
   server.route('POST', '/v1/node/reload', async ({ body }) => await reloadNode(node, { set: Array.isArray(body?.set) ? body.set.map(String) : undefined }))
-  server.route('POST', '/v1/node/stop', () => { health.stop(); setTimeout(extra.stop, 10); return { stopping: true } })
+  server.route('POST', '/v1/node/stop', () => { monitor?.stop(); setTimeout(extra.stop, 10); return { stopping: true } })
 
   server.route('POST', '/v1/deploy', ({ body, signal }) => {
     const tenant = need(node.tenant, 'tenant')

@@ -4,8 +4,7 @@
 // GET /v1/health on the control socket answers the same report.
 import { statfs } from 'node:fs/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
-import * as k8s from '@kubernetes/client-node'
-import { detectNvidiaGpus, checkDockerGpuSupport, checkKubernetesGpuSupport, dockerClient } from '../runtime/index.ts'
+import { detectNvidiaGpus } from '../runtime/index.ts'
 import type { GpuSupport } from '../runtime/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Souk } from '../node.ts'
@@ -172,13 +171,8 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
 
   async function gpuSupport (): Promise<GpuSupport> {
     if (init.gpuSupport != null) return await init.gpuSupport()
-    if (config.provider.runtime === 'kubernetes') {
-      const kc = new k8s.KubeConfig()
-      if (config.provider.kubeconfig !== '') kc.loadFromFile(config.provider.kubeconfig)
-      else kc.loadFromDefault()
-      return await checkKubernetesGpuSupport(kc)
-    }
-    return await checkDockerGpuSupport(dockerClient(endpoint), endpoint)
+    const { runtimeGpuSupport } = await import('./gpu-offer.ts')
+    return await runtimeGpuSupport(config)
   }
 
   async function gpu (): Promise<HealthCheck> {
