@@ -8,6 +8,8 @@ import { ConfigError } from './errors.ts'
 import { checkIngressConfig, defaultIngressConfig } from './ingress.ts'
 import type { IngressConfig } from './ingress.ts'
 import { checkTenantConfig } from './tenant.ts'
+import { QUANTITY_SETTINGS, parseQuantitySetting } from './units.ts'
+import { defaultListen } from './constants.ts'
 
 export const ROLES = ['tenant', 'provider', 'validator'] as const
 export type Role = typeof ROLES[number]
@@ -33,7 +35,15 @@ export interface SoukConfig {
   /** the committee file chain (relative to the node home); every role needs it to check leases */
   committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number, idleBatchIntervalMs: number }
   api: { metricsHost: string, metricsPort: number }
-  log: { level: 'trace' | 'debug' | 'info' | 'warn' | 'error' }
+  log: {
+    level: 'trace' | 'debug' | 'info' | 'warn' | 'error'
+    /** a file in the node home (or an absolute path) the daemon also logs to, rotated by size; '' = standard error only */
+    file: string
+    /** rotate the file past this size (souk.yaml takes sizes: `10Mi`) */
+    maxBytes: number
+    /** rotated files kept (node.log.1 … node.log.N) */
+    keep: number
+  }
   tenant: {
     bidWindowMs: number
     /** how long after an order's bid deadline to wait for the committee's decision, ms */
@@ -49,11 +59,11 @@ export interface SoukConfig {
     attributes: Record<string, string>
     cpuOvercommit: number
     memoryOvercommit: number
-    /** millicpu; 0 = read from the host */
+    /** millicpu (souk.yaml takes CPUs or millicpu: `2`, `2000m`); 0 = read from the host */
     cpu: number
-    /** bytes; 0 = read from the host */
+    /** bytes (souk.yaml takes sizes: `16Gi`); 0 = read from the host */
     memory: number
-    /** bytes; 0 = read from the data dir's file system */
+    /** bytes (souk.yaml takes sizes: `500Gi`); 0 = read from the data dir's file system */
     storage: number
     pricingScript: string
     /** price table: resource → decimal amount (see docs/provider.md) */
@@ -114,7 +124,7 @@ export function defaultConfig (): SoukConfig {
     },
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
-    log: { level: 'info' },
+    log: { level: 'info', file: '', maxBytes: 10 * 1024 * 1024, keep: 5 },
     tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000, akashAuditors: [] },
     provider: {
       runtime: 'docker',
@@ -165,6 +175,11 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): 
     if (!(k in dst)) { problems.push({ path: p, message: 'unknown setting' }); continue }
     const cur = dst[k]
     if (v == null) continue
+    const quantity = QUANTITY_SETTINGS[p]
+    if (quantity != null) {
+      try { dst[k] = parseQuantitySetting(quantity, v) } catch (err: any) { problems.push({ path: p, message: String(err?.message ?? err) }) }
+      continue
+    }
     if (Array.isArray(cur)) {
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) problems.push({ path: p, message: 'must be a list of strings' })
       else dst[k] = [...v]
@@ -197,6 +212,8 @@ function check (c: SoukConfig, problems: Problem[]): void {
   if (c.roles.length === 0) problems.push({ path: 'roles', message: `must name at least one of ${ROLES.join(', ')}` })
   c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
   if (!['trace', 'debug', 'info', 'warn', 'error'].includes(c.log.level)) problems.push({ path: 'log.level', message: 'must be trace, debug, info, warn or error' })
+  if (c.log.maxBytes < 64 * 1024) problems.push({ path: 'log.maxBytes', message: 'must be at least 64Ki' })
+  if (!Number.isInteger(c.log.keep) || c.log.keep > 100) problems.push({ path: 'log.keep', message: 'must be a whole number of files, 0-100' })
   if (!['docker', 'kubernetes'].includes(c.provider.runtime)) problems.push({ path: 'provider.runtime', message: 'must be docker or kubernetes' })
   const positive: Array<[string, number]> = [
     ['committee.batchIntervalMs', c.committee.batchIntervalMs],
@@ -285,6 +302,9 @@ export function resolveConfig (fileValue: unknown, opts: Omit<LoadConfigOptions,
     setPath(overrides, path, fromText(s.slice(eq + 1), getPath(config, path)))
   }
   mergeInto(config, overrides, '', problems)
+  // no listen address given anywhere: the role's fixed port, so the address survives restarts
+  const given = (v: unknown): boolean => isPlainObject(v) && isPlainObject(v.network) && v.network.listen != null
+  if (!given(fileValue) && !given(overrides)) config.network.listen = defaultListen(config.roles)
   check(config, problems)
   if (problems.length > 0) throw new ConfigError(opts.source ?? 'configuration', problems)
   return config

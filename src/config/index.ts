@@ -3,3 +3,5 @@ export type { SoukConfig, Role, LoadConfigOptions, SandboxConfig } from './confi
 export { dockerSandboxInit, kubernetesSandboxInit, acceptsUnenforcedStorage } from './sandbox.ts'
 export { configTemplate } from './template.ts'
 export { ConfigError } from './errors.ts'
+export { DEFAULT_PORTS, defaultListen } from './constants.ts'
+export { parseQuantitySetting, QUANTITY_SETTINGS } from './units.ts'

@@ -1,8 +1,9 @@
 import type { Role } from './config.ts'
+import { DEFAULT_PORTS } from './constants.ts'
 
 /** A commented souk.yaml for the given roles: what `souk node init` writes. */
 export function configTemplate (roles: Role[], opts: { listenPort?: number, bootstrap?: string[] } = {}): string {
-  const port = opts.listenPort ?? 0
+  const port = opts.listenPort ?? DEFAULT_PORTS[(['validator', 'provider', 'tenant'] as const).find((r) => roles.includes(r)) ?? 'tenant']
   const lines = [
     '# souk node configuration. Precedence: this file < SOUK_* environment variables < --set path=value.',
     '# Every setting is optional; the values shown are the defaults unless noted.',
@@ -11,8 +12,10 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     `roles: [${roles.join(', ')}]`,
     '',
     'network:',
-    '  # libp2p listen addresses (tcp and websockets); port 0 picks a free port',
-    `  listen: [/ip4/127.0.0.1/tcp/${port}]`,
+    '  # libp2p listen addresses (tcp and websockets). Each role has a fixed default port (validator 4701,',
+    '  # provider 4702, tenant 4703) so the address others bootstrap from stays the same; port 0 picks a',
+    '  # new free port at every start. Open the port in the firewall (docs/operations.md, "Ports").',
+    `  listen: [/ip4/0.0.0.0/tcp/${port}]`,
     '  # addresses to announce instead of the listen addresses (e.g. a public IP)',
     '  announce: []',
     '  # multiaddrs of peers to join the network through (with /p2p/<peer id>)',
@@ -28,6 +31,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '  relayReserveOn: []',
     '  # one machine or a LAN: keep loopback and private addresses in the DHT',
     '  testNetwork: false',
+    '  # validators: the other validators\' multiaddrs (with /p2p/<peer id>), kept as direct gossip peers',
+    '  directPeers: []',
     '',
     'committee:',
     '  # the committee file chain (genesis first), relative to the node home; every role checks leases with it',
@@ -46,6 +51,11 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
     '',
     'log:',
     '  level: info',
+    '  # also log to this file in the node home, rotated at maxBytes with `keep` old files; "" logs to',
+    '  # standard error only (what a systemd unit wants: the journal keeps the logs)',
+    '  file: node.log',
+    '  maxBytes: 10Mi',
+    '  keep: 5',
     ''
   ]
   if (roles.includes('tenant')) {
@@ -73,7 +83,8 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '  # attributes tenants can require in profiles.placement.attributes',
       '  attributes:',
       '    region: local',
-      '  # capacity offered; 0 reads it from the host. cpu in millicpu, memory and storage in bytes',
+      '  # capacity offered; 0 reads it from the host. The SDL\'s units: cpu in CPUs or millicpu (2, 0.5, 2000m),',
+      '  # memory and storage as sizes (16Gi, 500G). A bare number that looks like a missing unit is refused.',
       '  cpu: 0',
       '  memory: 0',
       '  storage: 0',

@@ -18,7 +18,8 @@ export const Protocol = {
   KAD: '/souk/kad/1.0.0',
   SYNC: '/souk/sync/1.0.0',
   MANIFEST: '/souk/manifest/1.0.0',
-  LEASE: '/souk/lease/1.0.0'
+  LEASE: '/souk/lease/1.0.0',
+  TIME: '/souk/time/1.0.0'
 } as const
 export type Protocol = typeof Protocol[keyof typeof Protocol]
 
@@ -29,7 +30,8 @@ export const FrameTag = {
   SYNC_END: 'souk/sync-end',
   MANIFEST_RESULT: 'souk/manifest-result',
   LEASE_REQUEST: 'souk/lease-request',
-  LEASE_RESPONSE: 'souk/lease-response'
+  LEASE_RESPONSE: 'souk/lease-response',
+  TIME: 'souk/time'
 } as const
 
 /** frame format version carried in the `v` field of every stream frame */

@@ -32,3 +32,7 @@ export { handleLease, leaseRequest, leaseStatus, leaseClose, leaseLogs, leaseEve
 export type { LeaseRequest, LeaseResponse, LeaseService, LeaseHandlerInit, LeaseLogLine, LeaseEvent, LeaseRequestOptions, LeaseRequestContext } from './lease.ts'
 export { reachabilityOf, unreachableHint, REACHABILITY_TEXT } from './reachability.ts'
 export type { Reachability } from './reachability.ts'
+export { bootstrapWatch, explainDialError, BOOTSTRAP_DIAL_TIMEOUT_MS } from './bootstrap-check.ts'
+export type { BootstrapWatch, BootstrapState, BootstrapReason } from './bootstrap-check.ts'
+export { handleTime, peerClockOffset, decodeTimeFrame } from './time.ts'
+export type { ClockOffset } from './time.ts'

@@ -53,6 +53,10 @@ import type { SyncOptions, SyncResult } from './sync.ts'
 import { handleManifest, sendManifest } from './manifest.ts'
 import type { ManifestHandlerInit, ManifestResult, SendManifestOptions } from './manifest.ts'
 import { handleLease, leaseRequest } from './lease.ts'
+import { bootstrapWatch } from './bootstrap-check.ts'
+import type { BootstrapWatch } from './bootstrap-check.ts'
+import { handleTime, peerClockOffset } from './time.ts'
+import type { ClockOffset } from './time.ts'
 import type { LeaseHandlerInit, LeaseRequest, LeaseRequestOptions, LeaseResponse } from './lease.ts'
 
 export interface SoukServices extends Record<string, unknown> {
@@ -71,6 +75,10 @@ export interface SoukNode {
   /** replay windows, one per topic */
   readonly replay: ReplayWindows
   readonly penalties: PenaltyBook
+  /** each bootstrap address: reached, or why not */
+  readonly bootstrap: BootstrapWatch
+  /** how far a peer's clock is from this node's (the time protocol) */
+  clockOffset: (peer: PeerId, opts?: { signal?: AbortSignal }) => Promise<ClockOffset>
   /** the node's dialable addresses, each ending in /p2p/<id> */
   multiaddrs: () => string[]
   dial: (target: string | PeerId | Multiaddr, opts?: { signal?: AbortSignal }) => Promise<Connection>
@@ -92,10 +100,10 @@ function defined<T extends object> (o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
-function peerOf (addr: string): { id: PeerId, ma: Multiaddr } {
+function peerOf (addr: string): { id: PeerId, ma: Multiaddr, address: string } {
   const ma = multiaddr(addr)
   const p = ma.getComponents().findLast((c) => c.name === 'p2p')
-  return { id: peerIdFromString(p?.value ?? ''), ma }
+  return { id: peerIdFromString(p?.value ?? ''), ma, address: addr }
 }
 
 /** Creates and starts a souk network node. */
@@ -235,6 +243,8 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
   // store (which persists), so a restarted node finds the network again on its own.
   const bootstrapPeers = (config.bootstrap ?? []).map(peerOf)
+  const bootstrapState = bootstrapWatch(libp2p, bootstrapPeers)
+  unhandles.push(await handleTime(libp2p))
   const minConnections = config.minConnections ?? MIN_CONNECTIONS
   let keeping = false
   const keep = async (): Promise<void> => {
@@ -244,18 +254,17 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       const connected = new Set(libp2p.getPeers().map((p) => p.toString()))
       if (connected.size >= minConnections) return
       const candidates: Array<PeerId | Multiaddr> = []
-      for (const b of bootstrapPeers) if (!connected.has(b.id.toString())) candidates.push(b.ma)
       for (const p of await libp2p.peerStore.all()) {
         const id = p.id.toString()
         if (connected.has(id) || p.id.equals(libp2p.peerId) || p.addresses.length === 0) continue
         if (bootstrapPeers.some((b) => b.id.equals(p.id))) continue
         candidates.push(p.id)
       }
-      // known peers in random order, bootstrap peers first
-      const rest = candidates.splice(bootstrapPeers.length)
+      // bootstrap peers through the watch, which keeps why a dial failed; known peers in random order
+      const rest = candidates
       for (let i = rest.length - 1; i > 0; i--) { const j = Math.floor(Math.random() * (i + 1)); [rest[i], rest[j]] = [rest[j], rest[i]] }
-      const picks = [...candidates, ...rest].slice(0, Math.max(1, (minConnections - connected.size) * 2))
-      await Promise.allSettled(picks.map(async (t) => await libp2p.dial(t, { signal: AbortSignal.timeout(5_000) })))
+      const picks = rest.slice(0, Math.max(1, (minConnections - connected.size) * 2))
+      await Promise.allSettled([bootstrapState.check(), ...picks.map(async (t) => await libp2p.dial(t, { signal: AbortSignal.timeout(5_000) }))])
     } catch {
       // the next tick tries again
     } finally {
@@ -274,6 +283,8 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     metrics,
     replay,
     penalties,
+    bootstrap: bootstrapState,
+    clockOffset: async (peer, opts = {}) => await peerClockOffset(libp2p, peer, opts),
     multiaddrs: () => libp2p.getMultiaddrs().map((m) => m.toString()),
     dial: async (target, opts = {}) => await libp2p.dial(typeof target === 'string' ? multiaddr(target) : target, { signal: opts.signal }),
     provideRole: async (role, opts = {}) => { await provideRole(libp2p, role, opts) },
@@ -296,6 +307,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
       if (stopped) return
       stopped = true
       clearInterval(keeper)
+      bootstrapState.stop()
       for (const u of unhandles) await u().catch(() => {})
       await libp2p.stop()
       await datastore?.close().catch(() => {})

@@ -5,6 +5,9 @@ import { committeeFileToJson, ChangeAction } from '../committee/index.ts'
 import { publicKeyOfPeerId } from '../identity/index.ts'
 import type { Souk } from '../node.ts'
 import type { Deployment, DeployProgressEvent } from './tenant-role.ts'
+import { healthMonitor, runtimeEndpoint } from './health.ts'
+import { reloadNode } from './reload.ts'
+import type { HealthInit, HealthMonitor } from './health.ts'
 
 /** a deployment as the CLI shows it: without the order and manifest bytes */
 export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> {
@@ -19,9 +22,18 @@ function need<T> (role: T | undefined, name: string): T {
 
 const bool = (v: string | null): boolean => v === '1' || v === 'true'
 
-export function registerRoutes (server: ControlServer, node: Souk, extra: { metricsPort?: number, stop: () => void }): void {
+export function registerRoutes (server: ControlServer, node: Souk, extra: { metricsPort?: number, stop: () => void, health?: HealthInit }): void {
   server.route('GET', '/v1/node', () => ({ ...node.status(), home: node.home, metricsPort: extra.metricsPort }))
-  server.route('POST', '/v1/node/stop', () => { setTimeout(extra.stop, 10); return { stopping: true } })
+  // the operator's checks: `souk node status` exits non-zero when one fails
+  // made at once for a running node (its checks feed souk_health_check between requests); a
+  // stand-in without metrics, as the route table's fuzzer passes, gets it on first use
+  let monitor: HealthMonitor | undefined
+  const health = (): HealthMonitor => { monitor ??= healthMonitor(node, extra.health); return monitor }
+  if (node.metrics != null) health()
+  server.route('GET', '/v1/health', async ({ signal }) => await health().check({ signal }))
+  // souk.yaml again: what may change safely is applied, the rest named (souk node reload, SIGHUP)
+  server.route('POST', '/v1/node/reload', async ({ body }) => await reloadNode(node, { set: Array.isArray(body?.set) ? body.set.map(String) : undefined }))
+  server.route('POST', '/v1/node/stop', () => { monitor?.stop(); setTimeout(extra.stop, 10); return { stopping: true } })
 
   server.route('POST', '/v1/deploy', ({ body, signal }) => {
     const tenant = need(node.tenant, 'tenant')
@@ -109,7 +121,8 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     open: node.book.openOrders(Date.now()).map((o) => ({ order: o.idHex, tenant: Buffer.from(o.signer).toString('hex'), bidDeadline: o.body.bidDeadline, groups: o.body.groups.length }))
   }))
 
-  server.route('GET', '/v1/provider', async () => await need(node.provider, 'provider').status())
+  // where the runtime is, so `provider status` never shows a bare "docker" for an engine that is not there
+  server.route('GET', '/v1/provider', async () => ({ ...await need(node.provider, 'provider').status(), runtimeEndpoint: runtimeEndpoint(node.config) }))
   server.route('GET', '/v1/provider/explain/:order', async ({ params }) => {
     const d = await need(node.provider, 'provider').explain(params.order)
     if (d == null) throw new ApiError('ERR_NOT_FOUND', `this provider has no decision about order ${params.order}`, 404)

@@ -29,3 +29,5 @@ export { inventory, fits, gpuMatches, hostCapacity, FIT_REASON_CODE, unenforcedK
 export type { Inventory, InventoryInit, Capacity, Overcommit, Free, Reservation, ResourceRequest, FitResult, FitReason, HostCapacityOptions, ReservationDemandLike, UnenforcedStorage } from './inventory.ts'
 export { parseNvidiaSmiCsv, parseNvidiaSmiXml, detectNvidiaGpus, gpuModelName, gpuInterface, gpuRam, NVIDIA_SMI_QUERY } from './nvidia-smi.ts'
 export type { GpuDevice } from './nvidia-smi.ts'
+export { dockerGpuSupport, kubernetesGpuSupport, checkDockerGpuSupport, checkKubernetesGpuSupport, gpusToOffer } from './gpu-support.ts'
+export type { GpuSupport, GpuAttach, DockerInfoGpu, KubeNodeGpu } from './gpu-support.ts'

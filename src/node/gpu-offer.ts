@@ -1,0 +1,33 @@
+// The GPUs a provider offers: what nvidia-smi finds, when its runtime can attach them. The
+// provider role calls this instead of offering nvidia-smi's list as it is.
+import * as k8s from '@kubernetes/client-node'
+import { detectNvidiaGpus, checkDockerGpuSupport, checkKubernetesGpuSupport, dockerClient, gpusToOffer } from '../runtime/index.ts'
+import type { GpuDevice, GpuSupport } from '../runtime/index.ts'
+import type { SoukConfig } from '../config/index.ts'
+import type { Logger } from './logger.ts'
+import { runtimeEndpoint } from './health.ts'
+
+/** asks the provider's engine or cluster whether it can attach GPUs */
+export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport> {
+  if (config.provider.runtime === 'kubernetes') {
+    const kc = new k8s.KubeConfig()
+    try {
+      if (config.provider.kubeconfig !== '') kc.loadFromFile(config.provider.kubeconfig)
+      else kc.loadFromDefault()
+    } catch (err: any) {
+      return { reason: `the kubeconfig did not load (${String(err?.message ?? err).slice(0, 160)}); GPUs are not offered` }
+    }
+    return await checkKubernetesGpuSupport(kc)
+  }
+  const endpoint = runtimeEndpoint(config)
+  return await checkDockerGpuSupport(dockerClient(endpoint), endpoint)
+}
+
+/** nvidia-smi's GPUs that the runtime can attach; the reason for any left out goes to the log */
+export async function gpusForProvider (config: SoukConfig, logger?: Logger, opts: { detect?: () => Promise<GpuDevice[]> } = {}): Promise<GpuDevice[]> {
+  const detected = await (opts.detect ?? (async () => await detectNvidiaGpus()))().catch(() => [])
+  if (detected.length === 0) return []
+  const offer = gpusToOffer(detected, await runtimeGpuSupport(config))
+  if (offer.reason != null) logger?.warn({ check: 'gpu' }, offer.reason)
+  return offer.gpus
+}
