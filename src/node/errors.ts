@@ -1,5 +1,6 @@
 // Errors of the node layer. Every code is a member of a union, so a caller's `switch (err.code)`
 // is checked by the compiler.
+import type { ExplainAnswer } from './explain-protocol.ts'
 
 export const DeployErrorCode = {
   NO_LEASE: 'ERR_NO_LEASE',
@@ -19,17 +20,22 @@ export function isDeployErrorCode (code: string): code is DeployErrorCode {
   return DEPLOY_CODES.has(code)
 }
 
+/** What a DeployError carries beyond its message: for ERR_NO_LEASE, the providers' own reasons for not bidding. */
+export interface DeployErrorDetail {
+  declines?: ExplainAnswer[]
+}
+
 /** A deployment that did not reach running, or a lease request the provider refused, with the reason a person can act on. */
 export class DeployError extends Error {
   readonly code: DeployErrorCode
   /** the provider's own code when it refused a lease request (`not-authorized`, `unknown-lease`, …) */
   readonly providerCode?: string
-  readonly detail?: unknown
+  readonly detail?: DeployErrorDetail
   /**
    * `code` is one of DeployErrorCode; any other string is a provider's answer to a lease request,
    * kept as `providerCode` under ERR_PROVIDER_REFUSED (a remote peer chooses it, so it is not a member of the union).
    */
-  constructor (code: DeployErrorCode | (string & {}), message: string, detail?: unknown) {
+  constructor (code: DeployErrorCode | (string & {}), message: string, detail?: DeployErrorDetail) {
     super(message)
     this.name = 'DeployError'
     if (isDeployErrorCode(code)) {
