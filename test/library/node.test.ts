@@ -125,8 +125,9 @@ test('two nodes: ready() resolves once a peer subscribes, and market events reac
     await b.ready({ timeoutMs: 20_000 })
     await a.ready({ timeoutMs: 20_000 })
     assert.equal(b.missing(), [])
-    const seen = new Promise<string>((resolve) => {
-      a.addEventListener('order:received', (evt) => { resolve(evt.detail.idHex) }, { once: true })
+    const seen = new Promise<string>((resolve, reject) => {
+      const t = setTimeout(() => { reject(new Error('the order never reached the other node')) }, 60_000)
+      a.addEventListener('order:received', (evt) => { clearTimeout(t); resolve(evt.detail.idHex) }, { once: true })
     })
     const ac = new AbortController()
     const deploying = b.tenant!.deploy(sdl, { signal: ac.signal, onProgress: (e) => { if (e.type === 'deploy:order-published') ac.abort(new Error('enough')) } }).catch((e) => e)

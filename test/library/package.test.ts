@@ -128,7 +128,7 @@ if (docker == null) {
   test('library examples against a devnet (skipped: DOCKER_HOST is not set)', () => {})
 } else {
   test('the library examples run from the installed package against a devnet', async () => {
-    await devnetUp(devnetDir, { validators: 1, providers: 1 })
+    await devnetUp(devnetDir, { validators: 4, providers: 1 })
     devnet = true
     for (const f of readdirSync(join(root, 'examples/library'))) copyFileSync(join(root, 'examples/library', f), join(project, f))
 
