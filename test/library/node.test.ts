@@ -33,6 +33,9 @@ test('a partial configuration is laid over the defaults', async () => {
   try {
     assert.equal(node.config.roles, ['tenant'])
     assert.is(node.config.network.testNetwork, true)
+    // the rest of the network map is the defaults' (deep merge, not a replaced map)
+    assert.equal(node.config.network.listen, ['/ip4/127.0.0.1/tcp/0'])
+    assert.is(node.config.network.mdns, false)
     assert.is(node.config.log.level, 'info')
     assert.is(node.config.tenant.bidWindowMs, 2000)
     assert.ok(node.tenant != null)
