@@ -26,14 +26,15 @@ export interface ReadinessComponents {
   /** this node's peer ID, to leave itself out of the committee count */
   peerId: string
   gossip: { subscribers: (topic: string) => PeerId[] }
-  committeeFiles: () => CommitteeFile[]
+  /** the committee chain; without it the committee file is not checked (a role inside a node that loaded it) */
+  committeeFiles?: () => CommitteeFile[]
 }
 
 /** What the node still lacks, one plain sentence a need; empty when it can do its job. */
 export function missingNeeds (c: ReadinessComponents): string[] {
   const missing: string[] = []
-  const files = c.committeeFiles()
-  if (files.length === 0) missing.push('the committee file is not loaded')
+  const files = c.committeeFiles?.()
+  if (files?.length === 0) missing.push('the committee file is not loaded')
   const subscribed = (topic: string): number => c.gossip.subscribers(topic).length
   const roles = new Set(c.roles)
   if ((roles.has('tenant') || roles.has('provider')) && subscribed(Topic.ORDERS) === 0) {
@@ -42,7 +43,7 @@ export function missingNeeds (c: ReadinessComponents): string[] {
   if (roles.has('provider') && subscribed(Topic.BIDS) === 0) {
     missing.push(`no peer is subscribed to the bids topic (${Topic.BIDS}) yet`)
   }
-  if (roles.has('validator') && files.length > 0) {
+  if (roles.has('validator') && files != null && files.length > 0) {
     const info = files[files.length - 1].info
     const members = new Set(info.validators.map((k) => peerIdOfPublicKey(k)))
     const self = members.has(c.peerId) ? 1 : 0
