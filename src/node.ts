@@ -3,7 +3,7 @@
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
 import { loadConfig, dockerSandboxInit, kubernetesSandboxInit } from './config/index.ts'
-import type { SoukConfig } from './config/index.ts'
+import type { SoukConfig, Role } from './config/index.ts'
 import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
 import { openStore } from './store/index.ts'
@@ -11,13 +11,13 @@ import type { Store } from './store/index.ts'
 import { createSoukLibp2p, reachabilityOf } from './net/index.ts'
 import type { SoukNode, Reachability } from './net/index.ts'
 import { parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
-import type { CommitteeFile } from './committee/index.ts'
+import type { CommitteeFile, CommitteeStatus } from './committee/index.ts'
 import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
 import type { ContainerRuntime } from './runtime/index.ts'
 import { createMetricsRegistry } from './api/index.ts'
 import type { MetricsRegistry } from './api/index.ts'
 import { leaseBook } from './node/lease-book.ts'
-import type { LeaseBook } from './node/lease-book.ts'
+import type { LeaseBook, LeaseRecord, ExpiryRecord } from './node/lease-book.ts'
 import { validatorRole } from './node/validator-role.ts'
 import type { ValidatorRole } from './node/validator-role.ts'
 import { providerRole } from './node/provider-role.ts'
@@ -27,13 +27,25 @@ import type { TenantRole } from './node/tenant-role.ts'
 import { createLogger } from './node/logger.ts'
 import { committeeChain } from './node/committee-chain.ts'
 import type { Logger } from './node/logger.ts'
-import { NodeError } from './node/errors.ts'
+import { NodeError, NodeErrorCode } from './node/errors.ts'
+import { mergeConfig } from './node/config-merge.ts'
+import type { SoukConfigInput } from './node/config-merge.ts'
+import { acquireHome } from './node/home-guard.ts'
+import type { HomeGuard } from './node/home-guard.ts'
+import { waitReady, missingNeeds } from './node/readiness.ts'
+import type { ReadyOptions } from './node/readiness.ts'
+import { TypedEventEmitter } from '@libp2p/interface'
+import type { TypedEventTarget } from '@libp2p/interface'
+import type { SignedMessage, OrderBody, BidBody } from './wire/index.ts'
 
 export interface CreateNodeOptions {
   /** the node home: key, souk.yaml, store, committee file, control socket */
   home: string
-  /** defaults to HOME/souk.yaml with SOUK_* overrides */
-  config?: SoukConfig
+  /**
+   * any part of the configuration, laid over the defaults and checked (a ConfigError names each
+   * wrong path); without it, HOME/souk.yaml with SOUK_* environment overrides
+   */
+  config?: SoukConfigInput
   /** defaults to the key in the home (created when missing) */
   identity?: Identity
   /** a provider's container runtime; defaults to what the config names */
@@ -51,10 +63,30 @@ export interface SoukNodeStatus {
   reachability: Reachability
   peers: number
   leases: number
-  committee?: unknown
+  /** a validator's view of the committee: height, round, epoch, … */
+  committee?: CommitteeStatus
 }
 
-export interface Souk {
+/**
+ * What a node tells its listeners (`node.addEventListener('lease:certified', (evt) => evt.detail)`),
+ * as js-libp2p's nodes do. Market events come from gossip this node accepted, its own messages included.
+ */
+export interface SoukEvents {
+  /** an order was seen (published by any tenant, this one included) */
+  'order:received': CustomEvent<SignedMessage<OrderBody>>
+  /** a bid was seen */
+  'bid:received': CustomEvent<SignedMessage<BidBody>>
+  /** the committee certified a lease (checked against the committee file) */
+  'lease:certified': CustomEvent<LeaseRecord>
+  /** a lease was closed, by its tenant or its provider */
+  'lease:closed': CustomEvent<LeaseRecord>
+  /** the committee declared an order expired without a lease */
+  'order:expired': CustomEvent<ExpiryRecord>
+  /** the node is stopping (the roles, the network and the store follow) */
+  'node:stop': CustomEvent<undefined>
+}
+
+export interface Souk extends TypedEventTarget<SoukEvents> {
   readonly home: string
   readonly config: SoukConfig
   readonly identity: Identity
@@ -69,6 +101,15 @@ export interface Souk {
   readonly provider?: ProviderRole
   readonly validator?: ValidatorRole
   status: () => SoukNodeStatus
+  /**
+   * Resolves once the node can do its job: the committee file loaded and, for a tenant or a
+   * provider, a peer subscribed to the orders topic (a provider also to the bids topic); for a
+   * validator, enough committee members for a quorum. ERR_NOT_READY (a NodeError with
+   * `missing`) after `timeoutMs` (30 s); an abort rejects with the signal's reason.
+   */
+  ready: (opts?: ReadyOptions) => Promise<void>
+  /** what `ready()` still waits for, one sentence a need; empty when ready */
+  missing: () => string[]
   /** stops the roles, then the network, then closes the store */
   stop: () => Promise<void>
 }
@@ -96,7 +137,18 @@ function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home
 
 export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
   const home = opts.home
-  const config = opts.config ?? await loadConfig({ home })
+  const config = opts.config != null ? mergeConfig(opts.config) : await loadConfig({ home })
+  // before anything in the home is opened: a second node on it fails here, clearly
+  const guard = await acquireHome(home)
+  try {
+    return await startNode(opts, home, config, guard)
+  } catch (err) {
+    await guard.release()
+    throw err
+  }
+}
+
+async function startNode (opts: CreateNodeOptions, home: string, config: SoukConfig, guard: HomeGuard): Promise<Souk> {
   const logger = opts.logger ?? createLogger({ level: config.log.level, name: 'souk' })
   const identity = opts.identity ?? await loadOrCreateKey(home)
   const files = opts.committee ?? await readCommitteeFiles(join(home, config.committee.file))
@@ -175,12 +227,24 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     metrics.gauge('souk_committee_round', 'round at the current height (above 0 means view changes)', (g) => g.set(Math.max(0, validator!.committee.status().round)))
   }
 
+  const events = new TypedEventEmitter<SoukEvents>()
+  const forward: Array<[Parameters<LeaseBook['on']>[0], keyof SoukEvents]> = [
+    ['order', 'order:received'], ['bid', 'bid:received'], ['lease', 'lease:certified'], ['closed', 'lease:closed'], ['expired', 'order:expired']
+  ]
+  const unforward = forward.map(([from, to]) => book!.on(from, (detail) => { events.safeDispatchEvent(to, { detail }) }))
+  const readiness = { roles: [...roles] as Role[], peerId: net.peerId.toString(), gossip: net.gossip, committeeFiles: () => chain.files() }
+
   let stopped = false
-  return {
+  const node: Omit<Souk, keyof TypedEventTarget<SoukEvents>> = {
     home, config, identity, net, store, metrics, logger, tenant, provider, validator,
     book,
     peerId: net.peerId.toString(),
     committeeFiles: () => chain.files(),
+    ready: async (o = {}) => {
+      if (stopped) throw new NodeError(NodeErrorCode.STOPPED, 'the node was stopped')
+      await waitReady(readiness, o)
+    },
+    missing: () => missingNeeds(readiness),
     status: () => {
       const addresses = net.multiaddrs()
       return {
@@ -196,12 +260,17 @@ export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
     async stop () {
       if (stopped) return
       stopped = true
+      events.safeDispatchEvent('node:stop', {})
+      for (const off of unforward) off()
       await tenant?.stop().catch(() => {})
       await provider?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'provider stop'))
       await validator?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'validator stop'))
       chain.stop()
       await net.stop().catch(() => {})
       store.close()
+      await guard.release()
     }
   }
+  // the event target's methods stay on its prototype; the node's fields go on the instance
+  return Object.assign(events, node)
 }
