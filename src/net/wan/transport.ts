@@ -109,7 +109,10 @@ export function wanDialer (init: WanDialInit): (ma: Multiaddr, opts: any, inner:
       // the TCP handshake costs a round trip before the first byte, as on the real path
       await sleep(path.out.delayMs + path.back.delayMs, signal)
       local = await oneShotListener()
-      void local.accepted.then((s) => { init.onPipe?.(shapedPipe(s, upstream, out, back), target) })
+      void local.accepted.then((s) => {
+        const pipe = shapedPipe(s, upstream, out, back)
+        init.onPipe?.(pipe, target)
+      })
       return await inner(multiaddr(`/ip4/127.0.0.1/tcp/${local.port}${target.rest}`), { ...opts, upgrader: withRemoteAddr(opts.upgrader, ma) })
     } catch (err) {
       upstream.destroy()
