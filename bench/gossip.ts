@@ -211,7 +211,11 @@ async function run (): Promise<void> {
     tell(w, { type: 'publish', node: local })
   }
   const loadMs = Date.now() - loadStart
+  // drain: until deliveries stop growing (or every one is in), at least DRAIN_MS, at most 30 s
+  const deliveries = async (): Promise<number> => (await ask({ type: 'count?' }, 'count')).reduce((s, c) => s + c.deliveries, 0)
+  const drainStart = Date.now()
   await sleep(DRAIN_MS)
+  for (let last = -1, d = await deliveries(); d !== last && d < publishedIds.size * (N - 1) && Date.now() - drainStart < 30_000; last = d, d = await deliveries()) await sleep(1_000)
   const loadWindowS = (Date.now() - loadStart) / 1000
   const loadBytes = await bytes() - loadBytes0
   console.log(`load: ${(100 * (await cpuMs() - load0) / (Date.now() - loadStart)).toFixed(0)} % of one core for all nodes`)

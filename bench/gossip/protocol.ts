@@ -13,6 +13,7 @@ export type ToWorker =
   | { type: 'rss?' }
   | { type: 'cpu?' }
   | { type: 'bytes?' }
+  | { type: 'count?' }
   | { type: 'publish', node: number }
   | { type: 'provide', nodes: number[] }
   | { type: 'find', node: number, timeoutMs: number }
@@ -26,6 +27,7 @@ export type FromWorker =
   | { type: 'mesh', ready: number, minMesh: number, meshPeers: number, connections: number }
   | { type: 'rss', rss: number, heapUsed: number, nodes: number }
   | { type: 'bytes', bytes: number }
+  | { type: 'count', deliveries: number }
   | { type: 'published', id: string, recipients: number, size: number }
   | { type: 'provided', ms: number, failures: number }
   /** ms to the first provider; hops: depth in the lookup of the peer that named it (1: a peer the finder already knew) */

@@ -96,11 +96,16 @@ async function handle (m: ToWorker): Promise<void> {
       let failures = 0
       await Promise.all(m.plan.map(async ({ node, addrs }) => {
         for (const a of addrs) {
-          try {
-            await nodes[node].dial(a, { signal: AbortSignal.timeout(20_000) })
-          } catch (err: any) {
-            failures++
-            if (failures <= 2 && process.env.SOUK_BENCH_DEBUG != null) console.error(`dial ${a}: ${String(err?.message ?? err)}`)
+          // on a busy machine a handshake can miss libp2p's per-address timeout once; a node would try again
+          for (let attempt = 0; attempt < 2; attempt++) {
+            try {
+              await nodes[node].dial(a, { signal: AbortSignal.timeout(20_000) })
+              break
+            } catch (err: any) {
+              if (attempt === 0) continue
+              failures++
+              if (failures <= 2 && process.env.SOUK_BENCH_DEBUG != null) console.error(`dial ${a}: ${String(err?.message ?? err)}`)
+            }
           }
         }
       }))
@@ -116,6 +121,10 @@ async function handle (m: ToWorker): Promise<void> {
       globalThis.gc?.()
       const mu = process.memoryUsage()
       send({ type: 'rss', rss: mu.rss, heapUsed: mu.heapUsed, nodes: nodes.length })
+      break
+    }
+    case 'count?': {
+      send({ type: 'count', deliveries: latencies.length })
       break
     }
     case 'bytes?': {
