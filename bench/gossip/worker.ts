@@ -24,6 +24,7 @@ let wan: WanChoice | undefined
 let wanPeers: Record<string, Region> | undefined
 // open orders as received (envelope bytes), served to joining nodes by every node of this worker
 const MAX_OPEN = 5_000
+const DIAL_CONCURRENCY = 16
 const open = new Map<string, Uint8Array>()
 
 const send = (m: FromWorker): void => { process.send?.(m) }
@@ -94,7 +95,13 @@ async function handle (m: ToWorker): Promise<void> {
     }
     case 'dial': {
       let failures = 0
-      await Promise.all(m.plan.map(async ({ node, addrs }) => {
+      // a bounded number of handshakes at a time: thousands at once starve each other past
+      // libp2p's per-address dial timeout (6 s) and the listeners' upgrade timeout (10 s)
+      const queue = [...m.plan]
+      await Promise.all(Array.from({ length: DIAL_CONCURRENCY }, async () => {
+        for (let item = queue.shift(); item != null; item = queue.shift()) await dialAll(item)
+      }))
+      async function dialAll ({ node, addrs }: { node: number, addrs: string[] }): Promise<void> {
         for (const a of addrs) {
           // on a busy machine a handshake can miss libp2p's per-address timeout once; a node would try again
           for (let attempt = 0; attempt < 2; attempt++) {
@@ -108,7 +115,7 @@ async function handle (m: ToWorker): Promise<void> {
             }
           }
         }
-      }))
+      }
       send({ type: 'dialed', failures })
       break
     }
