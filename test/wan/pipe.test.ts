@@ -17,10 +17,12 @@ interface Rig { client: Socket, close: () => Promise<void> }
 /** echo server ← shaped pipe ← client; `sink` instead of echo counts and hashes what arrives */
 async function rig (ab: LinkParams, ba: LinkParams, mode: 'echo' | 'sink' = 'echo', onSink?: (s: Socket) => void): Promise<Rig> {
   const servers: Server[] = []
+  const sockets: Socket[] = []
   const listen = async (s: Server): Promise<number> => { servers.push(s); await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve())); return (s.address() as any).port }
-  const target = createServer((s) => { if (mode === 'echo') s.pipe(s); else onSink?.(s) })
+  const target = createServer((s) => { sockets.push(s); if (mode === 'echo') s.pipe(s); else onSink?.(s) })
   const targetPort = await listen(target)
   const front = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.push(s)
     const up = connect({ host: '127.0.0.1', port: targetPort, allowHalfOpen: true })
     shapedPipe(s, up, new WanLink(ab, 1), new WanLink(ba, 2))
   })
@@ -31,7 +33,8 @@ async function rig (ab: LinkParams, ba: LinkParams, mode: 'echo' | 'sink' = 'ech
     client,
     close: async () => {
       client.destroy()
-      for (const s of servers) { s.closeAllConnections?.(); await new Promise<void>((resolve) => s.close(() => resolve())) }
+      for (const s of sockets) s.destroy()
+      for (const s of servers) { await new Promise<void>((resolve) => s.close(() => resolve())) }
     }
   }
 }
