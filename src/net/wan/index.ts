@@ -1,0 +1,17 @@
+// WAN emulation for test networks on one machine: delay, jitter, loss (as TCP sees it) and a
+// bandwidth cap per direction, added in user space below libp2p. See docs/wan-emulation.md.
+export { WanError, WanErrorCode } from './errors.ts'
+export { SEGMENT_BYTES, MIN_RTO_MS, MAX_RETRANSMISSIONS, QUEUE_HIGH_WATER_BYTES, QUEUE_LOW_WATER_BYTES } from './constants.ts'
+export { REGIONS, REGION_SITES, INTRA_REGION_RTT_MS, isRegion, checkRegion, regionRttMs, spreadRegion } from './regions.ts'
+export type { Region } from './regions.ts'
+export { PROFILES, PROFILE_NAMES, wanProfile, checkLinkParams } from './profiles.ts'
+export type { LinkParams, WanProfile, ProfileName } from './profiles.ts'
+export { WanLink } from './link.ts'
+export type { LinkStats } from './link.ts'
+export { shapedPipe } from './pipe.ts'
+export type { ShapedPipe, ShapedDirection } from './pipe.ts'
+export { wanTransport, wanDialer, tcpTarget } from './transport.ts'
+export type { WanDialInit, PathLinks, TcpTarget } from './transport.ts'
+export { wanNetwork, wanDialInit, checkWanSettings } from './network.ts'
+export type { WanSettings, WanNode, WanNetwork } from './network.ts'
+export { hashSeed, seededRandom } from './rng.ts'
