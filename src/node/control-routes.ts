@@ -35,6 +35,10 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
   server.route('POST', '/v1/node/reload', async ({ body }) => await reloadNode(node, { set: Array.isArray(body?.set) ? body.set.map(String) : undefined }))
   server.route('POST', '/v1/node/stop', () => { monitor?.stop(); setTimeout(extra.stop, 10); return { stopping: true } })
 
+  server.route('POST', '/v1/deploy/dry-run', async ({ body, signal }) => {
+    if (typeof body?.sdl !== 'string') throw new ApiError('ERR_BAD_REQUEST', 'body.sdl must be the deployment file text')
+    return await need(node.tenant, 'tenant').dryRun(body.sdl, { signal, bidWindowMs: typeof body.bidWindowMs === 'number' ? body.bidWindowMs : undefined })
+  })
   server.route('POST', '/v1/deploy', ({ body, signal }) => {
     const tenant = need(node.tenant, 'tenant')
     if (typeof body?.sdl !== 'string') throw new ApiError('ERR_BAD_REQUEST', 'body.sdl must be the deployment file text')

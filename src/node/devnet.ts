@@ -9,7 +9,7 @@ import { createServer } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { mkdir, writeFile, readFile, rm, open, rename } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { soukCliPath } from './cli-path.ts'
 import { generateIdentity, encodeKeyFile, writeSecretFile, keyFilePath } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { CONFIG_FILE } from '../config/index.ts'
@@ -25,7 +25,7 @@ import { NodeError } from './errors.ts'
 export const DEVNET_FILE = 'devnet.json'
 /** in a node home: the crash point the node arms itself with when the devnet runs with crash points */
 export const CRASH_POINT_FILE = 'crash-point'
-const BIN = fileURLToPath(new URL('../../bin/souk', import.meta.url))
+const BIN = soukCliPath()
 /** the nodes' subnet inside a devnet's hub namespace (private to that namespace) */
 const NETNS_SUBNET = '10.77.0'
 /** the port every node listens on in its own namespace */

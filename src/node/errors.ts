@@ -64,6 +64,10 @@ export const NodeErrorCode = {
   DEVNET_RUNNING: 'ERR_DEVNET_RUNNING',
   DEVNET_NODE_DIED: 'ERR_DEVNET_NODE_DIED',
   DEVNET_TIMEOUT: 'ERR_DEVNET_TIMEOUT',
+  /** the devnet could not set up or use a node's network namespace */
+  DEVNET_NETNS: 'ERR_DEVNET_NETNS',
+  /** no devnet node has that name */
+  DEVNET_NO_NODE: 'ERR_DEVNET_NO_NODE',
   NO_DEVNET: 'ERR_NO_DEVNET',
   NO_DOCKER: 'ERR_NO_DOCKER',
   NO_BUSYBOX: 'ERR_NO_BUSYBOX',

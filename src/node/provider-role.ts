@@ -10,7 +10,7 @@ import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, form
 import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, detectNvidiaGpus, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
+import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
 import type { ContainerRuntime, Inventory, SandboxReport, DeployedLease, RuntimeNotice, ResourceRequest, FitReason } from '../runtime/index.ts'
 import { ingress, planRoutes, leaseHostname } from '../runtime/ingress/index.ts'
 import type { Ingress, IngressRoute } from '../runtime/ingress/index.ts'
@@ -26,6 +26,7 @@ import type { SoukConfig } from '../config/index.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
 import { handleExplain } from './explain-protocol.ts'
 import { handleExec } from './exec-protocol.ts'
+import { gpusForProvider } from './gpu-offer.ts'
 import type { Logger } from './logger.ts'
 
 export interface ProviderRole {
@@ -135,7 +136,7 @@ export function bidAttributes (configured: Record<string, string>, sandbox: Sand
 export async function providerRole (config: SoukConfig, components: ProviderRoleComponents): Promise<ProviderRole> {
   const { identity, net, book, runtime, logger } = components
   const p = config.provider
-  const gpus = await detectNvidiaGpus().catch(() => [])
+  const gpus = await gpusForProvider(config, logger)
   const capacity = await hostCapacity({
     dataDir: components.home,
     gpus,

@@ -22,6 +22,7 @@ import { openExec } from './exec-protocol.ts'
 import type { ExecHandle } from '../runtime/index.ts'
 import type { ExplainAnswer } from './explain-protocol.ts'
 import { records } from './records.ts'
+import { waitReady } from './readiness.ts'
 import { DeployError, DeployErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -296,6 +297,9 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       const emit = (e: DeployProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
       const loaded = mapAkashAuditors(typeof sdl === 'string' ? loadSdl(sdl) : sdl, auditorMap)
       emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length, noticeList: loaded.notices.map((n) => ({ path: n.path, message: n.message })) } })
+      // an order published before any peer listens is lost: wait (bounded) for a subscriber, and publish nothing once aborted
+      opts.signal?.throwIfAborted()
+      await waitReady({ roles: ['tenant'], peerId: net.peerId.toString(), gossip: net.gossip }, { signal: opts.signal, timeoutMs: config.tenant.decisionTimeoutMs })
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
       const d: Deployment = {
