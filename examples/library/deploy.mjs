@@ -2,6 +2,7 @@
 // until it can reach the market, deploys a web server, fetches its page, follows its logs for a
 // moment, closes the lease and stops. Run it on a devnet (`souk devnet up --dir DIR`):
 //   node deploy.mjs DIR
+import http from 'node:http'
 import { mkdtempSync, readFileSync, copyFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,10 +50,17 @@ try {
     if (err instanceof DeployError) console.error(`deploy failed: ${err.code}: ${err.message}`)
     throw err
   }
-  const url = deployment.services[0].urls[0]
+  // the first URL is the provider ingress's stable name; on a devnet it is under *.localhost, which
+  // browsers and curl send to loopback but Node's resolver may not: there, ask loopback with that Host
+  const url = new URL(deployment.services[0].urls[0])
   console.log(`running ${url}`)
-
-  const page = await fetch(url).then(async (r) => await r.text())
+  const page = await new Promise((resolve, reject) => {
+    const local = url.hostname.endsWith('.localhost')
+    http.get({ host: local ? '127.0.0.1' : url.hostname, port: url.port || 80, path: url.pathname, headers: { host: url.host } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (d) => { body += d }).on('end', () => resolve(body))
+    }).on('error', reject)
+  })
   console.log(`page ${page.trim().split('\n')[0]}`)
 
   // follow the logs; the abort ends the follow (the loop also stops on the first line)

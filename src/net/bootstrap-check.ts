@@ -33,8 +33,9 @@ export interface BootstrapWatch {
 }
 
 /** Reads a dial error as a reason and a sentence naming the address. */
-export function explainDialError (err: any, address: string, expected: string): { reason: BootstrapReason, message: string, actualPeerId?: string } {
-  const text = String(err?.message ?? err)
+export function explainDialError (cause: unknown, address: string, expected: string): { reason: BootstrapReason, message: string, actualPeerId?: string } {
+  const err = cause as { message?: unknown, code?: unknown, name?: unknown } | undefined
+  const text = String(err?.message ?? cause)
   const code = String(err?.code ?? '')
   const hostPort = /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)/.exec(address)
   const where = hostPort != null ? `${hostPort[1]} port ${hostPort[2]}` : address

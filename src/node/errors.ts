@@ -10,7 +10,9 @@ export const DeployErrorCode = {
   TIMEOUT: 'ERR_DEPLOY_TIMEOUT',
   UNKNOWN_DEPLOYMENT: 'ERR_UNKNOWN_DEPLOYMENT',
   /** the provider answered a lease request (status, logs, events, close) with an error; `providerCode` holds its code */
-  PROVIDER_REFUSED: 'ERR_PROVIDER_REFUSED'
+  PROVIDER_REFUSED: 'ERR_PROVIDER_REFUSED',
+  /** no peer listened for orders in time: nothing was published */
+  NO_PEERS: 'ERR_NO_PEERS'
 } as const
 export type DeployErrorCode = typeof DeployErrorCode[keyof typeof DeployErrorCode]
 

@@ -299,7 +299,12 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       emit({ type: 'deploy:validated', detail: { totals: formatTotals(loaded.totals), groups: loaded.groups.length, notices: loaded.notices.length, noticeList: loaded.notices.map((n) => ({ path: n.path, message: n.message })) } })
       // an order published before any peer listens is lost: wait (bounded) for a subscriber, and publish nothing once aborted
       opts.signal?.throwIfAborted()
-      await waitReady({ roles: ['tenant'], peerId: net.peerId.toString(), gossip: net.gossip }, { signal: opts.signal, timeoutMs: config.tenant.decisionTimeoutMs })
+      try {
+        await waitReady({ roles: ['tenant'], peerId: net.peerId.toString(), gossip: net.gossip }, { signal: opts.signal, timeoutMs: config.tenant.decisionTimeoutMs })
+      } catch (err: any) {
+        if (err?.code !== 'ERR_NOT_READY') throw err
+        throw new DeployError(DeployErrorCode.NO_PEERS, `no peer listened for orders within ${config.tenant.decisionTimeoutMs} ms, so nothing was published; check network.bootstrap and run souk node status`)
+      }
       const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
       const d: Deployment = {

@@ -23,8 +23,13 @@ test('an order no validator decides ends in a timeout that says so, and the depl
   c.tenant.bidWindowMs = 200
   c.tenant.decisionTimeoutMs = 300
   const committee = [genesisCommitteeFile(Array.from({ length: 4 }, () => generateIdentity()))]
-  const tenant = await createNode({ home: root, config: c, committee, logger: createLogger({ level: 'error', destination: process.stderr }) })
+  const logger = createLogger({ level: 'error', destination: process.stderr })
+  // a peer that listens for orders (a tenant too), so the order is published; no validator runs
+  const peer = await createNode({ home: join(root, 'peer'), config: { roles: ['tenant'], network: { testNetwork: true } }, committee, logger })
+  c.network.bootstrap = [peer.net.multiaddrs()[0]]
+  const tenant = await createNode({ home: join(root, 'tenant'), config: c, committee, logger })
   try {
+    await tenant.ready({ timeoutMs: 20_000 })
     const started = Date.now()
     try {
       await tenant.tenant!.deploy(web)
@@ -39,6 +44,23 @@ test('an order no validator decides ends in a timeout that says so, and the depl
     const [d] = tenant.tenant!.list()
     assert.is(d.state, 'expired')
     assert.match(d.reason ?? '', /did not decide/)
+  } finally {
+    await tenant.stop()
+    await peer.stop()
+    rmSync(root, { recursive: true, force: true })
+  }
+})
+
+test('a tenant no peer listens to publishes nothing and says why', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'souk-tenant-'))
+  const committee = [genesisCommitteeFile(Array.from({ length: 4 }, () => generateIdentity()))]
+  const tenant = await createNode({ home: root, config: { roles: ['tenant'], network: { testNetwork: true }, tenant: { decisionTimeoutMs: 300 } }, committee, logger: createLogger({ level: 'error', destination: process.stderr }) })
+  try {
+    const err = await tenant.tenant!.deploy(web).then(() => undefined, (e: unknown) => e)
+    assert.instance(err, DeployError)
+    assert.is((err as DeployError).code, 'ERR_NO_PEERS')
+    assert.match((err as DeployError).message, /nothing was published/)
+    assert.is(tenant.tenant!.list().length, 0, 'no deployment recorded')
   } finally {
     await tenant.stop()
     rmSync(root, { recursive: true, force: true })

@@ -18,7 +18,7 @@ import type { HealthCheck } from '../../src/node/health.ts'
 import type { Souk } from '../../src/node.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 
-const hooked = readFileSync(new URL('../../src/node/provider-role.ts', import.meta.url), 'utf8').includes('gpusToOffer')
+const hooked = readFileSync(new URL('../../src/node/provider-role.ts', import.meta.url), 'utf8').includes('gpusForProvider')
 const docker = dockerFromEnv()
 
 if (docker == null) {
