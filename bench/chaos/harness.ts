@@ -144,7 +144,9 @@ export class Chaos {
       settings: {
         // a lease whose tenant never sends the manifest is closed soon, so trials settle quickly
         // room for 128 of the example's leases: leases a fault leaves behind must not starve the trials after it
-        provider: { manifestTimeoutMs: 8_000, cpu: 32_000 },
+        // the provider runs in a network namespace of its own, away from the engine's bridge and its
+        // DOCKER-USER chain: the lease firewall cannot be installed from there (tested on its own)
+        provider: { manifestTimeoutMs: 8_000, cpu: 32, sandbox: '{ firewall: off }' }, // cpu in souk.yaml's unit: CPUs
         tenant: { decisionTimeoutMs: 15_000 }
       }
     })

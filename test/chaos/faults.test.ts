@@ -46,7 +46,7 @@ if (docker == null) {
   const deploy = async (bidWindowMs = 500): Promise<{ order: string, url: string }> => {
     for await (const line of tenant().stream<any>('POST', '/v1/deploy', { sdl: webSdl(`ci-${Date.now()}`), bidWindowMs })) {
       if (line.error != null) throw new Error(line.error.message)
-      if (line.result != null) return { order: line.result.order, url: line.result.services[0].urls[0] }
+      if (line.result != null) return { order: line.result.order, url: (line.result.services[0].urls as string[]).find((u) => !new URL(u).hostname.endsWith('.localhost')) ?? line.result.services[0].urls[0] }
     }
     throw new Error('no outcome')
   }
