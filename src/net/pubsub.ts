@@ -26,7 +26,7 @@ export interface PubSub<T> {
   onMessage: (handler: PubSubHandler<T>) => () => void
   /** the peer's score as this node sees it */
   score: (peer: PeerId) => number
-  /** peers known to be subscribed to the topic */
+  /** peers known to be subscribed to the topic that a publish reaches now (an outbound stream is open) */
   subscribers: (topic: string) => PeerId[]
   /** peers in this node's mesh for the topic */
   meshPeers: (topic: string) => string[]
@@ -35,6 +35,7 @@ export interface PubSub<T> {
 interface GossipSubInternals {
   getScore?: (peer: string) => number
   getMeshPeers?: (topic: string) => string[]
+  streamsOutbound?: Map<string, unknown>
 }
 
 /** Adapts a started gossipsub service. */
@@ -88,7 +89,11 @@ export function gossipsubPubSub<T> (gs: GossipSub): PubSub<T> {
       return internals.getScore?.(peer.toString()) ?? 0
     },
     subscribers (topic) {
-      return gs.getSubscribers(topic)
+      // a peer's subscription arrives on its own stream, before this node's stream to it is open;
+      // a publish in that gap reaches nobody and the message is lost, so such a peer does not count
+      const out = internals.streamsOutbound
+      const subs = gs.getSubscribers(topic)
+      return out == null ? subs : subs.filter((p) => out.has(p.toString()))
     },
     meshPeers (topic) {
       return internals.getMeshPeers?.(topic) ?? []

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { Topic } from '../../src/net/index.ts'
 import type { SoukNode } from '../../src/net/index.ts'
 import type { SignedMessage } from '../../src/wire/index.ts'
+import { gossipsubPubSub } from '../../src/net/pubsub.ts'
 import { meshReady, signOrder, startNode, stopAll, waitFor } from './helpers.ts'
 
 test('an order published by one of 10 nodes reaches all the others, verified, once each', async () => {
@@ -35,6 +36,17 @@ test('an order published by one of 10 nodes reaches all the others, verified, on
   } finally {
     await stopAll(nodes)
   }
+})
+
+test('a subscriber counts once a publish reaches it: its subscription alone, before this node\'s stream to it opens, does not', () => {
+  const a = { toString: () => 'peer-a' }
+  const b = { toString: () => 'peer-b' }
+  const streamsOutbound = new Map<string, unknown>([['peer-a', {}]])
+  const gs = { addEventListener () {}, getSubscribers: () => [a, b], streamsOutbound }
+  const ps = gossipsubPubSub(gs as any)
+  assert.equal(ps.subscribers(Topic.ORDERS).map(String), ['peer-a'])
+  streamsOutbound.set('peer-b', {})
+  assert.equal(ps.subscribers(Topic.ORDERS).map(String), ['peer-a', 'peer-b'])
 })
 
 test.run()
