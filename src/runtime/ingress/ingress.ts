@@ -62,6 +62,16 @@ export interface Ingress {
 
 interface Target { host: string, port: number }
 
+const HOP = new Set<string>(HOP_BY_HOP)
+
+/** the headers less those that describe one hop: the fixed ones and any the Connection header names */
+function endToEnd (h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const drop = h.connection == null ? HOP : new Set([...HOP, ...String(h.connection).split(',').map((c) => c.trim().toLowerCase())])
+  const out: OutgoingHttpHeaders = {}
+  for (const [k, v] of Object.entries(h)) if (v != null && !drop.has(k)) out[k] = v
+  return out
+}
+
 /** where `service` listens on `port` in this status: every running replica's published address */
 export function targetsOf (status: DeployedLease, service: string, port: number): Target[] {
   const s = status.services.find((x) => x.name === service)
@@ -111,10 +121,7 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
   }
 
   function forwardHeaders (h: IncomingHttpHeaders, remote: string | undefined, proto: string): OutgoingHttpHeaders {
-    const drop = new Set<string>(HOP_BY_HOP)
-    for (const c of String(h.connection ?? '').split(',')) drop.add(c.trim().toLowerCase())
-    const out: OutgoingHttpHeaders = {}
-    for (const [k, v] of Object.entries(h)) if (v != null && !drop.has(k)) out[k] = v
+    const out = endToEnd(h)
     const prior = h['x-forwarded-for']
     out['x-forwarded-for'] = prior != null && prior !== '' ? `${String(prior)}, ${remote ?? ''}` : (remote ?? '')
     out['x-forwarded-proto'] = proto
@@ -162,11 +169,7 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
             let connected = false
             up.on('socket', (s) => { if (!(s as net.Socket).connecting) connected = true; else s.once('connect', () => { connected = true }) })
             up.on('response', (ur) => {
-              const out: OutgoingHttpHeaders = {}
-              const drop = new Set<string>(HOP_BY_HOP)
-              for (const c of String(ur.headers.connection ?? '').split(',')) drop.add(c.trim().toLowerCase())
-              for (const [k, v] of Object.entries(ur.headers)) if (v != null && !drop.has(k)) out[k] = v
-              res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out)
+              res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEnd(ur.headers))
               pipeline(ur, res, () => {})
               resolve(true)
             })
