@@ -115,6 +115,11 @@ test('each hostname reaches its own lease; accept names too; an unknown host get
   assert.is(last.headers.host, hostA)
   assert.is(last.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1')
   assert.is(last.headers['x-forwarded-proto'], 'http')
+  // headers that describe the client's hop stay with it: the fixed ones and those Connection names
+  const hop = (await get(ing.port(), hostA, '/', { connection: 'close, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'x-end': '1' }), seen.at(-1)!)
+  assert.is(hop.headers['x-end'], '1')
+  assert.is(hop.headers['x-hop'], undefined)
+  assert.is(hop.headers['keep-alive'], undefined)
 })
 
 test('a second Host header, an absolute-form target or CONNECT cannot reach another lease', async () => {
