@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream'
 import type { ContainerRuntime, DeployedLease } from '../interface.ts'
 import {
   DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_UPSTREAM_TIMEOUT_MS, HOP_BY_HOP
+  DEFAULT_MAX_UPSTREAMS_PER_LEASE, DEFAULT_UPSTREAM_TIMEOUT_MS, HOP_BY_HOP
 } from './constants.ts'
 import { IngressError, IngressErrorCode } from './errors.ts'
 import { normalizeHost } from './hostnames.ts'
@@ -37,12 +37,20 @@ export interface IngressInit {
   keepAliveTimeoutMs?: number
   upstreamTimeoutMs?: number
   maxConnections?: number
+  /** requests and WebSocket pipes forwarded to one lease at once */
+  maxUpstreamsPerLease?: number
+}
+
+export interface IngressMetrics {
+  counter: (name: string, help: string) => { inc: (labels?: Record<string, string>, by?: number) => void }
 }
 
 export interface IngressComponents {
   /** where a lease's services listen now (`status().services[].replicas[].urls`) */
   runtime: Pick<ContainerRuntime, 'status'>
   logger?: { debug: (o: object, msg: string) => void, warn: (o: object, msg: string) => void }
+  /** `souk_ingress_refused_total{reason}`: what the ingress turned away at one of its bounds */
+  metrics?: IngressMetrics
 }
 
 export interface Ingress {
@@ -98,7 +106,27 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
   const piping = new Set<Duplex>()
   const headersTimeout = init.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS
   const upstreamTimeout = init.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS
+  const maxPerLease = init.maxUpstreamsPerLease ?? DEFAULT_MAX_UPSTREAMS_PER_LEASE
+  /** exchanges forwarded to each lease now */
+  const inFlight = new Map<string, number>()
   const log = components.logger
+  const refusedTotal = components.metrics?.counter('souk_ingress_refused_total', 'connections and requests the ingress turned away at one of its bounds, by reason')
+  const refused = (reason: 'max-connections' | 'lease-upstreams' | 'header-size' | 'timeout'): void => { refusedTotal?.inc({ reason }) }
+
+  /** a slot for one exchange with the lease's upstream, and its release; undefined when the lease is at its bound */
+  function hold (leaseId: string): (() => void) | undefined {
+    const n = inFlight.get(leaseId) ?? 0
+    if (n >= maxPerLease) { refused('lease-upstreams'); return undefined }
+    inFlight.set(leaseId, n + 1)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      const left = (inFlight.get(leaseId) ?? 1) - 1
+      if (left > 0) inFlight.set(leaseId, left)
+      else inFlight.delete(leaseId)
+    }
+  }
 
   const status = (leaseId: string, fresh: boolean): Promise<DeployedLease> => {
     let p = fresh ? undefined : targets.get(leaseId)
@@ -150,6 +178,9 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
     return (req: IncomingMessage, res: ServerResponse): void => {
       const found = route(req)
       if (!('route' in found)) { req.resume(); plain(res, found.code, found.text); return }
+      const release = hold(found.route.leaseId)
+      if (release == null) { req.resume(); plain(res, 503, `service ${found.route.service} is at its limit of ${maxPerLease} requests at once`); return }
+      res.once('close', release)
       void (async () => {
         const headers = forwardHeaders(req.headers, req.socket.remoteAddress, proto)
         for (let attempt = 0; attempt < 2; attempt++) {
@@ -203,6 +234,9 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
       const found = route(req)
       if (!('route' in found)) { refuseUpgrade(socket, found.code, found.text); return }
       if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') { refuseUpgrade(socket, 400, 'only WebSocket upgrades are passed on'); return }
+      const release = hold(found.route.leaseId)
+      if (release == null) { refuseUpgrade(socket, 503, `service ${found.route.service} is at its limit of ${maxPerLease} connections at once`); return }
+      socket.once('close', release)
       void pick(found.route, false).then(async (t) => t ?? await pick(found.route, true)).then((target) => {
         if (target == null) { refuseUpgrade(socket, 503, `service ${found.route.service} has no running replica`); return }
         const up = net.connect({ host: target.host, port: target.port })
@@ -244,11 +278,15 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
 
   function setup (s: http.Server | https.Server, proto: 'http' | 'https'): void {
     s.maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    // past maxConnections Node closes a new connection at once, before reading a byte
+    s.on('drop', () => { refused('max-connections') })
     s.on('request', onRequest(proto))
     s.on('upgrade', onUpgrade(proto))
     s.on('clientError', (err: any, socket: Duplex) => {
       // Node's own answers: 431 for headers too large, 408 for too slow, 400 for bad framing
       const code = err?.code === 'HPE_HEADER_OVERFLOW' ? 431 : err?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      if (code === 431) refused('header-size')
+      if (code === 408) refused('timeout')
       if ((socket as net.Socket).writable && err?.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       socket.destroy()
     })
