@@ -322,6 +322,25 @@ test('one lease holds at most maxUpstreamsPerLease exchanges; more requests and 
   }
 })
 
+test('a lease that closes takes its cached status along: routed again, it is looked up afresh', async () => {
+  let lookups = 0
+  const once = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost' })({ runtime: { status: async (id) => { lookups++; return deployed(id, portA) } } })
+  await once.start()
+  try {
+    const r = [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }]
+    once.routes.set(A, r)
+    await get(once.port(), hostA)
+    await get(once.port(), hostA)
+    assert.is(lookups, 1)
+    once.routes.remove(A)
+    once.routes.set(A, r)
+    await get(once.port(), hostA)
+    assert.is(lookups, 2)
+  } finally {
+    await once.stop()
+  }
+})
+
 test('hostnames: generated ones fit one DNS label; accept names are checked; the provider\'s own domain is not for the taking', () => {
   const h = leaseHostname('a'.repeat(63), A, 'ingress.example.com')
   assert.ok(h.split('.')[0].length <= 63)

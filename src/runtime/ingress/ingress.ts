@@ -97,7 +97,7 @@ export function ingress (init: IngressInit): (components: IngressComponents) => 
 }
 
 function createIngress (init: IngressInit, components: IngressComponents): Ingress {
-  const routes = routeTable()
+  const table = routeTable()
   const targets = new Map<string, Promise<DeployedLease>>()
   const turn = new Map<string, number>()
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 })
@@ -127,6 +127,13 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
       else inFlight.delete(leaseId)
     }
   }
+
+  /** a closed lease's cached status and replica turns go with its routes */
+  function forget (leaseId: string): void {
+    targets.delete(leaseId)
+    for (const key of turn.keys()) if (key.startsWith(`${leaseId}/`)) turn.delete(key)
+  }
+  const routes: RouteTable = { ...table, remove (leaseId) { table.remove(leaseId); forget(leaseId) } }
 
   const status = (leaseId: string, fresh: boolean): Promise<DeployedLease> => {
     let p = fresh ? undefined : targets.get(leaseId)
