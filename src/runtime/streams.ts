@@ -1,7 +1,7 @@
 // Small stream helpers: bounded queues that turn pushes into an async iterable (by count for
 // small events, by bytes with back pressure for logs and exec output), a line splitter, and the
 // decoder for Docker's multiplexed stdout/stderr framing.
-import { MAX_LOG_LINE_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.ts'
+import { MAX_LOG_LINE_BYTES, MAX_STREAM_BUFFER_BYTES, STREAM_ITEM_OVERHEAD_BYTES } from './constants.ts'
 import { StreamOverflowError } from './errors.ts'
 
 /**
@@ -99,7 +99,7 @@ export class AsyncQueue<T> extends PushQueue<T> {
 export interface ByteQueueInit<T> {
   /** bytes buffered before the sources are paused; they resume below half of it */
   maxBytes?: number
-  /** what an item costs */
+  /** what an item costs; STREAM_ITEM_OVERHEAD_BYTES is added to it */
   size: (item: T) => number
   /** stop reading the sources (back pressure) */
   pause: () => void
@@ -109,13 +109,14 @@ export interface ByteQueueInit<T> {
 /**
  * A single-consumer queue bounded in bytes. Above `maxBytes` the sources are paused until the
  * reader catches up, so a tenant writing fast to a reader going slowly fills no memory. A source
- * that ignores the pause ends the stream once four times the bound is buffered.
+ * that ignores the pause ends the stream once four times the bound is buffered. Each item costs
+ * its size plus a fixed overhead, so a million one-byte writes are not a megabyte.
  */
 export class ByteQueue<T> extends PushQueue<T> {
   private readonly init: ByteQueueInit<T>
   private readonly maxBytes: number
   private paused = false
-  /** bytes waiting now */
+  /** bytes waiting now, overhead included */
   bytes = 0
   /** the most bytes that waited at once */
   peak = 0
@@ -127,7 +128,7 @@ export class ByteQueue<T> extends PushQueue<T> {
   }
 
   private cost (item: T): number {
-    return this.init.size(item)
+    return this.init.size(item) + STREAM_ITEM_OVERHEAD_BYTES
   }
 
   push (item: T): void {
