@@ -44,6 +44,8 @@ export const DEFAULT_PIDS_LIMIT = 1024
 export const DEFAULT_API_TIMEOUT_MS = 30_000
 /** log or exec bytes buffered for one reader before the container's stream is paused */
 export const MAX_STREAM_BUFFER_BYTES = 1024 * 1024
+/** what one buffered log line or exec chunk costs besides its bytes (object, array slot), counted against that bound */
+export const STREAM_ITEM_OVERHEAD_BYTES = 32
 /** a log line longer than this is split */
 export const MAX_LOG_LINE_BYTES = 64 * 1024
 /** bound on a manifest the runtime accepts */

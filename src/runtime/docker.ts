@@ -779,7 +779,7 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     const streams: NodeJS.ReadableStream[] = []
     // bounded in bytes: a reader that falls behind pauses the containers' log streams
     const queue = new ByteQueue<LogLine>({
-      size: (l) => l.line.length + l.replica.length + 32,
+      size: (l) => l.line.length + l.replica.length,
       pause: () => { for (const s of streams) s.pause() },
       resume: () => { for (const s of streams) s.resume() }
     })

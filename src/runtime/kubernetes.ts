@@ -668,7 +668,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const sinks = new Set<PassThrough>()
     // bounded in bytes: a reader that falls behind pauses the pods' log streams
     const queue = new ByteQueue<LogLine>({
-      size: (l) => l.line.length + l.replica.length + 32,
+      size: (l) => l.line.length + l.replica.length,
       pause: () => { for (const x of sinks) x.pause() },
       resume: () => { for (const x of sinks) x.resume() }
     })

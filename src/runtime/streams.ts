@@ -1,37 +1,56 @@
 // Small stream helpers: bounded queues that turn pushes into an async iterable (by count for
 // small events, by bytes with back pressure for logs and exec output), a line splitter, and the
 // decoder for Docker's multiplexed stdout/stderr framing.
-import { MAX_LOG_LINE_BYTES, MAX_STREAM_BUFFER_BYTES } from './constants.ts'
+import { MAX_LOG_LINE_BYTES, MAX_STREAM_BUFFER_BYTES, STREAM_ITEM_OVERHEAD_BYTES } from './constants.ts'
 import { StreamOverflowError } from './errors.ts'
 
 /**
- * A single-consumer async queue. Producers push; the consumer iterates. When more than `limit`
- * items wait, the oldest are dropped (a slow log reader must not grow memory without bound).
+ * What both queues share: items waiting for a single consumer, taken from the front in constant
+ * time (an array's shift() copies the rest once the array is large, and a source pushing tiny
+ * items would make draining quadratic).
  */
-export class AsyncQueue<T> implements AsyncIterable<T> {
-  private readonly items: T[] = []
-  private readonly limit: number
+abstract class PushQueue<T> implements AsyncIterable<T> {
+  private items: T[] = []
+  private head = 0
   private waiter?: () => void
-  private ended = false
+  protected ended = false
   private error?: unknown
-  dropped = 0
 
-  constructor (limit = 10_000) {
-    this.limit = limit
-  }
+  /** items waiting now */
+  get length (): number { return this.items.length - this.head }
 
-  push (item: T): void {
-    if (this.ended) return
+  protected add (item: T): void {
     this.items.push(item)
-    if (this.items.length > this.limit) { this.items.shift(); this.dropped++ }
     this.wake()
   }
+
+  protected take (): T {
+    const item = this.items[this.head]
+    this.items[this.head++] = undefined as T
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+
+  /** called with each item as the consumer takes it */
+  protected taken (_item: T): void {}
 
   end (err?: unknown): void {
     if (this.ended) return
     this.ended = true
     this.error = err
+    if (err != null) this.clear()
     this.wake()
+  }
+
+  protected clear (): void {
+    this.items = []
+    this.head = 0
   }
 
   private wake (): void {
@@ -42,8 +61,10 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
 
   async * [Symbol.asyncIterator] (): AsyncIterator<T> {
     while (true) {
-      if (this.items.length > 0) {
-        yield this.items.shift() as T
+      if (this.length > 0) {
+        const item = this.take()
+        this.taken(item)
+        yield item
         continue
       }
       if (this.ended) {
@@ -55,10 +76,30 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
   }
 }
 
+/**
+ * A single-consumer async queue. Producers push; the consumer iterates. When more than `limit`
+ * items wait, the oldest are dropped (a slow log reader must not grow memory without bound).
+ */
+export class AsyncQueue<T> extends PushQueue<T> {
+  private readonly limit: number
+  dropped = 0
+
+  constructor (limit = 10_000) {
+    super()
+    this.limit = limit
+  }
+
+  push (item: T): void {
+    if (this.ended) return
+    if (this.length >= this.limit) { this.take(); this.dropped++ }
+    this.add(item)
+  }
+}
+
 export interface ByteQueueInit<T> {
   /** bytes buffered before the sources are paused; they resume below half of it */
   maxBytes?: number
-  /** what an item costs */
+  /** what an item costs; STREAM_ITEM_OVERHEAD_BYTES is added to it */
   size: (item: T) => number
   /** stop reading the sources (back pressure) */
   pause: () => void
@@ -68,73 +109,53 @@ export interface ByteQueueInit<T> {
 /**
  * A single-consumer queue bounded in bytes. Above `maxBytes` the sources are paused until the
  * reader catches up, so a tenant writing fast to a reader going slowly fills no memory. A source
- * that ignores the pause ends the stream once four times the bound is buffered.
+ * that ignores the pause ends the stream once four times the bound is buffered. Each item costs
+ * its size plus a fixed overhead, so a million one-byte writes are not a megabyte.
  */
-export class ByteQueue<T> implements AsyncIterable<T> {
-  private readonly items: T[] = []
+export class ByteQueue<T> extends PushQueue<T> {
   private readonly init: ByteQueueInit<T>
   private readonly maxBytes: number
-  private waiter?: () => void
-  private ended = false
-  private error?: unknown
   private paused = false
-  /** bytes waiting now */
+  /** bytes waiting now, overhead included */
   bytes = 0
   /** the most bytes that waited at once */
   peak = 0
 
   constructor (init: ByteQueueInit<T>) {
+    super()
     this.init = init
     this.maxBytes = init.maxBytes ?? MAX_STREAM_BUFFER_BYTES
   }
 
+  private cost (item: T): number {
+    return this.init.size(item) + STREAM_ITEM_OVERHEAD_BYTES
+  }
+
   push (item: T): void {
     if (this.ended) return
-    this.items.push(item)
-    this.bytes += this.init.size(item)
+    this.bytes += this.cost(item)
     this.peak = Math.max(this.peak, this.bytes)
     if (this.bytes > 4 * this.maxBytes) {
       this.end(new StreamOverflowError(this.maxBytes))
       return
     }
+    this.add(item)
     if (!this.paused && this.bytes > this.maxBytes) {
       this.paused = true
       this.init.pause()
     }
-    this.wake()
   }
 
-  end (err?: unknown): void {
-    if (this.ended) return
-    this.ended = true
-    this.error = err
-    if (err != null) { this.items.length = 0; this.bytes = 0 }
-    this.wake()
+  protected override clear (): void {
+    super.clear()
+    this.bytes = 0
   }
 
-  private wake (): void {
-    const w = this.waiter
-    this.waiter = undefined
-    w?.()
-  }
-
-  async * [Symbol.asyncIterator] (): AsyncIterator<T> {
-    while (true) {
-      if (this.items.length > 0) {
-        const item = this.items.shift() as T
-        this.bytes -= this.init.size(item)
-        if (this.paused && this.bytes <= this.maxBytes / 2 && !this.ended) {
-          this.paused = false
-          this.init.resume()
-        }
-        yield item
-        continue
-      }
-      if (this.ended) {
-        if (this.error != null) throw this.error
-        return
-      }
-      await new Promise<void>((resolve) => { this.waiter = resolve })
+  protected override taken (item: T): void {
+    this.bytes -= this.cost(item)
+    if (this.paused && this.bytes <= this.maxBytes / 2 && !this.ended) {
+      this.paused = false
+      this.init.resume()
     }
   }
 }

@@ -15,6 +15,7 @@ import { ingress, planRoutes, leaseHostname, checkAcceptHost, normalizeHost, Ing
 import type { Ingress } from '../../src/runtime/ingress/index.ts'
 import type { DeployedLease } from '../../src/runtime/index.ts'
 import { loadSdl } from '../../src/sdl/index.ts'
+import { createMetricsRegistry } from '../../src/api/metrics.ts'
 
 const A = 'a'.repeat(64)
 const B = 'b'.repeat(64)
@@ -77,7 +78,10 @@ const get = async (port: number, host: string, path = '/', headers: Record<strin
     }).on('error', reject)
   })
 
+const refusedCount = (m: ReturnType<typeof createMetricsRegistry>, reason: string): number => m.counter('souk_ingress_refused_total', '').get({ reason })
+
 let ing: Ingress
+const ingMetrics = createMetricsRegistry()
 let portA = 0
 let portB = 0
 const hostA = leaseHostname('web', A, 'localhost')
@@ -88,7 +92,8 @@ test.before(async () => {
   portB = await upstream('B')
   const status = new Map([[A, deployed(A, portA)], [B, deployed(B, portB)]])
   ing = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost', headersTimeoutMs: 400, maxHeaderBytes: 8192 })({
-    runtime: { status: async (id) => { const d = status.get(id); if (d == null) throw new Error('no such lease'); return d } }
+    runtime: { status: async (id) => { const d = status.get(id); if (d == null) throw new Error('no such lease'); return d } },
+    metrics: ingMetrics
   })
   await ing.start()
   ing.routes.set(A, [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }, { host: 'shop.example.com', leaseId: A, service: 'web', port: 8080, generated: false }])
@@ -115,6 +120,11 @@ test('each hostname reaches its own lease; accept names too; an unknown host get
   assert.is(last.headers.host, hostA)
   assert.is(last.headers['x-forwarded-for'], '203.0.113.9, 127.0.0.1')
   assert.is(last.headers['x-forwarded-proto'], 'http')
+  // headers that describe the client's hop stay with it: the fixed ones and those Connection names
+  const hop = (await get(ing.port(), hostA, '/', { connection: 'close, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'x-end': '1' }), seen.at(-1)!)
+  assert.is(hop.headers['x-end'], '1')
+  assert.is(hop.headers['x-hop'], undefined)
+  assert.is(hop.headers['keep-alive'], undefined)
 })
 
 test('a second Host header, an absolute-form target or CONNECT cannot reach another lease', async () => {
@@ -138,9 +148,11 @@ test('request smuggling: Content-Length with Transfer-Encoding, or two Content-L
   assert.not.ok(seen.some((x) => x.url === '/smuggled'))
 })
 
+// 12 KB: past the ingress's 8 KiB, under Node's own default, so the configured limit is the one in force
 test('headers past the limit get 431; a client that never finishes its headers is cut off', async () => {
-  const big = await raw(ing.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`)
+  const big = await raw(ing.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nx-big: ${'a'.repeat(12_000)}\r\n\r\n`)
   assert.match(big.text, /^HTTP\/1.1 431/)
+  assert.is(refusedCount(ingMetrics, 'header-size'), 1)
   // slowloris: one header line, then silence; the connection must be closed by the ingress, not left open
   const slow = await raw(ing.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nx-a: 1\r\n`, { quietMs: 8000 })
   assert.ok(slow.closed, 'closed by the ingress')
@@ -205,6 +217,127 @@ test('TLS with the operator\'s certificate', async () => {
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+/** a client that sends `head` at once, then `text` a few bytes at a time, never pausing long, until the ingress closes on it */
+async function dribble (port: number, head: string, text: string): Promise<{ text: string, closed: boolean }> {
+  return await new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    let out = ''
+    let at = 0
+    const send = setInterval(() => { if (at < text.length) { s.write(text.slice(at, at + 2)); at += 2 } }, 50)
+    const giveUp = setTimeout(() => done(false), 20_000)
+    const done = (closed: boolean): void => { clearInterval(send); clearTimeout(giveUp); s.destroy(); resolve({ text: out, closed }) }
+    s.on('data', (d) => { out += String(d) })
+    s.on('close', () => done(true))
+    s.on('error', () => {})
+    s.write(head)
+  })
+}
+
+test('a client that keeps sending, slowly, is cut off at the header timeout, and at the request timeout while in its body', async () => {
+  const metrics = createMetricsRegistry()
+  const slow = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost', headersTimeoutMs: 400, requestTimeoutMs: 1500 })({ runtime: { status: async (id) => deployed(id, portA) }, metrics })
+  await slow.start()
+  try {
+    slow.routes.set(A, [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }])
+    const headers = await dribble(slow.port(), '', `GET / HTTP/1.1\r\nhost: ${hostA}\r\n${'x-a: 1\r\n'.repeat(1000)}\r\n`)
+    assert.ok(headers.closed, 'closed by the ingress while the headers still came')
+    assert.match(headers.text, /^(HTTP\/1.1 408|$)/)
+    const body = await dribble(slow.port(), `POST / HTTP/1.1\r\nhost: ${hostA}\r\ncontent-length: 100000\r\n\r\n`, 'b'.repeat(100_000))
+    assert.ok(body.closed, 'closed by the ingress while the body still came')
+    assert.match(body.text, /^HTTP\/1.1 408/)
+    assert.is(refusedCount(metrics, 'timeout'), 2)
+  } finally {
+    await slow.stop()
+  }
+})
+
+test('past maxConnections a new connection is closed before a byte is read, and counted; a freed slot serves again', async () => {
+  const metrics = createMetricsRegistry()
+  const small = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost', maxConnections: 4, headersTimeoutMs: 30_000, requestTimeoutMs: 60_000 })({ runtime: { status: async (id) => deployed(id, portA) }, metrics })
+  await small.start()
+  const held: net.Socket[] = []
+  try {
+    small.routes.set(A, [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }])
+    for (let i = 0; i < 4; i++) {
+      const s = net.connect(small.port(), '127.0.0.1')
+      s.on('error', () => {})
+      await new Promise((resolve) => s.once('connect', resolve))
+      held.push(s)
+    }
+    const before = seen.length
+    const extra = await Promise.all(Array.from({ length: 20 }, async () => await raw(small.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nconnection: close\r\n\r\n`, { quietMs: 5000 })))
+    for (const e of extra) assert.equal(e, { text: '', closed: true })
+    assert.is(seen.length, before, 'no upstream saw them')
+    assert.is(refusedCount(metrics, 'max-connections'), 20)
+    held.shift()!.destroy()
+    let served = ''
+    for (let i = 0; i < 50 && served === ''; i++) {
+      served = (await raw(small.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nconnection: close\r\n\r\n`, { quietMs: 5000 })).text
+      if (served === '') await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    assert.match(served, /^HTTP\/1.1 200[^]*lease A/)
+  } finally {
+    for (const s of held) s.destroy()
+    await small.stop()
+  }
+})
+
+test('one lease holds at most maxUpstreamsPerLease exchanges; more requests and upgrades get 503, other leases are still served', async () => {
+  // an upstream that answers nothing until told to
+  const waiting: http.ServerResponse[] = []
+  const hold = http.createServer((req, res) => { req.resume(); waiting.push(res) })
+  await new Promise<void>((resolve) => hold.listen(0, '127.0.0.1', resolve))
+  const portH = (hold.address() as net.AddressInfo).port
+  const metrics = createMetricsRegistry()
+  const ports = new Map([[A, portH], [B, portB]])
+  const capped = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost', maxUpstreamsPerLease: 3 })({ runtime: { status: async (id) => deployed(id, ports.get(id)!) }, metrics })
+  await capped.start()
+  try {
+    capped.routes.set(A, [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }])
+    capped.routes.set(B, [{ host: hostB, leaseId: B, service: 'web', port: 8080, generated: true }])
+    const first = Array.from({ length: 3 }, async () => await get(capped.port(), hostA))
+    for (let i = 0; i < 200 && waiting.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.is(waiting.length, 3)
+    const more = await Promise.all(Array.from({ length: 20 }, async () => await get(capped.port(), hostA)))
+    for (const r of more) assert.is(r.status, 503)
+    const ws = await raw(capped.port(), `GET / HTTP/1.1\r\nhost: ${hostA}\r\nconnection: Upgrade\r\nupgrade: websocket\r\n\r\n`)
+    assert.match(ws.text, /^HTTP\/1.1 503/)
+    assert.is(waiting.length, 3, 'the upstream saw none of them')
+    assert.is(refusedCount(metrics, 'lease-upstreams'), 21)
+    assert.match((await get(capped.port(), hostB)).body, /^lease B/)
+    // the held exchanges end: their slots are free again
+    for (const res of waiting.splice(0)) res.end('held')
+    for (const r of await Promise.all(first)) assert.equal(r, { status: 200, body: 'held' })
+    const again = get(capped.port(), hostA)
+    for (let i = 0; i < 200 && waiting.length < 1; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    for (const res of waiting.splice(0)) res.end('held')
+    assert.is((await again).status, 200)
+  } finally {
+    await capped.stop()
+    hold.closeAllConnections()
+    hold.close()
+  }
+})
+
+test('a lease that closes takes its cached status along: routed again, it is looked up afresh', async () => {
+  let lookups = 0
+  const once = ingress({ host: '127.0.0.1', port: 0, domain: 'localhost' })({ runtime: { status: async (id) => { lookups++; return deployed(id, portA) } } })
+  await once.start()
+  try {
+    const r = [{ host: hostA, leaseId: A, service: 'web', port: 8080, generated: true }]
+    once.routes.set(A, r)
+    await get(once.port(), hostA)
+    await get(once.port(), hostA)
+    assert.is(lookups, 1)
+    once.routes.remove(A)
+    once.routes.set(A, r)
+    await get(once.port(), hostA)
+    assert.is(lookups, 2)
+  } finally {
+    await once.stop()
   }
 })
 

@@ -1,10 +1,9 @@
 // A provider whose engine has no GPU runtime offers no GPUs, with nvidia-smi reporting the real
-// H100 of test/fixtures/gpu/. This needs the provider role to pass what nvidia-smi finds through
-// gpusToOffer (src/runtime/gpu-support.ts) before it builds its inventory; until it does, the
-// test is skipped with that reason, and `souk node status` (check gpu) fails on such a provider.
+// H100 of test/fixtures/gpu/: the provider role passes what nvidia-smi finds through gpusToOffer
+// (src/runtime/gpu-support.ts) before it builds its inventory.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync, chmodSync, readFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode } from '../../src/node.ts'
@@ -18,7 +17,6 @@ import type { HealthCheck } from '../../src/node/health.ts'
 import type { Souk } from '../../src/node.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 
-const hooked = readFileSync(new URL('../../src/node/provider-role.ts', import.meta.url), 'utf8').includes('gpusForProvider')
 const docker = dockerFromEnv()
 
 if (docker == null) {
@@ -52,27 +50,14 @@ if (docker == null) {
     return { node, gpu }
   }
 
-  if (hooked) {
-    test('the engine has no NVIDIA runtime: the provider offers no GPU, and node status says why', async () => {
-      const { node, gpu } = await provider()
-      try {
-        assert.equal(node.provider!.inventory.capacity().gpus, [])
-        assert.is(gpu.status, 'warn')
-        assert.match(gpu.detail, /1 GPU found by nvidia-smi, none offered: .*no nvidia runtime/)
-      } finally { await node.stop() }
-    })
-  } else {
-    console.log('skipped "the provider offers no GPU": the provider role does not pass nvidia-smi\'s GPUs through gpusToOffer yet (src/node/provider-role.ts)')
-    test.skip('the engine has no NVIDIA runtime: the provider offers no GPU, and node status says why', () => {})
-    test('meanwhile node status fails on a provider offering a GPU its engine cannot attach', async () => {
-      const { node, gpu } = await provider()
-      try {
-        assert.is(node.provider!.inventory.capacity().gpus.length, 1)
-        assert.is(gpu.status, 'fail')
-        assert.match(gpu.detail, /offering 1 GPU the runtime cannot attach: .*no nvidia runtime/)
-      } finally { await node.stop() }
-    })
-  }
+  test('the engine has no NVIDIA runtime: the provider offers no GPU, and node status says why', async () => {
+    const { node, gpu } = await provider()
+    try {
+      assert.equal(node.provider!.inventory.capacity().gpus, [])
+      assert.is(gpu.status, 'warn')
+      assert.match(gpu.detail, /1 GPU found by nvidia-smi, none offered: .*no nvidia runtime/)
+    } finally { await node.stop() }
+  })
 
   test.run()
 }

@@ -4,6 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { ByteQueue, dockerRuntime, MAX_STREAM_BUFFER_BYTES, StreamOverflowError } from '../../src/runtime/index.ts'
+import { STREAM_ITEM_OVERHEAD_BYTES } from '../../src/runtime/constants.ts'
 import { dockerFromEnv } from '../helpers/docker.ts'
 import { manifestOf, newLease, service } from './manifests.ts'
 
@@ -12,7 +13,7 @@ test('a byte-bounded queue pauses its source above its bound and resumes below h
   const q = new ByteQueue<Uint8Array>({ maxBytes: 1000, size: (b) => b.length, pause: () => events.push('pause'), resume: () => events.push('resume') })
   for (let i = 0; i < 5; i++) q.push(new Uint8Array(300))
   assert.equal(events, ['pause'])
-  assert.is(q.bytes, 1500)
+  assert.is(q.bytes, 5 * (300 + STREAM_ITEM_OVERHEAD_BYTES))
   const it = q[Symbol.asyncIterator]()
   let read = 0
   for (let i = 0; i < 4; i++) read += ((await it.next()).value as Uint8Array).length
@@ -26,13 +27,29 @@ test('a byte-bounded queue pauses its source above its bound and resumes below h
 test('a source that ignores the pause ends the stream with a typed error, not unbounded memory', async () => {
   const q = new ByteQueue<Uint8Array>({ maxBytes: 1000, size: (b) => b.length, pause: () => {}, resume: () => {} })
   for (let i = 0; i < 20; i++) q.push(new Uint8Array(300))
-  assert.ok(q.peak <= 4 * 1000 + 300)
+  assert.ok(q.peak <= 4 * 1000 + 300 + STREAM_ITEM_OVERHEAD_BYTES)
   try {
     for await (const _ of q) { /* drains nothing: the error comes first */ }
     assert.unreachable('the stream should have ended with an error')
   } catch (err) {
     assert.instance(err, StreamOverflowError)
   }
+})
+
+test('one-byte writes: each item costs its overhead too, so the source is paused after a bounded count of them', async () => {
+  let paused = false
+  const q = new ByteQueue<Uint8Array>({ size: (b) => b.length, pause: () => { paused = true }, resume: () => { paused = false } })
+  const one = new Uint8Array(1)
+  // a source that honours the pause, as the container streams do
+  for (let i = 0; i < MAX_STREAM_BUFFER_BYTES && !paused; i++) q.push(one)
+  assert.ok(paused)
+  assert.ok(q.length <= MAX_STREAM_BUFFER_BYTES / (1 + STREAM_ITEM_OVERHEAD_BYTES) + 1, `${q.length} one-byte items held`)
+  const held = q.length
+  q.end()
+  let read = 0
+  for await (const _ of q) read++
+  assert.is(read, held)
+  assert.is(q.bytes, 0)
 })
 
 const docker = dockerFromEnv()

@@ -12,6 +12,8 @@ export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000
 /** connections held at once, all clients together */
 export const DEFAULT_MAX_CONNECTIONS = 4096
+/** requests and WebSocket pipes forwarded to one lease at once; more get 503, so one lease cannot hold every upstream connection */
+export const DEFAULT_MAX_UPSTREAMS_PER_LEASE = 256
 /** hostnames one lease may claim through `accept` */
 export const MAX_ACCEPT_HOSTS_PER_LEASE = 64
 /** a DNS name, RFC 1035 */

@@ -1,5 +1,5 @@
 export { ingress, targetsOf } from './ingress.ts'
-export type { Ingress, IngressInit, IngressComponents } from './ingress.ts'
+export type { Ingress, IngressInit, IngressComponents, IngressMetrics } from './ingress.ts'
 export { routeTable } from './routes.ts'
 export type { RouteTable, IngressRoute, RefusedRoute } from './routes.ts'
 export { leaseHostname, checkAcceptHost, normalizeHost, isHostname } from './hostnames.ts'

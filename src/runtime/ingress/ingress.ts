@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream'
 import type { ContainerRuntime, DeployedLease } from '../interface.ts'
 import {
   DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_HEADER_BYTES, DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_UPSTREAM_TIMEOUT_MS, HOP_BY_HOP
+  DEFAULT_MAX_UPSTREAMS_PER_LEASE, DEFAULT_UPSTREAM_TIMEOUT_MS, HOP_BY_HOP
 } from './constants.ts'
 import { IngressError, IngressErrorCode } from './errors.ts'
 import { normalizeHost } from './hostnames.ts'
@@ -37,12 +37,20 @@ export interface IngressInit {
   keepAliveTimeoutMs?: number
   upstreamTimeoutMs?: number
   maxConnections?: number
+  /** requests and WebSocket pipes forwarded to one lease at once */
+  maxUpstreamsPerLease?: number
+}
+
+export interface IngressMetrics {
+  counter: (name: string, help: string) => { inc: (labels?: Record<string, string>, by?: number) => void }
 }
 
 export interface IngressComponents {
   /** where a lease's services listen now (`status().services[].replicas[].urls`) */
   runtime: Pick<ContainerRuntime, 'status'>
   logger?: { debug: (o: object, msg: string) => void, warn: (o: object, msg: string) => void }
+  /** `souk_ingress_refused_total{reason}`: what the ingress turned away at one of its bounds */
+  metrics?: IngressMetrics
 }
 
 export interface Ingress {
@@ -62,6 +70,16 @@ export interface Ingress {
 
 interface Target { host: string, port: number }
 
+const HOP = new Set<string>(HOP_BY_HOP)
+
+/** the headers less those that describe one hop: the fixed ones and any the Connection header names */
+function endToEnd (h: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const drop = h.connection == null ? HOP : new Set([...HOP, ...String(h.connection).split(',').map((c) => c.trim().toLowerCase())])
+  const out: OutgoingHttpHeaders = {}
+  for (const [k, v] of Object.entries(h)) if (v != null && !drop.has(k)) out[k] = v
+  return out
+}
+
 /** where `service` listens on `port` in this status: every running replica's published address */
 export function targetsOf (status: DeployedLease, service: string, port: number): Target[] {
   const s = status.services.find((x) => x.name === service)
@@ -79,7 +97,7 @@ export function ingress (init: IngressInit): (components: IngressComponents) => 
 }
 
 function createIngress (init: IngressInit, components: IngressComponents): Ingress {
-  const routes = routeTable()
+  const table = routeTable()
   const targets = new Map<string, Promise<DeployedLease>>()
   const turn = new Map<string, number>()
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, timeout: 60_000 })
@@ -88,7 +106,34 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
   const piping = new Set<Duplex>()
   const headersTimeout = init.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS
   const upstreamTimeout = init.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS
+  const maxPerLease = init.maxUpstreamsPerLease ?? DEFAULT_MAX_UPSTREAMS_PER_LEASE
+  /** exchanges forwarded to each lease now */
+  const inFlight = new Map<string, number>()
   const log = components.logger
+  const refusedTotal = components.metrics?.counter('souk_ingress_refused_total', 'connections and requests the ingress turned away at one of its bounds, by reason')
+  const refused = (reason: 'max-connections' | 'lease-upstreams' | 'header-size' | 'timeout'): void => { refusedTotal?.inc({ reason }) }
+
+  /** a slot for one exchange with the lease's upstream, and its release; undefined when the lease is at its bound */
+  function hold (leaseId: string): (() => void) | undefined {
+    const n = inFlight.get(leaseId) ?? 0
+    if (n >= maxPerLease) { refused('lease-upstreams'); return undefined }
+    inFlight.set(leaseId, n + 1)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      const left = (inFlight.get(leaseId) ?? 1) - 1
+      if (left > 0) inFlight.set(leaseId, left)
+      else inFlight.delete(leaseId)
+    }
+  }
+
+  /** a closed lease's cached status and replica turns go with its routes */
+  function forget (leaseId: string): void {
+    targets.delete(leaseId)
+    for (const key of turn.keys()) if (key.startsWith(`${leaseId}/`)) turn.delete(key)
+  }
+  const routes: RouteTable = { ...table, remove (leaseId) { table.remove(leaseId); forget(leaseId) } }
 
   const status = (leaseId: string, fresh: boolean): Promise<DeployedLease> => {
     let p = fresh ? undefined : targets.get(leaseId)
@@ -111,10 +156,7 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
   }
 
   function forwardHeaders (h: IncomingHttpHeaders, remote: string | undefined, proto: string): OutgoingHttpHeaders {
-    const drop = new Set<string>(HOP_BY_HOP)
-    for (const c of String(h.connection ?? '').split(',')) drop.add(c.trim().toLowerCase())
-    const out: OutgoingHttpHeaders = {}
-    for (const [k, v] of Object.entries(h)) if (v != null && !drop.has(k)) out[k] = v
+    const out = endToEnd(h)
     const prior = h['x-forwarded-for']
     out['x-forwarded-for'] = prior != null && prior !== '' ? `${String(prior)}, ${remote ?? ''}` : (remote ?? '')
     out['x-forwarded-proto'] = proto
@@ -143,6 +185,9 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
     return (req: IncomingMessage, res: ServerResponse): void => {
       const found = route(req)
       if (!('route' in found)) { req.resume(); plain(res, found.code, found.text); return }
+      const release = hold(found.route.leaseId)
+      if (release == null) { req.resume(); plain(res, 503, `service ${found.route.service} is at its limit of ${maxPerLease} requests at once`); return }
+      res.once('close', release)
       void (async () => {
         const headers = forwardHeaders(req.headers, req.socket.remoteAddress, proto)
         for (let attempt = 0; attempt < 2; attempt++) {
@@ -162,11 +207,7 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
             let connected = false
             up.on('socket', (s) => { if (!(s as net.Socket).connecting) connected = true; else s.once('connect', () => { connected = true }) })
             up.on('response', (ur) => {
-              const out: OutgoingHttpHeaders = {}
-              const drop = new Set<string>(HOP_BY_HOP)
-              for (const c of String(ur.headers.connection ?? '').split(',')) drop.add(c.trim().toLowerCase())
-              for (const [k, v] of Object.entries(ur.headers)) if (v != null && !drop.has(k)) out[k] = v
-              res.writeHead(ur.statusCode ?? 502, ur.statusMessage, out)
+              res.writeHead(ur.statusCode ?? 502, ur.statusMessage, endToEnd(ur.headers))
               pipeline(ur, res, () => {})
               resolve(true)
             })
@@ -200,6 +241,9 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
       const found = route(req)
       if (!('route' in found)) { refuseUpgrade(socket, found.code, found.text); return }
       if (String(req.headers.upgrade ?? '').toLowerCase() !== 'websocket') { refuseUpgrade(socket, 400, 'only WebSocket upgrades are passed on'); return }
+      const release = hold(found.route.leaseId)
+      if (release == null) { refuseUpgrade(socket, 503, `service ${found.route.service} is at its limit of ${maxPerLease} connections at once`); return }
+      socket.once('close', release)
       void pick(found.route, false).then(async (t) => t ?? await pick(found.route, true)).then((target) => {
         if (target == null) { refuseUpgrade(socket, 503, `service ${found.route.service} has no running replica`); return }
         const up = net.connect({ host: target.host, port: target.port })
@@ -241,11 +285,15 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
 
   function setup (s: http.Server | https.Server, proto: 'http' | 'https'): void {
     s.maxConnections = init.maxConnections ?? DEFAULT_MAX_CONNECTIONS
+    // past maxConnections Node closes a new connection at once, before reading a byte
+    s.on('drop', () => { refused('max-connections') })
     s.on('request', onRequest(proto))
     s.on('upgrade', onUpgrade(proto))
     s.on('clientError', (err: any, socket: Duplex) => {
       // Node's own answers: 431 for headers too large, 408 for too slow, 400 for bad framing
       const code = err?.code === 'HPE_HEADER_OVERFLOW' ? 431 : err?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      if (code === 431) refused('header-size')
+      if (code === 408) refused('timeout')
       if ((socket as net.Socket).writable && err?.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       socket.destroy()
     })
