@@ -2,10 +2,10 @@
 // before messages start being refused as from the future (protocols/time.md). The asker sends
 // nothing; the answer is one frame { t: 'souk/time', v: 1, now: ms since the epoch }.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { schema, WireError } from '../wire/index.ts'
+import { schema } from '../wire/index.ts'
 import { FRAME_VERSION, FrameTag, Protocol, REQUEST_TIMEOUT_MS } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
-import { FrameStream, frameOf, withTimeout } from './frames.ts'
+import { checkFrame, FrameStream, frameOf, withTimeout } from './frames.ts'
 import { TokenBuckets } from './rate-limit.ts'
 
 /** answers per peer: a health check asks once in a while */
@@ -23,12 +23,7 @@ export interface ClockOffset {
 
 export function decodeTimeFrame (v: unknown): number {
   const f = frameOf(v, FrameTag.TIME, ['now'])
-  try {
-    return schema.uint(f.now, 'frame.now', MAX_TIME_MS)
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  return checkFrame(() => schema.uint(f.now, 'frame.now', MAX_TIME_MS))
 }
 
 export async function handleTime (libp2p: Libp2p, init: { now?: () => number } = {}): Promise<() => Promise<void>> {

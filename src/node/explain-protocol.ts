@@ -4,9 +4,9 @@
 // to), reserving and publishing nothing. One request frame, one answer frame. A provider answers
 // only the order's tenant (the peer noise authenticated), so nobody else learns its reasons.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
+import { checkFrame, FrameStream, frameOf } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, MAX_ENVELOPE_BYTES, toHex, WireError } from '../wire/index.ts'
+import { schema, HASH_BYTES, MAX_ENVELOPE_BYTES, toHex } from '../wire/index.ts'
 import type { Decision } from '../market/index.ts'
 
 export const EXPLAIN_PROTOCOL = '/souk/explain/1.0.0'
@@ -30,19 +30,10 @@ export interface ExplainRequest {
   dryRun?: Uint8Array
 }
 
-function typed<T> (f: () => T): T {
-  try {
-    return f()
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
-}
-
 /** The request frame, or a NetError. Version 1 frames carry the order ID only. */
 export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRequest {
   const o = frameOf(v, REQUEST, ['order'], version === 2 ? ['dryRun'] : [])
-  return typed(() => {
+  return checkFrame(() => {
     const order = schema.bytes(o.order, 'frame.order', HASH_BYTES)
     if (o.dryRun == null) return { order }
     return { order, dryRun: schema.bytes(o.dryRun, 'frame.dryRun', { min: 1, max: MAX_ENVELOPE_BYTES }) }
@@ -52,7 +43,7 @@ export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRe
 /** The answer frame, or a NetError. */
 export function decodeExplainAnswer (v: unknown): Omit<ExplainAnswer, 'provider'> {
   const o = frameOf(v, ANSWER, [], ['decision'])
-  return typed(() => {
+  return checkFrame(() => {
     if (o.decision == null) return {}
     const d = schema.map(o.decision, 'frame.decision', ['outcome', 'reasons'], ['prices'])
     const decision: NonNullable<ExplainAnswer['decision']> = {
