@@ -77,6 +77,10 @@ export const MAX_SYNC_ORDERS = 1_000
 export const SYNC_INGEST_LIMIT = { perSecond: 200, burst: 200 } as const
 /** sync requests one peer may make of this node (each answer costs up to MAX_SYNC_ORDERS frames) */
 export const SYNC_REQUEST_LIMIT = { perSecond: 1 / 30, burst: 3 } as const
+/** time requests (/souk/time/1.0.0) one peer may make of this node: a health check asks once in a while */
+export const TIME_REQUEST_LIMIT = { perSecond: 0.2, burst: 4 } as const
+/** largest frame on the time protocol */
+export const MAX_TIME_FRAME_BYTES = 64
 /** frames a lease response stream may carry (a followed log ends here at the latest) */
 export const MAX_LEASE_FRAMES = 1_000_000
 /** log line length carried on the lease protocol */

@@ -135,18 +135,28 @@ export class FrameStream {
   }
 }
 
+/**
+ * Runs a frame's field checks: a WireError (a field outside its schema) becomes a NetError
+ * MALFORMED_FRAME with the same message, so every stream protocol refuses bad frames alike.
+ */
+export function checkFrame<T> (f: () => T): T {
+  try {
+    return f()
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
+}
+
 /** Checks a frame's `t` and `v` and returns it as a map with exactly the allowed keys. */
 export function frameOf (value: unknown, tag: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
-  try {
+  return checkFrame(() => {
     const o = schema.map(value, 'frame', ['t', 'v', ...required], optional)
     const t = schema.str(o.t, 'frame.t', 64, 1)
     if (t !== tag) throw new NetError(NetErrorCode.MALFORMED_FRAME, `expected a ${tag} frame, got ${t}`)
     if (o.v !== FRAME_VERSION) throw new NetError(NetErrorCode.MALFORMED_FRAME, `${tag} frame version ${String(o.v)} is not supported (this node speaks ${FRAME_VERSION})`)
     return o
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  })
 }
 
 /** A signal that fires at `timeoutMs` or when `outer` fires, whichever is first. */

@@ -244,7 +244,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   // store (which persists), so a restarted node finds the network again on its own.
   const bootstrapPeers = (config.bootstrap ?? []).map(peerOf)
   const bootstrapState = bootstrapWatch(libp2p, bootstrapPeers)
-  unhandles.push(await handleTime(libp2p))
+  unhandles.push(await handleTime(libp2p, { metrics }))
   const minConnections = config.minConnections ?? MIN_CONNECTIONS
   let keeping = false
   const keep = async (): Promise<void> => {

@@ -2,15 +2,14 @@
 // before messages start being refused as from the future (protocols/time.md). The asker sends
 // nothing; the answer is one frame { t: 'souk/time', v: 1, now: ms since the epoch }.
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { schema, WireError } from '../wire/index.ts'
-import { FRAME_VERSION, FrameTag, Protocol, REQUEST_TIMEOUT_MS } from './constants.ts'
+import { schema } from '../wire/index.ts'
+import { FRAME_VERSION, FrameTag, MAX_TIME_FRAME_BYTES, Protocol, REQUEST_TIMEOUT_MS, TIME_REQUEST_LIMIT } from './constants.ts'
+import { MetricName } from './metrics.ts'
+import type { NetMetrics } from './metrics.ts'
 import { NetError, NetErrorCode } from './errors.ts'
-import { FrameStream, frameOf, withTimeout } from './frames.ts'
+import { checkFrame, FrameStream, frameOf, withTimeout } from './frames.ts'
 import { TokenBuckets } from './rate-limit.ts'
 
-/** answers per peer: a health check asks once in a while */
-const TIME_REQUEST_LIMIT = { perSecond: 0.2, burst: 4 }
-const MAX_TIME_FRAME_BYTES = 64
 /** Dates up to the year 2255: anything larger is not a clock */
 const MAX_TIME_MS = 2 ** 43
 
@@ -23,21 +22,20 @@ export interface ClockOffset {
 
 export function decodeTimeFrame (v: unknown): number {
   const f = frameOf(v, FrameTag.TIME, ['now'])
-  try {
-    return schema.uint(f.now, 'frame.now', MAX_TIME_MS)
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  return checkFrame(() => schema.uint(f.now, 'frame.now', MAX_TIME_MS))
 }
 
-export async function handleTime (libp2p: Libp2p, init: { now?: () => number } = {}): Promise<() => Promise<void>> {
+export async function handleTime (libp2p: Libp2p, init: { now?: () => number, metrics?: NetMetrics } = {}): Promise<() => Promise<void>> {
   const now = init.now ?? Date.now
+  const bounds = init.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
   const requests = new TokenBuckets({ ...TIME_REQUEST_LIMIT, maxKeys: 4096 })
   await libp2p.handle(Protocol.TIME, async (stream: Stream, connection) => {
     const fs = new FrameStream(stream, { maxFrameBytes: MAX_TIME_FRAME_BYTES, maxFrames: 0, signal: withTimeout(REQUEST_TIMEOUT_MS) })
     try {
-      if (!requests.take(connection.remotePeer.toString(), Date.now())) throw new NetError(NetErrorCode.REFUSED, 'too many time requests from this peer')
+      if (!requests.take(connection.remotePeer.toString(), Date.now())) {
+        bounds?.inc({ bound: 'time-requests-per-peer' })
+        throw new NetError(NetErrorCode.REFUSED, 'too many time requests from this peer')
+      }
       fs.expectNoMore()
       await fs.write({ t: FrameTag.TIME, v: FRAME_VERSION, now: now() })
       await fs.close()

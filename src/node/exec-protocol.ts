@@ -3,9 +3,9 @@
 // stdin flows tenant → provider and output flows back, until the command exits. Frames are
 // length-prefixed CBOR maps, each decoded by one of the functions below (a NetError otherwise).
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
+import { checkFrame, FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, toHex, WireError } from '../wire/index.ts'
+import { schema, HASH_BYTES, toHex } from '../wire/index.ts'
 import type { ExecHandle, ExecOutput } from '../runtime/index.ts'
 import { leaseBookOf } from './lease-book.ts'
 
@@ -32,19 +32,10 @@ export type ExecReply =
   | { kind: 'exit', code: number }
   | { kind: 'error', code: string, reason: string }
 
-function typed<T> (f: () => T): T {
-  try {
-    return f()
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
-}
-
 /** The first frame: which command where. */
 export function decodeExecRequest (v: unknown): ExecRequest {
   const o = frameOf(v, REQUEST, ['lease', 'service', 'command', 'tty'])
-  return typed(() => ({
+  return checkFrame(() => ({
     lease: schema.bytes(o.lease, 'frame.lease', HASH_BYTES),
     service: schema.str(o.service, 'frame.service', 64, 1),
     command: schema.arr(o.command, 'frame.command', 64, (x, p) => schema.str(x, p, 4096), 1),
@@ -57,13 +48,13 @@ export function decodeExecInput (v: unknown): ExecInput {
   const t = (v as { t?: unknown } | null)?.t
   if (t === EOF) { frameOf(v, EOF, []); return { kind: 'eof' } }
   const o = frameOf(v, STDIN, ['data'])
-  return typed(() => ({ kind: 'stdin', data: schema.bytes(o.data, 'frame.data', { min: 0, max: MAX_FRAME }) }))
+  return checkFrame(() => ({ kind: 'stdin', data: schema.bytes(o.data, 'frame.data', { min: 0, max: MAX_FRAME }) }))
 }
 
 /** A frame provider → tenant. */
 export function decodeExecReply (v: unknown): ExecReply {
   const t = (v as { t?: unknown } | null)?.t
-  return typed(() => {
+  return checkFrame(() => {
     if (t === EXIT) return { kind: 'exit', code: schema.uint(frameOf(v, EXIT, ['code']).code, 'frame.code', 255) }
     if (t === ERROR) {
       const o = frameOf(v, ERROR, ['code', 'reason'])

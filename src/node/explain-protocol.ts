@@ -4,9 +4,9 @@
 // to), reserving and publishing nothing. One request frame, one answer frame. A provider answers
 // only the order's tenant (the peer noise authenticated), so nobody else learns its reasons.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
-import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, MAX_ENVELOPE_BYTES, toHex, WireError } from '../wire/index.ts'
+import { checkFrame, FrameStream, frameOf, MetricName, NetError, NetErrorCode, TokenBuckets } from '../net/index.ts'
+import type { RateLimit, SoukNode } from '../net/index.ts'
+import { schema, HASH_BYTES, MAX_ENVELOPE_BYTES, toHex } from '../wire/index.ts'
 import type { Decision } from '../market/index.ts'
 
 export const EXPLAIN_PROTOCOL = '/souk/explain/1.0.0'
@@ -17,6 +17,16 @@ const MAX_FRAME = 16 * 1024
 /** a v2 request may carry a whole order envelope */
 const MAX_FRAME_V2 = MAX_ENVELOPE_BYTES + 1024
 export const MAX_EXPLAIN_REASONS = 32
+/**
+ * Dry runs one peer may ask for. Each runs the provider's bid engine on an order anyone can sign
+ * (its capacity check and its pricing, a script perhaps); a tenant asks once per provider per
+ * `souk deploy --dry-run`.
+ */
+export const DRY_RUN_PEER_LIMIT = { perSecond: 0.5, burst: 5 } as const
+/** Dry runs over all peers (a stranger can take a new peer ID per connection). */
+export const DRY_RUN_TOTAL_LIMIT = { perSecond: 5, burst: 20 } as const
+/** Dry runs evaluated at once over all peers, so they cannot fill the pricing script's queue ahead of real orders. */
+export const MAX_DRY_RUNS_IN_FLIGHT = 4
 
 export interface ExplainAnswer {
   provider: string
@@ -30,19 +40,10 @@ export interface ExplainRequest {
   dryRun?: Uint8Array
 }
 
-function typed<T> (f: () => T): T {
-  try {
-    return f()
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
-}
-
 /** The request frame, or a NetError. Version 1 frames carry the order ID only. */
 export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRequest {
   const o = frameOf(v, REQUEST, ['order'], version === 2 ? ['dryRun'] : [])
-  return typed(() => {
+  return checkFrame(() => {
     const order = schema.bytes(o.order, 'frame.order', HASH_BYTES)
     if (o.dryRun == null) return { order }
     return { order, dryRun: schema.bytes(o.dryRun, 'frame.dryRun', { min: 1, max: MAX_ENVELOPE_BYTES }) }
@@ -52,7 +53,7 @@ export function decodeExplainRequest (v: unknown, version: 1 | 2 = 1): ExplainRe
 /** The answer frame, or a NetError. */
 export function decodeExplainAnswer (v: unknown): Omit<ExplainAnswer, 'provider'> {
   const o = frameOf(v, ANSWER, [], ['decision'])
-  return typed(() => {
+  return checkFrame(() => {
     if (o.decision == null) return {}
     const d = schema.map(o.decision, 'frame.decision', ['outcome', 'reasons'], ['prices'])
     const decision: NonNullable<ExplainAnswer['decision']> = {
@@ -89,17 +90,51 @@ function answerFrame (d: Decision | undefined): Record<string, unknown> {
   return answer
 }
 
-export async function handleExplain (net: SoukNode, handlers: ExplainHandlers | ExplainHandlers['lookup']): Promise<() => Promise<void>> {
+export interface ExplainLimits {
+  /** dry runs per peer (DRY_RUN_PEER_LIMIT) */
+  peer?: RateLimit
+  /** dry runs over all peers (DRY_RUN_TOTAL_LIMIT) */
+  total?: RateLimit
+  /** dry runs evaluated at once (MAX_DRY_RUNS_IN_FLIGHT) */
+  inFlight?: number
+}
+
+export async function handleExplain (net: SoukNode, handlers: ExplainHandlers | ExplainHandlers['lookup'], limits: ExplainLimits = {}): Promise<() => Promise<void>> {
   const h: ExplainHandlers = typeof handlers === 'function' ? { lookup: handlers } : handlers
+  const bounds = net.metrics.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
+  const perPeer = new TokenBuckets({ ...(limits.peer ?? DRY_RUN_PEER_LIMIT), maxKeys: 4096 })
+  const total = new TokenBuckets({ ...(limits.total ?? DRY_RUN_TOTAL_LIMIT), maxKeys: 1 })
+  const maxInFlight = limits.inFlight ?? MAX_DRY_RUNS_IN_FLIGHT
+  let inFlight = 0
+  // a refused dry run is reset unanswered, as the time and sync protocols do: the bid engine never sees it
+  const admitDryRun = (peer: string): void => {
+    const now = Date.now()
+    const refuse = (bound: string, why: string): never => {
+      bounds.inc({ bound })
+      throw new NetError(NetErrorCode.REFUSED, why)
+    }
+    if (inFlight >= maxInFlight) refuse('dry-runs-in-flight', `${inFlight} dry runs are being evaluated (limit ${maxInFlight})`)
+    if (!perPeer.take(peer, now)) refuse('dry-runs-per-peer', 'too many dry runs from this peer')
+    if (!total.take('all', now)) refuse('dry-runs', 'too many dry runs')
+  }
   const serve = (version: 1 | 2) => (stream: Stream, connection: Connection): void => {
     void (async () => {
       const signal = AbortSignal.timeout(10_000)
       const fs = new FrameStream(stream, { maxFrameBytes: version === 2 ? MAX_FRAME_V2 : MAX_FRAME, maxFrames: 1, signal })
       try {
         const req = decodeExplainRequest(await fs.readRequired('request'), version)
-        const d = req.dryRun != null
-          ? await h.dryRun?.(req.dryRun, connection.remotePeer, signal)
-          : await h.lookup(toHex(req.order), connection.remotePeer)
+        let d: Decision | undefined
+        if (req.dryRun == null) {
+          d = await h.lookup(toHex(req.order), connection.remotePeer)
+        } else if (h.dryRun != null) {
+          admitDryRun(connection.remotePeer.toString())
+          inFlight++
+          try {
+            d = await h.dryRun(req.dryRun, connection.remotePeer, signal)
+          } finally {
+            inFlight--
+          }
+        }
         await fs.write(answerFrame(d))
         await fs.close()
       } catch (err: any) {

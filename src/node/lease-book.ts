@@ -119,7 +119,8 @@ interface OrderEntry {
   local: boolean
 }
 
-interface Pending { msg: SignedMessage<BidBody>, at: number }
+/** a bid waiting for its order, with that order's ID in hex (compared on every order that arrives) */
+interface Pending { msg: SignedMessage<BidBody>, order: string, at: number }
 
 export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponents) => LeaseBook {
   return ({ gossip, metrics }) => {
@@ -193,8 +194,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       }
       for (const [id, p] of pending) {
         if (p.at >= t - pendingTtl) break // oldest first
-        pending.delete(id)
-        pendingBytes -= p.msg.bytes.length
+        unpend(id, p)
       }
     }
 
@@ -217,26 +217,31 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       }
       ee.emit('order', m)
       // bids that arrived before their order
-      const waiting = [...pending.values()].filter((p) => toHex(p.msg.body.order) === m.idHex)
+      if (pending.size === 0) return
+      const waiting: Pending[] = []
+      for (const p of pending.values()) if (p.order === m.idHex) waiting.push(p)
       for (const p of waiting) {
-        pending.delete(p.msg.idHex)
-        pendingBytes -= p.msg.bytes.length
+        unpend(p.msg.idHex, p)
         onBid(p.msg)
       }
     }
 
-    function holdPending (m: SignedMessage<BidBody>): void {
+    function unpend (id: string, p: Pending): void {
+      pending.delete(id)
+      pendingBytes -= p.msg.bytes.length
+    }
+
+    function holdPending (m: SignedMessage<BidBody>, order: string): void {
       if (pending.has(m.idHex)) return
       const size = m.bytes.length
       if (size > maxPendingBytes) { bound('book-pending-bids'); return }
       // oldest out first: honest bids wait for their order for seconds at most
       while (pending.size >= maxPending || pendingBytes + size > maxPendingBytes) {
         const [id, p] = pending.entries().next().value as [string, Pending]
-        pending.delete(id)
-        pendingBytes -= p.msg.bytes.length
+        unpend(id, p)
         bound('book-pending-bids')
       }
-      pending.set(m.idHex, { msg: m, at: now() })
+      pending.set(m.idHex, { msg: m, order, at: now() })
       pendingBytes += size
     }
 
@@ -249,7 +254,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       if (e == null) {
         // a bid for an order with an outcome matters only when it is the winner this node lacks
         if (expiries.has(orderId) || (lease != null && lease.bidId !== m.idHex)) return
-        holdPending(m)
+        holdPending(m, orderId)
         return
       }
       if (expiries.has(orderId) || (lease != null && lease.bidId !== m.idHex)) return
@@ -301,7 +306,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       expiryVotes.delete(orderId)
       // the winner, if it waited for its order
       const w = pending.get(rec.bidId)
-      if (w != null && orders.has(orderId)) { pending.delete(rec.bidId); pendingBytes -= w.msg.bytes.length; onBid(w.msg) }
+      if (w != null && orders.has(orderId)) { unpend(rec.bidId, w); onBid(w.msg) }
       ee.emit('lease', rec)
       ee.emit(`outcome:${orderId}`, { kind: 'lease', lease: rec })
     }

@@ -2,9 +2,9 @@
 // tenant's node checks it and answers with its countersignature, or with the reason it refuses.
 // One statement frame, one answer frame per stream.
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { FrameStream, frameOf, NetError, NetErrorCode } from '../net/index.ts'
+import { checkFrame, FrameStream, frameOf } from '../net/index.ts'
 import type { SoukNode } from '../net/index.ts'
-import { openMessage, MessageTag, MAX_ENVELOPE_BYTES, schema, WireError } from '../wire/index.ts'
+import { openMessage, MessageTag, MAX_ENVELOPE_BYTES, schema } from '../wire/index.ts'
 import type { SignedMessage, UsageStatementBody, UsageAckBody } from '../wire/index.ts'
 
 export const USAGE_PROTOCOL = '/souk/usage/1.0.0'
@@ -14,25 +14,16 @@ const MAX_FRAME = MAX_ENVELOPE_BYTES + 1024
 
 export type UsageAnswer = { ok: true, ack: SignedMessage<UsageAckBody> } | { ok: false, code: string, reason: string }
 
-function typed<T> (f: () => T): T {
-  try {
-    return f()
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
-}
-
 /** The statement frame: the statement envelope's bytes (opened separately), or a NetError. */
 export function decodeUsageStatementFrame (v: unknown): Uint8Array {
   const o = frameOf(v, STATEMENT, ['statement'])
-  return typed(() => schema.bytes(o.statement, 'frame.statement', { min: 1, max: MAX_ENVELOPE_BYTES }))
+  return checkFrame(() => schema.bytes(o.statement, 'frame.statement', { min: 1, max: MAX_ENVELOPE_BYTES }))
 }
 
 /** The answer frame (an ack's envelope bytes, or the refusal), or a NetError. */
 export function decodeUsageAnswerFrame (v: unknown): { ok: true, ack: Uint8Array } | { ok: false, code: string, reason: string } {
   const o = frameOf(v, ANSWER, ['ok'], ['ack', 'code', 'reason'])
-  return typed(() => {
+  return checkFrame(() => {
     if (schema.bool(o.ok, 'frame.ok')) return { ok: true, ack: schema.bytes(o.ack, 'frame.ack', { min: 1, max: MAX_ENVELOPE_BYTES }) }
     return { ok: false, code: schema.str(o.code, 'frame.code', 64), reason: schema.str(o.reason, 'frame.reason', 512) }
   })

@@ -1,6 +1,6 @@
 // Every decoder a peer or a local user can reach, each with valid samples to mutate: signed
 // messages of every type (opened alone and through the gossip validator of every topic), the
-// frames of every stream protocol (manifest, lease, sync, usage, exec, explain), the committee's
+// frames of every stream protocol (manifest, lease, sync, usage, exec, explain 1 and 2, time), the committee's
 // frames, payloads and files, lease certificates, key files, SDL deployment files and control
 // API requests. Samples are made from fixed keys and times, so every run builds the same ones.
 import { readFileSync, readdirSync } from 'node:fs'
@@ -12,7 +12,7 @@ import type { Signer } from '../../src/wire/index.ts'
 import { keypairFromSeed, identityFromSeed, encodeKeyFile, decodeKeyFile } from '../../src/identity/index.ts'
 import {
   gossipValidator, PenaltyBook, Topic, FrameTag, FRAME_VERSION, GossipErrorCode, decodeLeaseRequest, decodeLeaseResponse, decodeSyncRequest,
-  decodeSyncFrame, checkManifest, MAX_LEASE_FRAME_BYTES, MAX_SYNC_FRAME_BYTES, DEFAULT_TOPIC_POLICIES
+  decodeSyncFrame, checkManifest, MAX_LEASE_FRAME_BYTES, MAX_SYNC_FRAME_BYTES, DEFAULT_TOPIC_POLICIES, decodeTimeFrame, MAX_TIME_FRAME_BYTES
 } from '../../src/net/index.ts'
 import type { ValidationResult } from '../../src/net/index.ts'
 import {
@@ -259,11 +259,25 @@ export function targets (): Target[] {
   })
   out.push({ name: 'frame/explain-request', weight: 1, kind: 'bytes', boundMs: 1000, input: cborInput([frame('souk/explain-request', { order: h(1) })]), run: fromFrame(16 * 1024, decodeExplainRequest) })
   out.push({
+    name: 'frame/explain-request-v2',
+    weight: 3,
+    kind: 'bytes',
+    boundMs: 1000,
+    input: cborInput([frame('souk/explain-request', { order: h(1), dryRun: env[0] }), frame('souk/explain-request', { order: h(1), dryRun: env[1] }), frame('souk/explain-request', { order: h(1) })]),
+    // as the provider does: the frame, then the order envelope it carries
+    run: fromFrame(MAX_ENVELOPE_BYTES + 1024, (x) => { const r = decodeExplainRequest(x, 2); return r.dryRun != null ? openMessage(r.dryRun, { expect: MessageTag.ORDER }) : r })
+  })
+  out.push({ name: 'frame/time', weight: 1, kind: 'bytes', boundMs: 1000, input: cborInput([frame(FrameTag.TIME, { now: T })]), run: fromFrame(MAX_TIME_FRAME_BYTES, decodeTimeFrame) })
+  out.push({
     name: 'frame/explain-answer',
     weight: 2,
     kind: 'bytes',
     boundMs: 1000,
-    input: cborInput([frame('souk/explain-answer', { decision: { outcome: 'declined', reasons: [{ code: 'ERR_PRICE_ABOVE_MAX', message: 'price 12 > max 10 uakt' }] } }), frame('souk/explain-answer', {})]),
+    input: cborInput([
+      frame('souk/explain-answer', { decision: { outcome: 'declined', reasons: [{ code: 'ERR_PRICE_ABOVE_MAX', message: 'price 12 > max 10 uakt' }] } }),
+      frame('souk/explain-answer', { decision: { outcome: 'bid', reasons: [], prices: [price('12'), price('0.5')] } }),
+      frame('souk/explain-answer', {})
+    ]),
     run: fromFrame(16 * 1024, decodeExplainAnswer)
   })
 

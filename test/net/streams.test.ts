@@ -4,9 +4,9 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as lp from 'it-length-prefixed'
 import { sha256, signMessage, MessageTag, encodeCbor } from '../../src/wire/index.ts'
-import { Protocol, ManifestRefusal, tenantManifestCallback, accept, refuse, peerIsKey, leaseStatus, leaseLogs, leaseClose, leaseEvents, NetError, LeaseErrorCode } from '../../src/net/index.ts'
+import { FrameStream, NetErrorCode, Protocol, ManifestRefusal, tenantManifestCallback, accept, refuse, peerIsKey, leaseStatus, leaseLogs, leaseClose, leaseEvents, NetError, LeaseErrorCode } from '../../src/net/index.ts'
 import type { SoukNode, LeaseTerms, LeaseLogLine } from '../../src/net/index.ts'
-import { startNode, stopAll } from './helpers.ts'
+import { startNode, stopAll, waitFor } from './helpers.ts'
 
 const manifest = new TextEncoder().encode('{"services":{"web":{"image":"souk/busybox:latest"}}}')
 const leaseId = sha256(new TextEncoder().encode('lease-1'))
@@ -165,6 +165,24 @@ test('a Close signed by anyone but the requester closes nothing, even sent by th
   for await (const r of stranger.leaseRequest(provider.peerId, { type: 'close', lease: leaseId, close: forged.bytes })) own.push(r)
   assert.is(own[0].kind, 'error')
   assert.is(closed.length, before)
+})
+
+test('a frame whose length prefix is over the limit is refused from the prefix alone', async () => {
+  const errors: string[] = []
+  await provider.libp2p.handle('/souk-test/frame-limit/1.0.0', (stream) => {
+    const fs = new FrameStream(stream, { maxFrameBytes: 1024 })
+    fs.read().then(() => errors.push('read'), (err: any) => { errors.push(String(err?.code)); fs.abort(err) })
+  })
+  try {
+    const stream = await stranger.libp2p.dialProtocol(provider.peerId, '/souk-test/frame-limit/1.0.0')
+    // a prefix announcing 1 MiB and a few bytes of it: the rest never comes
+    const prefix = lp.encode.single(new Uint8Array(1024 * 1024)).subarray()
+    stream.send(prefix.subarray(0, 16))
+    assert.ok(await waitFor(() => errors.length > 0, 5_000), 'the reader still waits for the 1 MiB')
+    assert.equal(errors, [NetErrorCode.FRAME_TOO_LARGE])
+  } finally {
+    await provider.libp2p.unhandle('/souk-test/frame-limit/1.0.0')
+  }
 })
 
 test.run()

@@ -4,7 +4,7 @@ import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { encodeCbor, signMessage, registerMessageType, ReplayWindows, MessageTag, schema } from '../../src/wire/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
-import { gossipValidator, PenaltyBook, memoryMetrics, Topic, Verdict, MetricName, gossipMessageId, envelopePayload, GossipValidationError, DEFAULT_TOPIC_POLICIES } from '../../src/net/index.ts'
+import { gossipValidator, PenaltyBook, memoryMetrics, Topic, Verdict, MetricName, gossipMessageId, GossipValidationError, DEFAULT_TOPIC_POLICIES } from '../../src/net/index.ts'
 import { signOrder } from './helpers.ts'
 import { sha256 } from '../../src/wire/index.ts'
 
@@ -166,13 +166,6 @@ test('a bid past its expiry is ignored as late before its signature is checked; 
   assert.is(v.validate(Topic.BIDS, peer, fresh.bytes, now).error?.code, 'ERR_GOSSIP_LATE')
   remove()
   assert.is(v.validate(Topic.BIDS, peer, fresh.bytes, now).verdict, Verdict.ACCEPT)
-})
-
-test('envelopePayload reads the payload straight from the CBOR header', () => {
-  const o = signOrder(alice)
-  assert.equal(envelopePayload(o.bytes), o.payload)
-  assert.is(envelopePayload(new Uint8Array([0x83])), undefined)
-  assert.is(envelopePayload(encodeCbor({ a: 1 })), undefined)
 })
 
 test.run()
