@@ -116,6 +116,12 @@ export class Ledger {
       id: c.msg.idHex, action: c.msg.body.action, validator: c.msg.body.validator, epoch: c.msg.body.epoch, approvals: c.approvals.size, approved: c.approved
     }))
   }
+  /** whether a join request by this key is ordered in the current epoch */
+  joining (keyHex: string): boolean {
+    for (const c of this.changes.values()) if (c.msg.body.action === ChangeAction.JOIN && hex(c.msg.body.validator) === keyHex) return true
+    return false
+  }
+
   private transitionAt: number | undefined
   private readonly transitionChanges: string[] = []
 

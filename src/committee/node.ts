@@ -201,15 +201,6 @@ class CommitteeNodeImpl implements CommitteeNode {
     return m
   }
 
-  /** what a peer with this key may send: everything (a member), catching up (a candidate), or items */
-  private standing (sender: Uint8Array | undefined): 'member' | 'candidate' | 'guest' {
-    if (sender == null) return 'guest'
-    const k = hex(sender)
-    if (this.c.isMemberKey(k)) return 'member'
-    if (this.c.ledger.pendingChanges().some((x) => x.action === ChangeAction.JOIN && hex(x.validator) === k)) return 'candidate'
-    return 'guest'
-  }
-
   /** a token bucket per peer outside the committee */
   private guestAllowed (from: string): boolean {
     const now = this.c.clock.now()
@@ -229,8 +220,10 @@ class CommitteeNodeImpl implements CommitteeNode {
   handleMessage (from: string, data: Uint8Array, sender?: Uint8Array): void {
     const c = this.c
     if (!c.running) return
-    const standing = this.standing(sender)
-    if (standing !== 'member' && !this.guestAllowed(from)) { c.metrics.hit(BoundName.NON_MEMBER); return }
+    // what a peer may send: everything (a member), items (anyone else, at a bounded rate), and
+    // what catching up takes (a candidate: its join request is ordered)
+    const member = sender != null && c.isMemberKey(hex(sender))
+    if (!member && !this.guestAllowed(from)) { c.metrics.hit(BoundName.NON_MEMBER); return }
     let frame: Frame
     try {
       frame = decodeFrame(data)
@@ -238,11 +231,11 @@ class CommitteeNodeImpl implements CommitteeNode {
       c.log(`bad frame from ${from}: ${String(err?.message ?? err)}`)
       return
     }
-    if (standing !== 'member' && !(standing === 'candidate' ? CANDIDATE_KINDS : GUEST_KINDS).has(frame.kind)) { c.metrics.hit(BoundName.NON_MEMBER); return }
+    if (!member && !GUEST_KINDS.has(frame.kind) && !(CANDIDATE_KINDS.has(frame.kind) && sender != null && c.ledger.joining(hex(sender)))) { c.metrics.hit(BoundName.NON_MEMBER); return }
     try {
       switch (frame.kind) {
         case 'msg':
-          if (standing === 'member') c.intake.onEnvelope(from, frame.body, false)
+          if (member) c.intake.onEnvelope(from, frame.body, false)
           else c.intake.onGuestItem(from, frame.body, GUEST_ITEM_TAGS)
           break
         case 'fin': c.certs.onFinalize(frame.body); break

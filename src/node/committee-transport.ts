@@ -45,15 +45,21 @@ export function committeeTransport (init: { members: () => Uint8Array[] }): (com
     let running = false
     let deliver: (from: string, data: Uint8Array, key?: Uint8Array) => void = () => {}
 
-    const memberSet = (): Set<string> => new Set(init.members().map((m) => toHex(m)))
-    const isMember = (peer: PeerId | string, members = memberSet()): boolean => {
-      const key = publicKeyOfPeerId(typeof peer === 'string' ? peer : peer.toString())
-      return key != null && members.has(toHex(key))
+    // the member list changes once an epoch: its keys and peer IDs are derived once per list,
+    // not on every frame
+    let view: { of: Uint8Array[], keys: Set<string>, peers: string[], peerSet: Set<string> } | undefined
+    const members = (): NonNullable<typeof view> => {
+      const of = init.members()
+      if (view?.of !== of) {
+        const peers = of.map((k) => peerIdFromPublicKeyHex(k)).filter((p): p is string => p != null && p !== self)
+        view = { of, keys: new Set(of.map((m) => toHex(m))), peers, peerSet: new Set(peers) }
+      }
+      return view
     }
-
-    const memberPeers = (): string[] => init.members()
-      .map((k) => peerIdFromPublicKeyHex(k))
-      .filter((p): p is string => p != null && p !== self)
+    const isMember = (peer: PeerId | string): boolean => {
+      const key = publicKeyOfPeerId(typeof peer === 'string' ? peer : peer.toString())
+      return key != null && members().keys.has(toHex(key))
+    }
 
     const drop = (peer: string, o: Outbound): void => {
       o.stream?.abort(new Error('dropped'))
@@ -171,10 +177,9 @@ export function committeeTransport (init: { members: () => Uint8Array[] }): (com
 
     return {
       broadcast (data) {
-        const peers = memberPeers()
+        const { peers, peerSet } = members()
         // queues of peers that left the committee go
-        const keep = new Set(peers)
-        for (const [p, o] of out) if (!keep.has(p) && !isMember(p) && o.queue.length === 0 && !o.writing) drop(p, o)
+        for (const [p, o] of out) if (!peerSet.has(p) && o.queue.length === 0 && !o.writing) drop(p, o)
         for (const p of peers) enqueue(p, data, true)
       },
       send (peer, data) { enqueue(peer, data, isMember(peer)) },

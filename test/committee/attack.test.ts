@@ -98,20 +98,27 @@ test('one signer and one order get a bounded share of the pool: a flood does not
   }
 })
 
-test('deadlines years ahead: the wire refuses to carry them, and the ledger holds nothing open', () => {
+test('one tenant holds a bounded share of the open orders: beyond it its orders expire at once (committee-full), counted', () => {
   const c = cluster(4, { seed: 44 })
   try {
     for (const m of c.members) c.boot(m)
     c.run(300)
-    // the wire caps a deadline at 10 min after createdAt, and createdAt at 30 s ahead of the
-    // receiver's clock: the ledger's own cap (LEDGER_MAX_BID_WINDOW_MS) is defence in depth behind it
+    // far deadlines: beyond its share, a tenant's orders would otherwise stay open for minutes.
+    // The wire caps a deadline at 10 min after createdAt, so one years ahead cannot even be sent.
     assert.throws(() => order(key(2, 6), c.now(), c.now() + 10 * 365 * 24 * 3600_000), /bidDeadline: must be at most/)
-    assert.ok(Bounds.LEDGER_MAX_BID_WINDOW_MS >= 10 * 60_000 + 30_000)
+    const flooder = key(2, 6)
+    const over = 40
+    for (let i = 0; i < Bounds.LEDGER_OPEN_ORDERS_PER_TENANT + over; i++) c.submit(order(flooder, c.now(), c.now() + 9 * 60_000))
+    c.run(1500)
+    for (const m of c.members) {
+      const s = m.node!.status()
+      assert.is(s.openOrders, Bounds.LEDGER_OPEN_ORDERS_PER_TENANT, `${m.name} holds the tenant's share open`)
+      assert.is(s.bounds.ledger_orders, over, `${m.name} counted the refusals`)
+      assert.is(m.expired.filter((e) => e.code === ExpiryCode.FULL).length, over)
+    }
     const id = honestOrder(c)
     c.run(1500)
-    assert.ok(leased(c, id))
-    assert.is(c.members[0].node!.status().openOrders, 0, 'nothing stays open')
-    assert.ok(Bounds.LEDGER_OPEN_ORDERS_PER_TENANT > 0)
+    assert.ok(leased(c, id), 'another tenant\'s order still gets its lease')
   } finally {
     c.close()
   }

@@ -5,7 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeKeyFile } from '../../src/identity/index.ts'
-import { leaseCertificateToJson, committeeFileToJson } from '../../src/committee/index.ts'
+import { peerIdOfPublicKey } from '../../src/identity/index.ts'
+import { leaseCertificateToJson, committeeFileToJson, ChangeAction } from '../../src/committee/index.ts'
+import { toJsonText } from '../../src/api/json.ts'
+import { committeeStatusLines } from '../../src/cli/commands/committee.ts'
 import { cluster, key, order, bid } from './harness.ts'
 
 const root = new URL('../..', import.meta.url).pathname
@@ -67,6 +70,25 @@ test('committee verify checks a lease certificate against the committee file', (
   } finally {
     c.close()
     rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('committee status names the peer of a pending membership change', () => {
+  const c = cluster(4, { seed: 22 })
+  try {
+    const j = c.add('v4', key(1, 4))
+    for (const m of c.members) c.boot(m)
+    c.run(300)
+    j.node?.requestChange(ChangeAction.JOIN)
+    c.run(300)
+    const node = c.members[0].node!
+    // what GET /v1/committee answers, through the control API's JSON
+    const body = JSON.parse(toJsonText({ status: node.status(), files: node.committeeFiles().map(committeeFileToJson) }))
+    assert.is(body.status.changes.length, 1, 'the join is ordered and pending')
+    const lines = committeeStatusLines(body)
+    assert.ok(lines.includes(`change      join ${peerIdOfPublicKey(j.id.publicKey)}  0 approvals`), lines.join('\n'))
+  } finally {
+    c.close()
   }
 })
 

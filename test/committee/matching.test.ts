@@ -1,6 +1,6 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { Ledger, ExpiryCode, tieKey, buildCommittee, misfit, CommitteeTag } from '../../src/committee/index.ts'
+import { Ledger, ExpiryCode, Bounds, tieKey, buildCommittee, misfit, CommitteeTag } from '../../src/committee/index.ts'
 import type { Plan, TallyBody } from '../../src/committee/index.ts'
 import { parseAmount, formatAmount } from '../../src/wire/amount.ts'
 import { signMessage } from '../../src/wire/envelope.ts'
@@ -197,6 +197,19 @@ test('orders without a fitting bid expire with a reason the tenant can read', ()
   const nf = byCode(ExpiryCode.NO_FITTING_BID)
   assert.is(nf.length, 1)
   assert.match(nf[0].reason, /above its maxPrice 100/)
+})
+
+test('an order whose deadline lies beyond the largest bid window after committee time expires at once (deadline-too-far)', () => {
+  // A batch cannot carry one: the wire caps the deadline at 10 min after createdAt and a batch
+  // refuses items created more than 30 s after its time. The ledger keeps its own bound on how
+  // long an order stays open all the same; here its committee time lags the orders' creation.
+  const createdAt = T + 5 * 60_000
+  const far = order(tenant, createdAt, createdAt + 10 * 60_000)
+  const edge = order(tenant, createdAt, T + Bounds.LEDGER_MAX_BID_WINDOW_MS)
+  const plan = new Ledger(genesis).plan(1, T, [far, edge])
+  assert.equal(plan.expired.map((e) => [hx(e.order), e.code]), [[far.idHex, ExpiryCode.TOO_FAR]])
+  assert.match(plan.expired[0].reason, /lies more than 630000 ms after committee time/)
+  assert.is(plan.bounded.deadlines, 1)
 })
 
 test('closes by the tenant or provider end a lease once; others are ignored', () => {

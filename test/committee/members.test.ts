@@ -4,7 +4,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cluster, key, order } from './harness.ts'
-import { encodeFrame, decodeFrame, CommitteeTag, Bounds } from '../../src/committee/index.ts'
+import { encodeFrame, decodeFrame, CommitteeTag, Bounds, ChangeAction } from '../../src/committee/index.ts'
 import type { VoteBody, ProposalBody } from '../../src/committee/index.ts'
 import { signMessage } from '../../src/wire/envelope.ts'
 
@@ -32,6 +32,28 @@ test('a peer outside the committee gets no answer to status, sync or want, and i
     v0.node!.handleMessage('v1', encodeFrame({ kind: 'status', body: { height: 1, round: 0, certified: 1 } }), c.members[1].id.publicKey)
     assert.ok((c.sent.get('v0') ?? []).slice(before).map((d) => decodeFrame(d).kind).includes('batches'))
     void sentTo
+  } finally {
+    c.close()
+  }
+})
+
+test('a candidate is answered to status once its join request is ordered, not before', () => {
+  const c = cluster(4, { seed: 35 })
+  try {
+    const j = c.add('v4', key(1, 4))
+    for (const m of c.members) c.boot(m)
+    c.run(600)
+    const v0 = c.members[0]
+    const answered = (): boolean => {
+      const before = (c.sent.get('v0') ?? []).length
+      v0.node!.handleMessage('v4', encodeFrame({ kind: 'status', body: { height: 1, round: 0, certified: 1 } }), j.id.publicKey)
+      return (c.sent.get('v0') ?? []).slice(before).some((d) => decodeFrame(d).kind === 'batches')
+    }
+    assert.not.ok(answered(), 'a key that has not asked to join is a stranger')
+    j.node!.requestChange(ChangeAction.JOIN)
+    c.run(300)
+    assert.is(v0.node!.status().changes.length, 1, 'the join request is ordered')
+    assert.ok(answered(), 'the candidate gets the batches it lacks')
   } finally {
     c.close()
   }

@@ -55,6 +55,30 @@ export function verifyFileOffline (data: Uint8Array, committeeText?: string): Ve
   return { kind: 'lease-certificate', ok: v.ok, reason: v.reason, signatures: cert.signatures.length, threshold: file.info.threshold }
 }
 
+/** What `committee status` prints, from the answer of GET /v1/committee (bytes arrive as hex). */
+export function committeeStatusLines (r: any): string[] {
+  const st = r.status
+  const out: string[] = []
+  const last = r.files[r.files.length - 1]
+  if (st == null) {
+    return [`this node is not a validator; committee epoch ${last.epoch}, ${last.validators.length} validators, threshold ${last.threshold}`]
+  }
+  const name = (k: string): string => peerIdOfPublicKey(Buffer.from(k, 'hex'))
+  out.push(`epoch       ${st.epoch}${st.validator ? '' : ' (this node is not a member)'}`)
+  out.push(`height      ${st.height}  ${st.idle === true ? 'idle: nothing to order; the next batch starts when work arrives' : `round ${st.round}  step ${st.step}`}`)
+  out.push(`leader      ${name(st.leader)}`)
+  out.push(`pool        ${st.pool} items, ${st.openOrders} open orders`)
+  out.push(`signatures  ${st.verified} checked, ${st.verifyAdopted ?? 0} taken from gossip, ${st.verifyCacheHits} seen before, ${st.rejected} refused, ${st.shed ?? 0} late bids not checked`)
+  out.push(`evidence    ${st.evidence}`)
+  for (const m of st.members) {
+    const p = st.peers.find((x: any) => x.peer === name(m))
+    const state = p == null ? '' : p.behind > 0 ? `behind by ${p.behind} heights` : 'in step'
+    out.push(`member      ${name(m)}  ${state}`)
+  }
+  for (const c of st.changes) out.push(`change      ${c.action} ${name(c.validator)}  ${c.approvals} approvals${c.approved ? ', approved' : ''}`)
+  return out
+}
+
 export function committeeCommand (program: Command): void {
   const committee = program.command('committee').description('the validator committee: its signed file and lease certificates')
 
@@ -125,25 +149,7 @@ export function committeeCommand (program: Command): void {
     .action(async (opts) => {
       const r: any = await client(program).get('/v1/committee')
       if (opts.json === true) { printJson(r); return }
-      const st = r.status
-      const last = r.files[r.files.length - 1]
-      if (st == null) {
-        print(`this node is not a validator; committee epoch ${last.epoch}, ${last.validators.length} validators, threshold ${last.threshold}`)
-        return
-      }
-      const name = (k: string): string => peerIdOfPublicKey(Buffer.from(k, 'hex'))
-      print(`epoch       ${st.epoch}${st.validator ? '' : ' (this node is not a member)'}`)
-      print(`height      ${st.height}  ${st.idle === true ? 'idle: nothing to order; the next batch starts when work arrives' : `round ${st.round}  step ${st.step}`}`)
-      print(`leader      ${name(st.leader)}`)
-      print(`pool        ${st.pool} items, ${st.openOrders} open orders`)
-      print(`signatures  ${st.verified} checked, ${st.verifyAdopted ?? 0} taken from gossip, ${st.verifyCacheHits} seen before, ${st.rejected} refused, ${st.shed ?? 0} late bids not checked`)
-      print(`evidence    ${st.evidence}`)
-      for (const m of st.members) {
-        const p = st.peers.find((x: any) => x.peer === name(m))
-        const state = p == null ? '' : p.behind > 0 ? `behind by ${p.behind} heights` : 'in step'
-        print(`member      ${name(m)}  ${state}`)
-      }
-      for (const c of st.changes) print(`change      ${c.action} ${name(Buffer.from(c.validator).toString('hex'))}  ${c.approvals} approvals${c.approved ? ', approved' : ''}`)
+      for (const l of committeeStatusLines(r)) print(l)
     })
   committee.command('evidence').description('conflicting signatures by one validator, kept as evidence').option('--json', 'print as JSON')
     .action(async (opts) => {
