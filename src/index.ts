@@ -40,7 +40,7 @@ export type { DevnetOptions, DevnetState, DevnetNode, DevnetNodeStatus, DevnetPr
 export { ensureExampleImage, EXAMPLE_IMAGE } from './node/test-image.ts'
 export { committeeJson } from './node/genesis.ts'
 export { genesisCommitteeFile } from './committee/index.ts'
-export { DeployError, DeployErrorCode, NodeError, NodeErrorCode, isDeployErrorCode } from './node/errors.ts'
+export { DeployError, DeployErrorCode, NodeError, NodeErrorCode, HomeInUseError, isDeployErrorCode } from './node/errors.ts'
 export type { DeployErrorDetail } from './node/errors.ts'
 export type { TenantRole, Deployment, DeploymentState, ServiceView, DeployOptions, DeployProgressEvent, UsageLine } from './node/tenant-role.ts'
 export type { ProviderRole } from './node/provider-role.ts'

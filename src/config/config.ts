@@ -167,8 +167,12 @@ function isPlainObject (v: unknown): v is Record<string, unknown> {
   return v != null && typeof v === 'object' && !Array.isArray(v)
 }
 
-/** Merges `src` into `dst` following the shape of `dst`; unknown keys and wrong types are problems. */
-function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): void {
+/**
+ * Merges `src` into `dst` following the shape of `dst`; unknown keys and wrong types are problems.
+ * `internalUnits`: a number at a capacity setting is already millicpu or bytes (a program's
+ * SoukConfig), not souk.yaml's CPUs; strings with units are read as in souk.yaml either way.
+ */
+function mergeInto (dst: any, src: unknown, path: string, problems: Problem[], internalUnits = false): void {
   if (!isPlainObject(src)) { problems.push({ path: path || '(top)', message: 'must be a map' }); return }
   for (const [k, v] of Object.entries(src)) {
     const p = path === '' ? k : `${path}.${k}`
@@ -176,6 +180,11 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): 
     const cur = dst[k]
     if (v == null) continue
     const quantity = QUANTITY_SETTINGS[p]
+    if (quantity != null && internalUnits && typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) problems.push({ path: p, message: `${v} must be a whole number ≥ 0 (${quantity === 'cpu' ? 'millicpu' : 'bytes'})` })
+      else dst[k] = v
+      continue
+    }
     if (quantity != null) {
       try { dst[k] = parseQuantitySetting(quantity, v) } catch (err: any) { problems.push({ path: p, message: String(err?.message ?? err) }) }
       continue
@@ -191,7 +200,7 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[]): 
         for (const [ak, av] of Object.entries(v)) out[ak] = String(av)
         dst[k] = out
       } else {
-        mergeInto(cur, v, p, problems)
+        mergeInto(cur, v, p, problems, internalUnits)
       }
     } else if (typeof cur === 'number') {
       const n = typeof v === 'string' ? Number(v) : v
@@ -285,10 +294,21 @@ export interface LoadConfigOptions {
   set?: string[]
 }
 
-export function resolveConfig (fileValue: unknown, opts: Omit<LoadConfigOptions, 'home'> & { source?: string }): SoukConfig {
+export interface ResolveConfigOptions extends Omit<LoadConfigOptions, 'home'> {
+  /** names the configuration in a ConfigError */
+  source?: string
+  /**
+   * The value is a program's SoukConfig, not souk.yaml: capacity numbers are already millicpu and
+   * bytes, and with no listen address given the node takes a free loopback port (the default)
+   * rather than the role's fixed port, so two nodes in one process do not collide.
+   */
+  embedded?: boolean
+}
+
+export function resolveConfig (fileValue: unknown, opts: ResolveConfigOptions): SoukConfig {
   const config = defaultConfig()
   const problems: Problem[] = []
-  if (fileValue != null) mergeInto(config, fileValue, '', problems)
+  if (fileValue != null) mergeInto(config, fileValue, '', problems, opts.embedded === true)
   const overrides: Record<string, unknown> = {}
   const env = opts.env ?? {}
   for (const p of leafPaths(defaultConfig() as unknown as Record<string, unknown>)) {
@@ -304,7 +324,7 @@ export function resolveConfig (fileValue: unknown, opts: Omit<LoadConfigOptions,
   mergeInto(config, overrides, '', problems)
   // no listen address given anywhere: the role's fixed port, so the address survives restarts
   const given = (v: unknown): boolean => isPlainObject(v) && isPlainObject(v.network) && v.network.listen != null
-  if (!given(fileValue) && !given(overrides)) config.network.listen = defaultListen(config.roles)
+  if (opts.embedded !== true && !given(fileValue) && !given(overrides)) config.network.listen = defaultListen(config.roles)
   check(config, problems)
   if (problems.length > 0) throw new ConfigError(opts.source ?? 'configuration', problems)
   return config

@@ -89,3 +89,20 @@ export class NodeError extends Error {
     if (opts.missing != null) this.missing = opts.missing
   }
 }
+
+/**
+ * ERR_HOME_IN_USE: another node holds the home (its lock file names it). `pid` is the holder's
+ * process, `host` its machine when that is not this one.
+ */
+export class HomeInUseError extends NodeError {
+  readonly home: string
+  readonly pid: number
+  readonly host?: string
+  constructor (home: string, pid: number, message: string, host?: string) {
+    super(NodeErrorCode.HOME_IN_USE, message)
+    this.name = 'HomeInUseError'
+    this.home = home
+    this.pid = pid
+    if (host != null) this.host = host
+  }
+}

@@ -1,12 +1,13 @@
-// One node a home. Two nodes on one home would share a key (one peer ID on two connections), a
-// store and a committee state; SQLite would refuse the second late and obscurely. createNode takes
-// an exclusive lock file in the home before it opens anything, and gives it back on stop. A lock
-// left by a process that died (same host, PID gone) is taken over.
+// One node a home, daemon or library alike. Two nodes on one home would share a key (one peer ID
+// on two connections), a store and a committee state; SQLite would refuse the second late and
+// obscurely ("Database failed to open"). createNode takes an exclusive lock file in the home
+// before it opens anything, and gives it back on stop; the refusal names the process holding it.
+// A lock left by a process that died (same host, PID gone) is taken over.
 import { open, readFile, unlink, mkdir } from 'node:fs/promises'
 import { unlinkSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { NodeError, NodeErrorCode } from './errors.ts'
+import { NodeError, NodeErrorCode, HomeInUseError } from './errors.ts'
 
 export const HOME_LOCK_FILE = 'souk.lock'
 /** a lock file is a few dozen bytes; anything larger is not ours */
@@ -37,15 +38,11 @@ function parse (text: string): LockContent | undefined {
   return undefined
 }
 
-function inUse (home: string, by: string): NodeError {
-  return new NodeError(NodeErrorCode.HOME_IN_USE, `the node home ${home} is in use by ${by}; stop that node first, or give this one its own home`)
-}
-
-/** Takes the home's lock, or throws ERR_HOME_IN_USE naming who holds it. */
+/** Takes the home's lock, or throws HomeInUseError (ERR_HOME_IN_USE) naming who holds it. */
 export async function acquireHome (homeIn: string): Promise<HomeGuard> {
   const home = resolve(homeIn)
   const path = join(home, HOME_LOCK_FILE)
-  if (held.has(home)) throw inUse(home, `another node in this process (pid ${process.pid})`)
+  if (held.has(home)) throw new HomeInUseError(home, process.pid, `another node in this process (pid ${process.pid}) holds ${home}; stop() it first, or give this one its own home`)
   await mkdir(home, { recursive: true, mode: 0o700 })
   const mine: LockContent = { pid: process.pid, host: hostname(), token: `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`, startedAt: Date.now() }
 
@@ -60,11 +57,13 @@ export async function acquireHome (homeIn: string): Promise<HomeGuard> {
     let text = ''
     try { text = await readFile(path, 'utf8') } catch (err: any) { if (err?.code === 'ENOENT' && attempt < 2) continue; throw err }
     const other = parse(text)
-    if (other != null && other.host !== mine.host) throw inUse(home, `pid ${other.pid} on host ${other.host} (remove ${path} if that node is gone)`)
-    if (other != null && other.pid !== process.pid && alive(other.pid)) throw inUse(home, `pid ${other.pid}`)
+    if (other != null && other.host !== mine.host) throw new HomeInUseError(home, other.pid, `a souk node on host ${other.host} (pid ${other.pid}) holds ${home}; stop it there, or remove ${path} if that node is gone`, other.host)
+    if (other != null && other.pid !== process.pid && alive(other.pid)) {
+      throw new HomeInUseError(home, other.pid, `another souk node (pid ${other.pid}) holds ${home}; stop it with \`souk --home ${home} node stop\` (or end the program that runs it), or give this one its own home`)
+    }
     // a dead PID, our own PID without our hold (a node of this process that never stopped
     // cleanly and is gone), or a file that is not a lock we wrote: stale, take it over once
-    if (attempt >= 2) throw inUse(home, `a node that keeps taking the lock (${path})`)
+    if (attempt >= 2) throw new NodeError(NodeErrorCode.HOME_IN_USE, `could not take the lock ${path}; another process keeps recreating it`)
     await unlink(path).catch(() => {})
   }
   held.add(home)

@@ -4,6 +4,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { controlServer, controlClient, createMetricsRegistry, metricsServer, ApiError, ndjsonLines } from '../../src/api/index.ts'
+import { MAX_METRICS_CONNECTIONS } from '../../src/api/constants.ts'
+import { connect } from 'node:net'
+import type { Socket } from 'node:net'
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-api-'))
 const socketPath = join(dir, 'control.sock')
@@ -64,6 +67,32 @@ test('metrics render in Prometheus text format and are served on loopback', asyn
     assert.is(res.status, 200)
     assert.match(await res.text(), /souk_leases/)
   } finally { await m.stop() }
+})
+
+test('the metrics listener holds a bounded number of connections; one past it is dropped and counted', async () => {
+  const r = createMetricsRegistry()
+  const m = metricsServer({ port: 0 }, { registry: r })
+  const { port } = await m.start()
+  const open = async (): Promise<Socket> => await new Promise((resolve, reject) => { const s = connect(port, '127.0.0.1', () => resolve(s)); s.once('error', reject) })
+  const held: Socket[] = []
+  try {
+    for (let i = 0; i < MAX_METRICS_CONNECTIONS; i++) held.push(await open())
+    const extra = await open()
+    // the server closes it without a byte
+    await new Promise<void>((resolve) => { extra.once('close', () => resolve()); extra.resume() })
+    for (let i = 0; i < 50 && !/souk_metrics_connections_dropped_total 1/.test(r.render()); i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.match(r.render(), /souk_metrics_connections_dropped_total 1\n/)
+    for (const s of held.splice(0)) s.destroy()
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined)
+      if (res != null) { assert.is(res.status, 200); assert.match(await res.text(), /souk_metrics_connections_dropped_total/); return }
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    assert.unreachable('no scrape after the idle connections closed')
+  } finally {
+    for (const s of held) s.destroy()
+    await m.stop()
+  }
 })
 
 test('NDJSON lines survive chunks that split a line or a UTF-8 character', async () => {

@@ -8,7 +8,8 @@ import { tmpdir, hostname } from 'node:os'
 import { join } from 'node:path'
 import { createNode } from '../../src/node.ts'
 import type { Souk } from '../../src/node.ts'
-import { ConfigError } from '../../src/config/index.ts'
+import { ConfigError, defaultConfig, resolveConfig } from '../../src/config/index.ts'
+import { mergeConfig } from '../../src/node/config-merge.ts'
 import { NodeError, DeployError, DeployErrorCode } from '../../src/node/errors.ts'
 import { HOME_LOCK_FILE } from '../../src/node/home-guard.ts'
 import { genesisCommitteeFile } from '../../src/committee/index.ts'
@@ -41,6 +42,47 @@ test('a partial configuration is laid over the defaults', async () => {
     assert.ok(node.tenant != null)
     assert.is(node.provider, undefined)
   } finally { await node.stop() }
+})
+
+test('a whole SoukConfig comes back unchanged: the defaults, and one with every capacity set in millicpu and bytes', () => {
+  assert.equal(mergeConfig(defaultConfig()), defaultConfig())
+  const full = defaultConfig()
+  full.roles = ['provider', 'tenant']
+  full.network.listen = ['/ip4/127.0.0.1/tcp/4001']
+  full.provider.cpu = 2500
+  full.provider.memory = 3 * 1024 ** 3
+  full.provider.storage = 10 * 1000 ** 3
+  full.provider.prices = { cpu: '2', memory: '1', storage: '0.1', gpu: '100', endpoint: '0' }
+  full.log.maxBytes = 128 * 1024
+  full.tenant.bidWindowMs = 500
+  assert.equal(mergeConfig(structuredClone(full)), full)
+})
+
+test('an embedded node: numbers are millicpu and bytes, strings read as in souk.yaml, and it listens on a free loopback port', () => {
+  const c = mergeConfig({ roles: ['provider'], provider: { cpu: 1500, memory: 512 * 1024 ** 2 } })
+  assert.is(c.provider.cpu, 1500)
+  assert.is(c.provider.memory, 512 * 1024 ** 2)
+  assert.is(mergeConfig({ provider: { cpu: '2' as any } }).provider.cpu, 2000)
+  // souk.yaml would read the same numbers as CPUs, and give a provider its fixed port
+  assert.throws(() => resolveConfig({ roles: ['provider'], provider: { cpu: 1500 } }, { env: {} }), /1500 would be 1500 CPUs/)
+  assert.equal(c.network.listen, ['/ip4/127.0.0.1/tcp/0'])
+  assert.not.equal(resolveConfig({ roles: ['provider'] }, { env: {} }).network.listen, ['/ip4/127.0.0.1/tcp/0'])
+})
+
+test('an embedded capacity is checked like any other setting', () => {
+  for (const [config, path] of [
+    [{ provider: { cpu: -1 } }, 'provider.cpu'],
+    [{ provider: { memory: 1.5 } }, 'provider.memory'],
+    [{ log: { maxBytes: 1000 } }, 'log.maxBytes']
+  ] as const) {
+    try {
+      mergeConfig(config as any)
+      assert.unreachable(`accepted ${JSON.stringify(config)}`)
+    } catch (err) {
+      assert.instance(err, ConfigError)
+      assert.equal((err as ConfigError).problems.map((p) => p.path), [path], (err as Error).message)
+    }
+  }
 })
 
 test('a misspelt role or setting is a ConfigError naming its path, and nothing is left in the home', async () => {

@@ -10,12 +10,12 @@ import { createNode } from '../../src/node.ts'
 import type { Souk } from '../../src/node.ts'
 import { genesisCommitteeFile } from '../../src/committee/index.ts'
 import { createLogger } from '../../src/node/logger.ts'
-import { defaultConfig } from '../../src/config/index.ts'
 import type { SoukConfig, Role } from '../../src/config/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
 import { dockerRuntime, LABEL_LEASE } from '../../src/runtime/index.ts'
 import { DeployError } from '../../src/node/errors.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
+import { marketConfig, startValidators } from '../helpers/network.ts'
 
 const docker = dockerFromEnv()
 const root = mkdtempSync(join(tmpdir(), 'souk-market-'))
@@ -23,16 +23,8 @@ const nodes: Souk[] = []
 const web = readFileSync(new URL('../../examples/web.yaml', import.meta.url), 'utf8')
 
 function cfg (roles: Role[], bootstrap: string[]): SoukConfig {
-  const c = defaultConfig()
-  c.roles = roles
-  c.network.listen = ['/ip4/127.0.0.1/tcp/0']
-  c.network.bootstrap = bootstrap
-  c.network.testNetwork = true
-  c.tenant.bidWindowMs = 1500
-  c.provider.attributes = { region: 'local' }
-  c.provider.prices = { cpu: '100', memory: '10', storage: '1', gpu: '1000', endpoint: '0' }
+  const c = marketConfig(roles, bootstrap)
   c.provider.usageIntervalMs = 300
-  c.log.level = 'warn'
   return c
 }
 
@@ -48,11 +40,9 @@ if (docker == null) {
   const instance = `souk-test-${randomBytes(4).toString('hex')}`
 
   test.before(async () => {
-    for (const [i, id] of validators.entries()) {
-      const n = await createNode({ home: join(root, `v${i}`), config: cfg(['validator'], boot), identity: id, committee, logger })
-      nodes.push(n)
-      if (i === 0) boot = n.net.multiaddrs().slice(0, 1)
-    }
+    const started = await startValidators({ root, identities: validators, committee, logger, config: cfg })
+    nodes.push(...started.nodes)
+    boot = started.boot
     const runtime = dockerRuntime({ dockerHost: process.env.DOCKER_HOST, instance, pull: 'never' })({})
     provider = await createNode({ home: join(root, 'p'), config: cfg(['provider'], boot), committee, logger, runtime })
     nodes.push(provider)

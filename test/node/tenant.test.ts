@@ -61,6 +61,18 @@ test('a tenant no peer listens to publishes nothing and says why', async () => {
     assert.is((err as DeployError).code, 'ERR_NO_PEERS')
     assert.match((err as DeployError).message, /nothing was published/)
     assert.is(tenant.tenant!.list().length, 0, 'no deployment recorded')
+
+    // aborted while it waits for a listener: the abort's reason, and still nothing published
+    const slow = await createNode({ home: join(root, 'slow'), config: { roles: ['tenant'], network: { testNetwork: true }, tenant: { decisionTimeoutMs: 60_000 } }, committee, logger: createLogger({ level: 'error', destination: process.stderr }) })
+    try {
+      const reason = new Error('the user gave up')
+      const ac = new AbortController()
+      setTimeout(() => ac.abort(reason), 200)
+      const aborted = await slow.tenant!.deploy(web, { signal: ac.signal }).then(() => undefined, (e: unknown) => e)
+      assert.is(aborted, reason)
+      assert.is(slow.tenant!.list().length, 0, 'no deployment recorded')
+      assert.is(slow.book.openOrders(Date.now()).length, 0, 'no order recorded')
+    } finally { await slow.stop() }
   } finally {
     await tenant.stop()
     rmSync(root, { recursive: true, force: true })

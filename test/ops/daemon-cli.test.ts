@@ -12,6 +12,9 @@ import { join } from 'node:path'
 import { genesisCommitteeFile } from '../../src/committee/index.ts'
 import { committeeJson } from '../../src/node/genesis.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
+import { createNode } from '../../src/node.ts'
+import { HOME_LOCK_FILE } from '../../src/node/home-guard.ts'
+import { HomeInUseError } from '../../src/node/errors.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const dir = mkdtempSync(join(tmpdir(), 'souk-ops-cli-'))
@@ -66,8 +69,20 @@ test('a wrong bootstrap port is named at the default log level, and node status 
 test('a second daemon on the same home is told which process holds it', () => {
   const second = souk(['node', 'start'])
   assert.is(second.code, 1)
-  assert.match(second.err, new RegExp(`^error: another souk daemon \\(pid ${daemon!.pid}\\) holds ${home}; stop it with \`souk --home ${home} node stop\``))
+  assert.match(second.err, new RegExp(`^error: another souk node \\(pid ${daemon!.pid}\\) holds ${home}; stop it with \`souk --home ${home} node stop\``))
   assert.not.match(second.err, /Database failed to open|at .*\.ts:\d+/)
+})
+
+test('a program embedding a node is refused the home a daemon holds, by the same lock', async () => {
+  try {
+    const n = await createNode({ home, config: { roles: ['tenant'] } })
+    await n.stop()
+    assert.unreachable('a library node opened a home a daemon holds')
+  } catch (err: any) {
+    assert.instance(err, HomeInUseError)
+    assert.is(err.pid, daemon!.pid)
+    assert.match(err.message, `souk --home ${home} node stop`)
+  }
 })
 
 test('souk node reload applies the log level and refuses what needs a restart, by name', async () => {
@@ -91,7 +106,7 @@ test('node stop ends the daemon and frees the home', async () => {
   assert.is(souk(['node', 'stop']).code, 0)
   assert.ok(await until(() => daemon!.exitCode != null))
   assert.is(daemon!.exitCode, 0)
-  assert.not.ok(existsSync(join(home, 'daemon.lock')))
+  assert.not.ok(existsSync(join(home, HOME_LOCK_FILE)))
 })
 
 test.run()

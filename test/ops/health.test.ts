@@ -9,7 +9,6 @@ import { createNode } from '../../src/node.ts'
 import type { Souk } from '../../src/node.ts'
 import { genesisCommitteeFile } from '../../src/committee/index.ts'
 import { createLogger } from '../../src/node/logger.ts'
-import { defaultConfig } from '../../src/config/index.ts'
 import type { SoukConfig, Role } from '../../src/config/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
 import type { Identity } from '../../src/identity/index.ts'
@@ -17,6 +16,7 @@ import { dockerRuntime } from '../../src/runtime/index.ts'
 import { controlServer, controlClient } from '../../src/api/index.ts'
 import { registerRoutes } from '../../src/node/control-routes.ts'
 import type { HealthReport, HealthInit } from '../../src/node/health.ts'
+import { testConfig } from '../helpers/network.ts'
 
 const root = mkdtempSync(join(tmpdir(), 'souk-health-'))
 const nodes: Souk[] = []
@@ -32,11 +32,7 @@ test.after(async () => {
 })
 
 function cfg (roles: Role[], bootstrap: string[] = []): SoukConfig {
-  const c = defaultConfig()
-  c.roles = roles
-  c.network.listen = ['/ip4/127.0.0.1/tcp/0']
-  c.network.bootstrap = bootstrap
-  c.network.testNetwork = true
+  const c = testConfig(roles, bootstrap)
   c.committee.idleBatchIntervalMs = 200
   c.log.level = 'error'
   return c

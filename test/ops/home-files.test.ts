@@ -1,12 +1,13 @@
-// The home lock (one daemon per home, stale locks taken over), the rotating log file, and the
+// The home lock (one node per home, the holder named), the rotating log file, and the
 // reload plan (what may change without a restart).
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, hostname } from 'node:os'
 import { join } from 'node:path'
-import { lockHome, HomeInUseError, explainOpenFailure } from '../../src/node/home-lock.ts'
+import { acquireHome, HOME_LOCK_FILE } from '../../src/node/home-guard.ts'
+import { HomeInUseError } from '../../src/node/errors.ts'
 import { rotatingFile } from '../../src/node/log-file.ts'
 import { planReload } from '../../src/node/reload.ts'
 import { resolveConfig } from '../../src/config/index.ts'
@@ -14,39 +15,26 @@ import { resolveConfig } from '../../src/config/index.ts'
 const dir = mkdtempSync(join(tmpdir(), 'souk-home-files-'))
 test.after(() => rmSync(dir, { recursive: true, force: true }))
 
-test('a home held by a live process is refused, naming it; released, it can be taken', async () => {
+test('a home held by a live process is refused, naming it and how to stop it; released, it can be taken', async () => {
   const sleeper = spawn('sleep', ['30'])
   try {
     const h = mkdtempSync(join(dir, 'held-'))
-    const held = await lockHome(h, sleeper.pid!)
+    writeFileSync(join(h, HOME_LOCK_FILE), JSON.stringify({ pid: sleeper.pid, host: hostname(), token: 'other', startedAt: Date.now() }))
     try {
-      await lockHome(h)
+      await acquireHome(h)
       assert.unreachable('took a held home')
     } catch (err: any) {
       assert.instance(err, HomeInUseError)
       assert.is(err.code, 'ERR_HOME_IN_USE')
       assert.is(err.pid, sleeper.pid)
-      assert.match(err.message, /another souk daemon \(pid \d+\) holds .*; stop it with `souk --home .* node stop`/)
+      assert.match(err.message, /another souk node \(pid \d+\) holds .*; stop it with `souk --home .* node stop`/)
     }
-    // a store that would not open is explained by the holder
-    const explained: any = await explainOpenFailure(h, new Error('Database failed to open'))
-    assert.instance(explained, HomeInUseError)
-    await held.release()
-    assert.not.ok(existsSync(join(h, 'daemon.lock')))
-    const mine = await lockHome(h)
+    rmSync(join(h, HOME_LOCK_FILE))
+    const mine = await acquireHome(h)
+    assert.is(JSON.parse(readFileSync(join(h, HOME_LOCK_FILE), 'utf8')).pid, process.pid)
     await mine.release()
-    assert.is(((await explainOpenFailure(h, new Error('Database failed to open'))) as Error).message, 'Database failed to open')
+    assert.not.ok(existsSync(join(h, HOME_LOCK_FILE)))
   } finally { sleeper.kill() }
-})
-
-test('a lock left by a process that is gone is taken over', async () => {
-  const home = mkdtempSync(join(dir, 'stale-'))
-  const gone = spawn('true')
-  await new Promise((resolve) => gone.once('exit', resolve))
-  writeFileSync(join(home, 'daemon.lock'), `${gone.pid}\n`)
-  const lock = await lockHome(home)
-  assert.is(readFileSync(join(home, 'daemon.lock'), 'utf8'), `${process.pid}\n`)
-  await lock.release()
 })
 
 test('the log file rotates at its size and keeps the given number of old files', async () => {

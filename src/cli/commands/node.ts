@@ -8,7 +8,6 @@ import { REACHABILITY_TEXT } from '../../net/index.ts'
 import { controlClient } from '../../api/index.ts'
 import { startDaemon, controlSocketPath } from '../../node/daemon.ts'
 import type { DaemonHandle } from '../../node/daemon.ts'
-import { lockHome, explainOpenFailure } from '../../node/home-lock.ts'
 import { setLogOutput } from '../../node/logger.ts'
 import { reportAtStart } from '../../node/start-report.ts'
 import type { HealthReport } from '../../node/health.ts'
@@ -54,8 +53,6 @@ export function nodeCommand (program: Command): void {
       const h = home()
       await mkdir(h, { recursive: true, mode: 0o700 })
       await chmod(h, 0o700).catch(() => {})
-      // one daemon per home: say who holds it, before anything opens the store
-      const lock = await lockHome(h)
       let closeLog: (() => void) | undefined
       let d: DaemonHandle
       try {
@@ -64,8 +61,7 @@ export function nodeCommand (program: Command): void {
         d = await startDaemon(h, { set: opts.set })
       } catch (err) {
         closeLog?.()
-        await lock.release()
-        throw await explainOpenFailure(h, err)
+        throw err
       }
       const report = reportAtStart(d.node, d.node.logger)
       let signals = 0
@@ -86,7 +82,6 @@ export function nodeCommand (program: Command): void {
       process.off('SIGINT', onSignal)
       process.off('SIGTERM', onSignal)
       process.off('SIGHUP', onHup)
-      await lock.release()
       closeLog?.()
     })
 
