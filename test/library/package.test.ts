@@ -135,7 +135,7 @@ if (docker == null) {
     const errors = await runAsync(['errors.mjs', devnetDir], project, 60_000)
     assert.is(errors.code, 0, errors.out)
     assert.match(errors.out, /ERR_CONFIG_INVALID roles\[0\]: "tennant" is not a role/)
-    assert.match(errors.out, /ERR_HOME_IN_USE the node home .* is in use by another node in this process/)
+    assert.match(errors.out, /ERR_HOME_IN_USE another node in this process \(pid \d+\) holds \S+; stop\(\) it first/)
     assert.match(errors.out, /ERR_NOT_READY missing: no peer is subscribed to the orders topic/)
 
     const flow = await runAsync(['deploy.mjs', devnetDir], project, 180_000)
