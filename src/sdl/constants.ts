@@ -78,6 +78,14 @@ export const NEXT_CASES = ['error', 'timeout', '500', '502', '503', '504', '403'
 
 /** storage classes Akash providers know; others are kept and reported */
 export const KNOWN_STORAGE_CLASSES = ['default', 'beta1', 'beta2', 'beta3', 'ram'] as const
+/**
+ * `params.tee` (confidential computing): the capability form (`cpu`, `cpu-gpu`) and the platform
+ * form (`type: sev-snp`, …) Akash's drafts use. The value becomes the placement attribute
+ * TEE_ATTRIBUTE, so only a provider that advertises exactly that value bids.
+ */
+export const TEE_KINDS = ['cpu', 'cpu-gpu'] as const
+export const TEE_TYPES = ['sev-snp', 'sev-snp-gpu', 'tdx', 'tdx-gpu'] as const
+export const TEE_ATTRIBUTE = 'tee'
 export const KNOWN_GPU_VENDORS = ['nvidia', 'amd'] as const
 export const GPU_INTERFACES = ['pcie', 'sxm'] as const
 

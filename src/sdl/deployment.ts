@@ -2,6 +2,7 @@
 // (what a provider runs), the resource groups (what an order asks for) and the totals.
 import { Context, checkKeys, join, readInt, readMap, readString } from './context.ts'
 import { sumProducts } from '../wire/amount.ts'
+import { TEE_ATTRIBUTE } from './constants.ts'
 import type { ParsedPlacement } from './profiles.ts'
 import type { ParsedService } from './services.ts'
 import type { ComputeResources, GroupManifest, Price, ResourceGroup, ResourceTotals, ServiceManifest } from './types.ts'
@@ -136,7 +137,7 @@ function assemble (ctx: Context, placed: Placed[]): Built {
     }
     resourceGroups.push({
       name,
-      attributes: { ...placement.attributes },
+      attributes: { ...placement.attributes, ...teeAttribute(ctx, placement, members) },
       signedBy: { allOf: [...placement.signedBy.allOf], anyOf: [...placement.signedBy.anyOf] },
       resources: members.map((p) => ({ service: p.service.name, resources: structuredClone(p.resources), count: p.count, price: { ...p.price } })),
       maxPrice: { denom: denoms[0], amount: sumProducts(members.map((p) => ({ amount: p.price.amount, count: p.count }))) }
@@ -145,6 +146,34 @@ function assemble (ctx: Context, placed: Placed[]): Built {
     for (const p of members) addTotals(totals, p.resources, p.count)
   }
   return { groups, resourceGroups, totals }
+}
+
+/**
+ * `params.tee` becomes the group's placement attribute: one provider runs the whole group, so its
+ * services must agree, and a GPU kind needs a GPU. souk checks no attestation: the attribute is the
+ * provider's word, or its auditors' when the placement names them in signedBy.
+ */
+function teeAttribute (ctx: Context, placement: ParsedPlacement, members: Placed[]): Record<string, string> {
+  const asking = members.filter((p) => p.service.tee != null)
+  if (asking.length === 0) return {}
+  const kinds = [...new Set(asking.map((p) => p.service.tee as string))]
+  const where = join(asking[0].service.path, 'params.tee')
+  if (kinds.length > 1) {
+    ctx.error(where, `services of placement ${JSON.stringify(placement.name)} ask for different TEEs (${asking.map((p) => `${p.service.name}: ${p.service.tee as string}`).join(', ')}); one provider runs the group, so they must agree`)
+    return {}
+  }
+  const kind = kinds[0]
+  const written = placement.attributes[TEE_ATTRIBUTE]
+  if (written != null && written !== kind) {
+    ctx.error(join(join(placement.path, 'attributes'), TEE_ATTRIBUTE), `is ${JSON.stringify(written)}, but ${where} asks for ${JSON.stringify(kind)}`)
+    return {}
+  }
+  for (const p of asking) {
+    if (kind.endsWith('-gpu') && p.resources.gpu.units === 0) ctx.error(join(p.service.path, 'params.tee'), `${kind} is confidential computing with a GPU, but compute profile ${JSON.stringify(p.profile)} asks for no GPU`)
+  }
+  const bare = members.filter((p) => p.service.tee == null).map((p) => p.service.name)
+  ctx.notice(where, `only providers that advertise the attribute ${TEE_ATTRIBUTE}=${kind} bid on placement ${JSON.stringify(placement.name)}${bare.length > 0 ? ` (${bare.join(', ')} ${bare.length === 1 ? 'runs' : 'run'} there too)` : ''}; souk verifies no attestation, so name auditors in signedBy to rely on more than the provider's word`)
+  return { [TEE_ATTRIBUTE]: kind }
 }
 
 function toServiceManifest (p: Placed): ServiceManifest {

@@ -1,5 +1,5 @@
 // `services`: what each container runs and how it is reached.
-import { HTTP_OPTION_LIMITS, NEXT_CASES, SERVICE_NAME_PATTERN } from './constants.ts'
+import { HTTP_OPTION_LIMITS, NEXT_CASES, SERVICE_NAME_PATTERN, TEE_KINDS, TEE_TYPES } from './constants.ts'
 import { Context, checkKeys, isMap, join, kindOf, readBool, readInt, readMap, readString, readStringList } from './context.ts'
 import type { Expose, ExposeTo, HttpOptions, ServiceCredentials, ServiceVolumeParams } from './types.ts'
 import type { YamlMap } from './yaml.ts'
@@ -14,6 +14,8 @@ export interface ParsedService {
   env: string[]
   expose: Expose[]
   storage: ServiceVolumeParams
+  /** `params.tee`, as the placement attribute value it becomes (`cpu-gpu`, `sev-snp`, …) */
+  tee?: string
   credentials?: ServiceCredentials
   dependencies?: string[]
   /** false when the service has errors: it is still cross-checked, but not built */
@@ -24,7 +26,8 @@ const SERVICE_KEYS = ['image', 'command', 'args', 'env', 'expose', 'params', 'cr
 const EXPOSE_KEYS = ['port', 'as', 'proto', 'to', 'accept', 'http_options'] as const
 const TO_KEYS = ['service', 'global', 'ip'] as const
 const HTTP_KEYS = ['max_body_size', 'read_timeout', 'send_timeout', 'next_tries', 'next_timeout', 'next_cases'] as const
-const PARAMS_KEYS = ['storage'] as const
+const PARAMS_KEYS = ['storage', 'tee'] as const
+const TEE_KEYS = ['type'] as const
 const VOLUME_PARAM_KEYS = ['mount', 'readOnly'] as const
 const CREDENTIAL_KEYS = ['host', 'email', 'username', 'password'] as const
 const MAX_IMAGE_LENGTH = 1024
@@ -75,12 +78,14 @@ function readService (ctx: Context, name: string, v: unknown, refs: ServiceRefs,
   const env = readEnv(ctx, m.env, join(path, 'env'))
   const expose = readExposes(ctx, m.expose, join(path, 'expose'), name, refs, ipPorts)
   const storage = readParams(ctx, m.params, join(path, 'params'))
+  const tee = isMap(m.params) && m.params.tee !== undefined ? readTee(ctx, m.params.tee, join(path, 'params.tee')) : undefined
   const credentials = m.credentials === undefined ? undefined : readCredentials(ctx, m.credentials, join(path, 'credentials'))
   const dependencies = readDependencies(ctx, m.dependencies, join(path, 'dependencies'), name, refs)
 
   const svc: ParsedService = { name, path, image: image ?? '', env, expose, storage, valid: ctx.errors.length === before && image != null }
   if (command != null) svc.command = command
   if (args != null) svc.args = args
+  if (tee != null) svc.tee = tee
   if (credentials != null) svc.credentials = credentials
   if (dependencies != null && dependencies.length > 0) svc.dependencies = dependencies
   return svc
@@ -290,6 +295,27 @@ function readParams (ctx: Context, v: unknown, path: string): ServiceVolumeParam
     Object.defineProperty(out, name, { value: { mount, readOnly }, enumerable: true, writable: true, configurable: true })
   }
   return out
+}
+
+/**
+ * `params.tee: cpu | cpu-gpu`, or `params.tee: { type: sev-snp | sev-snp-gpu | tdx | tdx-gpu }`.
+ * A value souk does not know is an error, never a notice: ignoring it would place a workload that
+ * asked for confidential computing on any provider.
+ */
+function readTee (ctx: Context, v: unknown, path: string): string | undefined {
+  if (isMap(v)) {
+    checkKeys(ctx, v, path, TEE_KEYS)
+    const t = readString(ctx, v.type, join(path, 'type'), { required: true, max: 64 })
+    if (t == null) return undefined
+    if (!(TEE_TYPES as readonly string[]).includes(t)) return ctx.error(join(path, 'type'), `must be one of ${TEE_TYPES.join(', ')}, not ${JSON.stringify(t)}`)
+    return t
+  }
+  const t = readString(ctx, v, path, { required: true, max: 64 })
+  if (t == null) return undefined
+  if (!(TEE_KINDS as readonly string[]).includes(t)) {
+    return ctx.error(path, `must be ${TEE_KINDS.join(' or ')} (or a map with type: ${TEE_TYPES.join(', ')}), not ${JSON.stringify(t)}`)
+  }
+  return t
 }
 
 function readCredentials (ctx: Context, v: unknown, path: string): ServiceCredentials | undefined {

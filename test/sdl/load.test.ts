@@ -129,4 +129,43 @@ test('a validation error carries the notices found on the way', () => {
   }
 })
 
+
+
+test('params.tee becomes the placement attribute a provider must advertise, with a notice that says what it rests on', () => {
+  const sdl = (tee: string, gpu = ''): string => `version: "2.0"
+services:
+  web:
+    image: souk/busybox:latest
+    params:
+      tee: ${tee}
+  side:
+    image: souk/busybox:latest
+profiles:
+  compute:
+    p:
+      resources:
+        cpu: { units: 1 }
+        memory: { size: 512Mi }
+        storage: { size: 1Gi }${gpu}
+  placement:
+    dc:
+      attributes: { region: eu }
+      pricing:
+        p: { denom: uakt, amount: 100 }
+deployment:
+  web:
+    dc: { profile: p, count: 1 }
+  side:
+    dc: { profile: p, count: 1 }
+`
+  const cpu = loadSdl(sdl('cpu'))
+  assert.equal(cpu.groups[0].attributes, { region: 'eu', tee: 'cpu' })
+  const n = cpu.notices.find((x) => x.path === 'services.web.params.tee')
+  assert.match(String(n?.message), /only providers that advertise the attribute tee=cpu bid on placement "dc" \(side runs there too\); souk verifies no attestation/)
+  const gpu = loadSdl(sdl('{ type: tdx-gpu }', '\n        gpu: { units: 1, attributes: { vendor: { nvidia: } } }'))
+  assert.equal(gpu.groups[0].attributes, { region: 'eu', tee: 'tdx-gpu' })
+  // the manifest a provider runs is unchanged: the requirement travels in the order
+  assert.equal(Object.keys(gpu.manifest.groups[0].services[0]).includes('tee'), false)
+})
+
 test.run()
