@@ -10,7 +10,7 @@ import { openStore } from './store/index.ts'
 import type { Store } from './store/index.ts'
 import { createSoukLibp2p, reachabilityOf } from './net/index.ts'
 import type { SoukNode, Reachability } from './net/index.ts'
-import { parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
+import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
 import type { CommitteeFile, CommitteeStatus } from './committee/index.ts'
 import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
 import type { ContainerRuntime } from './runtime/index.ts'
@@ -225,6 +225,11 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
   if (validator != null) {
     metrics.gauge('souk_committee_height', 'height the committee is deciding', (g) => g.set(validator!.committee.status().height))
     metrics.gauge('souk_committee_round', 'round at the current height (above 0 means view changes)', (g) => g.set(Math.max(0, validator!.committee.status().round)))
+    // every bound from the start at 0, so a rate() over the first hit is right
+    metrics.counter('souk_committee_bound_hits_total', 'what the committee refused or dropped because a bound bit, by bound (protocols/committee.md §11)', (c) => {
+      const hits = validator!.committee.status().bounds
+      for (const bound of Object.values(BoundName)) c.set(hits[bound] ?? 0, { bound })
+    })
   }
 
   const events = new TypedEventEmitter<SoukEvents>()

@@ -24,11 +24,13 @@ function fmt (n: number): string {
 }
 
 export interface Counter { inc: (labels?: Labels, by?: number) => void, get: (labels?: Labels) => number }
+/** what a counter's collect callback sees: the totals another part keeps, copied in at each scrape */
+export interface CounterTotals { set: (total: number, labels?: Labels) => void }
 export interface Gauge { set: (value: number, labels?: Labels) => void, inc: (labels?: Labels, by?: number) => void, dec: (labels?: Labels, by?: number) => void, get: (labels?: Labels) => number }
 export interface Histogram { observe: (value: number, labels?: Labels) => void }
 
 export interface MetricsRegistry {
-  counter: (name: string, help: string) => Counter
+  counter: (name: string, help: string, collect?: (c: CounterTotals) => void) => Counter
   gauge: (name: string, help: string, collect?: (g: Gauge) => void) => Gauge
   histogram: (name: string, help: string, buckets?: number[]) => Histogram
   render: () => string
@@ -54,15 +56,19 @@ export function createMetricsRegistry (): MetricsRegistry {
   }
 
   return {
-    counter (name, help) {
+    counter (name, help, collect) {
       return family<Counter>(name, help, 'counter', () => {
         const values = new Map<string, number>()
+        const totals: CounterTotals = { set: (total, labels) => { values.set(labelKey(labels), total) } }
         return {
           api: {
             inc: (labels, by = 1) => { const k = labelKey(labels); values.set(k, (values.get(k) ?? 0) + by) },
             get: (labels) => values.get(labelKey(labels)) ?? 0
           },
-          render: () => [...values].map(([k, v]) => `${name}${k === '' ? '' : `{${k}}`} ${fmt(v)}`)
+          render: () => {
+            collect?.(totals)
+            return [...values].map(([k, v]) => `${name}${k === '' ? '' : `{${k}}`} ${fmt(v)}`)
+          }
         }
       })
     },

@@ -155,6 +155,16 @@ if (docker == null) {
     }
   })
 
+  test('a validator\'s metrics carry the committee\'s bound counters, every bound from the start, as its status counts them', async () => {
+    const v0 = nodes[0]
+    const text = v0.metrics.render()
+    assert.match(text, /# TYPE souk_committee_bound_hits_total counter/)
+    const bounds = v0.validator!.committee.status().bounds
+    for (const bound of ['pool_full', 'non_member', 'ledger_orders', 'ledger_deadline', 'future_full']) {
+      assert.match(text, new RegExp(`^souk_committee_bound_hits_total\\{bound="${bound}"\\} ${bounds[bound] ?? 0}$`, 'm'), bound)
+    }
+  })
+
   test('a validator joins; the new epoch reaches the tenant, which still checks its leases', async () => {
     const joiner = generateIdentity()
     const v4 = await createNode({ home: join(root, 'v4'), config: cfg(['validator'], boot), identity: joiner, committee, logger })
