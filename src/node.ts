@@ -10,6 +10,7 @@ import { openStore } from './store/index.ts'
 import type { Store } from './store/index.ts'
 import { createSoukLibp2p, reachabilityOf } from './net/index.ts'
 import type { SoukNode, Reachability } from './net/index.ts'
+import type { WanSettings } from './net/wan/index.ts'
 import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
 import type { CommitteeFile, CommitteeStatus } from './committee/index.ts'
 import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
@@ -174,7 +175,8 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       },
       metrics,
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
-      gossip: { directPeers: config.network.directPeers }
+      gossip: { directPeers: config.network.directPeers },
+      ...(Object.keys(config.network.wan).length > 0 ? { wan: config.network.wan as unknown as WanSettings } : {})
     })
   } catch (err) {
     store.close()

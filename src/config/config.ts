@@ -31,6 +31,11 @@ export interface SoukConfig {
     directPeers: string[]
     /** a network on one machine or LAN: DHT server mode, loopback and private addresses kept */
     testNetwork: boolean
+    /**
+     * WAN emulation for a test network on one machine ({ profile, seed, region, peers }; see
+     * docs/wan-emulation.md): empty for none. Checked when the network starts.
+     */
+    wan: Record<string, unknown>
   }
   /** the committee file chain (relative to the node home); every role needs it to check leases */
   committee: { file: string, batchIntervalMs: number, minBatchIntervalMs: number, idleBatchIntervalMs: number }
@@ -120,7 +125,8 @@ export function defaultConfig (): SoukConfig {
       relayCircuitDurationMs: 600_000,
       relayReserveOn: [],
       directPeers: [],
-      testNetwork: false
+      testNetwork: false,
+      wan: {}
     },
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
@@ -194,7 +200,11 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[], i
       else dst[k] = [...v]
     } else if (isPlainObject(cur)) {
       // free-form string maps (attributes, prices) take any keys
-      if (k === 'attributes' || k === 'prices') {
+      if (p === 'network.wan') {
+        // free-form here; the network checks it as WanSettings when it starts
+        if (!isPlainObject(v)) problems.push({ path: p, message: 'must be a map' })
+        else dst[k] = structuredClone(v)
+      } else if (k === 'attributes' || k === 'prices') {
         if (!isPlainObject(v)) { problems.push({ path: p, message: 'must be a map' }); continue }
         const out: Record<string, string> = k === 'prices' ? { ...(cur as Record<string, string>) } : {}
         for (const [ak, av] of Object.entries(v)) out[ak] = String(av)

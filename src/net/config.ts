@@ -8,6 +8,8 @@ import type { TopicPolicies } from './validator.ts'
 import type { PenaltyBookInit } from './penalties.ts'
 import type { NetMetrics } from './metrics.ts'
 import type { OpenOrdersSource } from './sync.ts'
+import { checkWanSettings } from './wan/index.ts'
+import type { WanSettings } from './wan/index.ts'
 
 export interface RelayConfig {
   /** act as a circuit relay v2 server for other nodes */
@@ -87,6 +89,8 @@ export interface SoukNetConfig {
   metrics?: NetMetrics
   /** serves /souk/sync/1.0.0 with these open orders */
   openOrders?: OpenOrdersSource
+  /** an emulated wide-area network on one machine: every TCP dial to a listed peer is shaped (docs/wan-emulation.md) */
+  wan?: WanSettings
 }
 
 function fail (path: string, message: string): never {
@@ -129,6 +133,9 @@ export function validateNetConfig (c: SoukNetConfig, prefix = 'net'): void {
   checkInt(c.relay?.maxReservations, p('relay.maxReservations'), 1, 100_000)
   checkInt(c.relay?.circuitDataLimitBytes, p('relay.circuitDataLimitBytes'), 0, Number.MAX_SAFE_INTEGER)
   checkInt(c.relay?.circuitDurationMs, p('relay.circuitDurationMs'), 0, 7 * 24 * 3600_000)
+  if (c.wan !== undefined) {
+    try { checkWanSettings(c.wan) } catch (err: any) { fail(p('wan'), String(err?.message ?? err)) }
+  }
   const g = c.gossip
   if (g != null) {
     checkInt(g.D, p('gossip.D'), 1, 64)

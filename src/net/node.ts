@@ -34,6 +34,7 @@ import { ReplayWindows } from '../wire/index.ts'
 import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
 import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
+import { wanDialInit, wanTransport } from './wan/index.ts'
 import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol, RELAY_CIRCUIT_DATA_LIMIT, RELAY_CIRCUIT_DURATION_MS } from './constants.ts'
 import { validateNetConfig } from './config.ts'
 import type { SoukNetConfig } from './config.ts'
@@ -206,7 +207,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     privateKey: identity.privateKey,
     datastore,
     addresses: { listen, announce: config.announce },
-    transports: [withCoalescedWrites(tcp()), webSockets(), circuitRelayTransport()],
+    transports: [withCoalescedWrites(config.wan != null ? wanTransport(tcp(), wanDialInit(config.wan, identity.peerId.toString())) : tcp()), webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     peerDiscovery,

@@ -20,7 +20,9 @@ import { committeeJson } from './genesis.ts'
 import { genesisCommitteeFile } from '../committee/index.ts'
 import { controlSocketPath, READY_FILE } from './daemon.ts'
 import { ensureExampleImage } from './test-image.ts'
-import { NodeError } from './errors.ts'
+import { NodeError, NodeErrorCode } from './errors.ts'
+import { wanNetwork, wanProfile } from '../net/wan/index.ts'
+import type { ProfileName, Region, WanSettings } from '../net/wan/index.ts'
 
 export const DEVNET_FILE = 'devnet.json'
 /** in a node home: the crash point the node arms itself with when the devnet runs with crash points */
@@ -42,6 +44,8 @@ export interface DevnetNode {
   /** the node's network namespace and address there, when the devnet runs in namespaces */
   netns?: string
   ip?: string
+  /** its region when the devnet emulates a wide-area network */
+  region?: Region
 }
 
 export interface DevnetNetns {
@@ -63,6 +67,8 @@ export interface DevnetState {
   dockerHost?: string
   /** flags for the node binary itself, before the script (e.g. --trace-gc, which NODE_OPTIONS refuses) */
   nodeFlags?: string[]
+  /** the emulated wide-area network every node dials through */
+  wan?: { profile: ProfileName, seed: number }
 }
 
 export type DevnetProgress = { type: 'devnet:image', detail: { image: string, built: boolean } }
@@ -82,6 +88,11 @@ export interface DevnetOptions {
   settings?: Partial<Record<'validator' | 'provider' | 'tenant', Record<string, string | number>>>
   /** flags for the node binary itself, kept for every restart (e.g. ['--trace-gc'] for a soak) */
   nodeFlags?: string[]
+  /**
+   * every node dials through an emulated wide-area network of this profile (docs/wan-emulation.md),
+   * spread round robin over its regions (validators first, so the committee spans them)
+   */
+  wan?: { profile: ProfileName, seed?: number }
   onProgress?: (e: DevnetProgress) => void
   signal?: AbortSignal
 }
@@ -144,7 +155,12 @@ function findNode (state: DevnetState, name: string): DevnetNode {
 const listenAddr = (n: DevnetNode): string => n.ip != null ? `/ip4/${n.ip}/tcp/${n.port}` : `/ip4/127.0.0.1/tcp/${n.port}`
 const dialAddr = (n: DevnetNode): string => `${listenAddr(n)}/p2p/${n.peerId}`
 
-function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string[], o: Required<Pick<DevnetOptions, 'bidWindowMs' | 'dockerHost'>> & Pick<DevnetOptions, 'settings'>): string {
+function wanYaml (w: WanSettings): string[] {
+  const peers = Object.entries(w.peers).map(([k, r]) => `${JSON.stringify(k)}: ${r}`).join(', ')
+  return ['  wan:', `    profile: ${w.profile}`, `    seed: ${w.seed}`, `    region: ${w.region}`, `    peers: { ${peers} }`]
+}
+
+function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string[], o: Required<Pick<DevnetOptions, 'bidWindowMs' | 'dockerHost'>> & Pick<DevnetOptions, 'settings'> & { wan?: WanSettings }): string {
   const extra = (role: 'validator' | 'provider' | 'tenant'): string[] => Object.entries(o.settings?.[role] ?? {}).map(([k, v]) => `  ${k}: ${String(v)}`)
   const lines = [
     '# written by `souk devnet up`',
@@ -154,6 +170,7 @@ function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string[], o: 
     `  bootstrap: [${bootstrap.join(', ')}]`,
     '  testNetwork: true',
     `  directPeers: [${n.role === 'validator' ? directPeers.join(', ') : ''}]`,
+    ...(o.wan != null ? wanYaml(o.wan) : []),
     'committee:',
     '  file: committee.json',
     ...(n.role === 'validator' ? extra('validator') : []),
@@ -223,6 +240,11 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     const why = await netnsUnavailable()
     if (why != null) throw new NodeError('ERR_DEVNET_NETNS', `cannot place the nodes in network namespaces: ${why}`)
   }
+  if (opts.wan != null) {
+    const seed = opts.wan.seed ?? 1
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new NodeError(NodeErrorCode.DEVNET_WAN, `the WAN seed must be a whole number from 0 to 4294967295, not ${String(opts.wan.seed)}`)
+    try { wanProfile(opts.wan.profile) } catch (err: any) { throw new NodeError(NodeErrorCode.DEVNET_WAN, String(err?.message ?? err)) }
+  }
   const dockerHost = opts.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
   const d = dockerClient(dockerHost)
   try {
@@ -255,13 +277,17 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
       ...(opts.netns === true ? { netns: `souk-${tag}-${i}`, ip: `${NETNS_SUBNET}.${i + 2}` } : {})
     })
   }
+  const wan = opts.wan != null
+    ? wanNetwork({ profile: opts.wan.profile, seed: opts.wan.seed, nodes: nodes.map((n) => ({ name: n.name, host: n.ip ?? '127.0.0.1', port: n.port })) })
+    : undefined
+  for (const n of nodes) if (wan != null) n.region = wan.settingsFor(n.name).region
   const validators = nodes.filter((n) => n.role === 'validator')
   for (const [i, n] of nodes.entries()) {
     await mkdir(n.home, { recursive: true, mode: 0o700 })
     await writeSecretFile(keyFilePath(n.home), encodeKeyFile(plan[i].id))
     await writeFile(join(n.home, 'committee.json'), committee)
     const bootstrap = validators.filter((v) => v !== n).slice(0, 2).map(dialAddr)
-    await writeFile(join(n.home, CONFIG_FILE), yamlFor(n, bootstrap, validators.filter((v) => v !== n).map(dialAddr), { bidWindowMs: opts.bidWindowMs ?? 1000, dockerHost, settings: opts.settings }), { mode: 0o600 })
+    await writeFile(join(n.home, CONFIG_FILE), yamlFor(n, bootstrap, validators.filter((v) => v !== n).map(dialAddr), { bidWindowMs: opts.bidWindowMs ?? 1000, dockerHost, settings: opts.settings, wan: wan?.settingsFor(n.name) }), { mode: 0o600 })
   }
   const state: DevnetState = {
     dir,
@@ -270,7 +296,8 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     dockerHost,
     ...(opts.crashPoints === true ? { crashPoints: true } : {}),
     ...(opts.nodeFlags != null && opts.nodeFlags.length > 0 ? { nodeFlags: [...opts.nodeFlags] } : {}),
-    ...(opts.netns === true ? { netns: { tag, hub: `souk-${tag}-hub`, cuts: [] } } : {})
+    ...(opts.netns === true ? { netns: { tag, hub: `souk-${tag}-hub`, cuts: [] } } : {}),
+    ...(wan != null ? { wan: { profile: wan.profile, seed: wan.seed } } : {})
   }
   await saveDevnet(state)
 

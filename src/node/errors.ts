@@ -70,6 +70,8 @@ export const NodeErrorCode = {
   DEVNET_NETNS: 'ERR_DEVNET_NETNS',
   /** no devnet node has that name */
   DEVNET_NO_NODE: 'ERR_DEVNET_NO_NODE',
+  /** the devnet's WAN emulation settings are wrong (profile, seed) */
+  DEVNET_WAN: 'ERR_DEVNET_WAN',
   NO_DEVNET: 'ERR_NO_DEVNET',
   NO_DOCKER: 'ERR_NO_DOCKER',
   NO_BUSYBOX: 'ERR_NO_BUSYBOX',

@@ -69,6 +69,8 @@ async function within<T> (ms: number, p: Promise<T>): Promise<T> {
   } finally { clearTimeout(timer) }
 }
 
+/** peers the clock check asks (one time exchange each) */
+const CLOCK_PEERS = 8
 const GiB = 1024 ** 3
 const fmtBytes = (n: number): string => n >= GiB ? `${(n / GiB).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`
 
@@ -207,13 +209,14 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
   }
 
   async function clock (signal?: AbortSignal): Promise<HealthCheck> {
-    const peers = node.net.libp2p.getPeers().slice(0, 5)
+    const peers = node.net.libp2p.getPeers().slice(0, CLOCK_PEERS)
     if (peers.length === 0) return { name: 'clock', status: 'skip', detail: 'no peers to compare with' }
     const answers = (await Promise.allSettled(peers.map(async (p) => await node.net.clockOffset(peerIdFromString(p.toString()), { signal })))).flatMap((r) => r.status === 'fulfilled' ? [r.value] : [])
     if (answers.length === 0) return { name: 'clock', status: 'skip', detail: `none of ${peers.length} peers answered the time protocol` }
     const offsets = answers.map((a) => a.offsetMs).sort((a, b) => a - b)
     const median = offsets[Math.floor(offsets.length / 2)]
-    const detail = `this node's clock is ${Math.abs(Math.round(median))} ms ${median > 0 ? 'behind' : 'ahead of'} the median of ${answers.length} peer${answers.length === 1 ? '' : 's'}`
+    const rtts = answers.map((a) => Math.round(a.rttMs)).sort((a, b) => a - b)
+    const detail = `this node's clock is ${Math.abs(Math.round(median))} ms ${median > 0 ? 'behind' : 'ahead of'} the median of ${answers.length} peer${answers.length === 1 ? '' : 's'} (round trips ${rtts[0]}${rtts.length > 1 ? `–${rtts[rtts.length - 1]}` : ''} ms)`
     const status: CheckStatus = Math.abs(median) > maxSkewMs ? 'fail' : Math.abs(median) > warnSkewMs ? 'warn' : 'ok'
     return { name: 'clock', status, detail, ...(status === 'ok' ? {} : { fix: 'synchronise the clock (systemd-timesyncd or chrony): messages more than 30 s ahead are refused by every node, and a validator\'s timestamps move auction deadlines' }) }
   }

@@ -3,6 +3,7 @@ import { devnetUp, devnetStatus, devnetDown, devnetCut, devnetPartition, devnetH
 import { ensureExampleImage, EXAMPLE_IMAGE } from '../../node/test-image.ts'
 import { dockerClient } from '../../runtime/index.ts'
 import { print, printJson } from '../output.ts'
+import { NodeError, NodeErrorCode } from '../../node/errors.ts'
 
 const DEFAULT_DIR = './.souk-devnet'
 
@@ -13,12 +14,16 @@ export function devnetCommand (program: Command): void {
     .option('--validators <n>', 'committee size (3f+1)', '4')
     .option('--providers <n>', 'providers', '2')
     .option('--netns', 'each node in a network namespace of its own, on one bridge (needs root); links can then be cut and healed')
+    .option('--wan <profile>', 'every node dials through an emulated wide-area network: lan, continents or lossy (docs/wan-emulation.md)')
+    .option('--wan-seed <n>', 'seed of the emulated links (delay, jitter and loss draws)', '1')
     .option('--json', 'print as JSON')
     .action(async (opts) => {
+      if (opts.wan != null && !/^\d{1,10}$/.test(String(opts.wanSeed))) throw new NodeError(NodeErrorCode.DEVNET_WAN, `--wan-seed must be a whole number, not ${JSON.stringify(opts.wanSeed)}`)
       const state = await devnetUp(opts.dir, {
         validators: Number(opts.validators),
         providers: Number(opts.providers),
         netns: opts.netns === true,
+        ...(opts.wan != null ? { wan: { profile: opts.wan, seed: Number(opts.wanSeed) } } : {}),
         onProgress: (e) => {
           if (opts.json === true) return
           if (e.type === 'devnet:image') print(e.detail.built ? `built the example image ${e.detail.image}` : `example image ${e.detail.image} present`)
@@ -27,6 +32,7 @@ export function devnetCommand (program: Command): void {
       })
       if (opts.json === true) { printJson(state); return }
       print(`devnet up in ${state.dir}`)
+      if (state.wan != null) print(`emulated WAN ${state.wan.profile} (seed ${state.wan.seed}): ${state.nodes.map((n) => `${n.name} ${n.region ?? '?'}`).join(', ')}`)
       print('deploy with:')
       print(`  souk --home ${opts.dir.replace(/\/$/, '')}/tenant deploy examples/web.yaml`)
     })
