@@ -3,7 +3,7 @@
 // and printed on its own. order_to_lease counts from the bid deadline to the certified lease.
 // Each run's page is fetched through the provider's ingress (the stable URL a user gets); on the
 // last lease, sequential requests through the ingress and straight to the container's host port
-// give the latency the ingress adds.
+// give the latency the ingress adds. `--wan=continents` runs the devnet on an emulated WAN.
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +16,8 @@ const arg = (name: string, d: number): number => Number(process.argv.find((a) =>
 const runs = arg('runs', 20)
 const requests = arg('requests', 500)
 const bidWindowMs = arg('bid-window', 500)
+/** --wan=continents: every devnet node dials through that emulated network (docs/wan-emulation.md) */
+const wan = process.argv.find((a) => a.startsWith('--wan='))?.split('=')[1]
 if (process.env.DOCKER_HOST == null) { process.stderr.write('bench:e2e needs a Docker engine: set DOCKER_HOST (see .ci/run)\n'); process.exit(1) }
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-bench-e2e-'))
@@ -33,7 +35,7 @@ const get = async (url: string): Promise<number> => await new Promise((resolve, 
   }).on('error', reject)
 })
 try {
-  await devnetUp(dir, { bidWindowMs })
+  await devnetUp(dir, { bidWindowMs, ...(wan != null ? { wan: { profile: wan as any, seed: 1 } } : {}) })
   const tenant = controlClient({ socketPath: controlSocketPath(join(dir, 'tenant')) })
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now()
@@ -73,4 +75,4 @@ try {
   rmSync(dir, { recursive: true, force: true })
 }
 agent.destroy()
-process.stdout.write(`e2e runs=${runs} p50_ms=${pct(total, 0.5).toFixed(0)} p99_ms=${pct(total, 0.99).toFixed(0)} order_to_lease_p50_ms=${pct(toLease, 0.5).toFixed(0)} lease_to_running_p50_ms=${pct(toRunning, 0.5).toFixed(0)} bid_window_ms=${bidWindowMs} via_ingress=1 ingress_request_p50_ms=${pct(viaIngress, 0.5).toFixed(3)} direct_request_p50_ms=${pct(direct, 0.5).toFixed(3)} ingress_added_p50_ms=${(pct(viaIngress, 0.5) - pct(direct, 0.5)).toFixed(3)} ingress_request_p99_ms=${pct(viaIngress, 0.99).toFixed(3)} direct_request_p99_ms=${pct(direct, 0.99).toFixed(3)}\n`)
+process.stdout.write(`e2e runs=${runs} p50_ms=${pct(total, 0.5).toFixed(0)} p99_ms=${pct(total, 0.99).toFixed(0)} order_to_lease_p50_ms=${pct(toLease, 0.5).toFixed(0)} lease_to_running_p50_ms=${pct(toRunning, 0.5).toFixed(0)} bid_window_ms=${bidWindowMs} via_ingress=1 ingress_request_p50_ms=${pct(viaIngress, 0.5).toFixed(3)} direct_request_p50_ms=${pct(direct, 0.5).toFixed(3)} ingress_added_p50_ms=${(pct(viaIngress, 0.5) - pct(direct, 0.5)).toFixed(3)} ingress_request_p99_ms=${pct(viaIngress, 0.99).toFixed(3)} direct_request_p99_ms=${pct(direct, 0.99).toFixed(3)} wan=${wan ?? 'none'}\n`)
