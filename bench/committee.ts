@@ -5,7 +5,11 @@
 // closes, and the bound ed25519 verification alone puts on this machine (protocols/committee.md,
 // "Verification bound").
 //
-//   node bench/committee.ts [--rate N] [--seconds 8] [--window-ms 300] [--batch-ms 100] [--min-batch-ms 40]
+//   node bench/committee.ts [--rate N] [--seconds 8] [--window-ms 300] [--batch-ms 100] [--min-batch-ms 40] [--wan continents]
+//
+// --wan puts validator i in region i of the profile (docs/wan-emulation.md) and holds each message
+// between two validators for the path's one-way delay and jitter, in order per path; bandwidth
+// caps and losses are not applied here (the devnet's transport wrapper has them).
 //
 // Without --rate, the offered load is 50 % of what verification alone allows (measured first);
 // above what the committee sustains, orders queue past their bid windows and expire, so the
@@ -24,13 +28,14 @@ import { openStore } from '../src/store/index.ts'
 import { committeeNode, buildCommittee, signCommitteeFile } from '../src/committee/index.ts'
 import type { CommitteeFile } from '../src/committee/index.ts'
 import { committeeFileFromJson, committeeFileToJson } from '../src/committee/committee-file.ts'
+import { wanProfile, spreadRegion } from '../src/net/wan/index.ts'
 
 const N = 4
 const PROVIDERS = 3
 const TENANTS = 32
 const VERIFY_PROBE_MS = 1000
 
-interface Args { rate: number, seconds: number, windowMs: number, batchMs: number, minBatchMs?: number }
+interface Args { rate: number, seconds: number, windowMs: number, batchMs: number, minBatchMs?: number, wan?: string }
 
 function parse (argv: string[]): Args {
   const a: Args = { rate: 0, seconds: 8, windowMs: 300, batchMs: 100 }
@@ -41,6 +46,7 @@ function parse (argv: string[]): Args {
     else if (argv[i] === '--window-ms') a.windowMs = v
     else if (argv[i] === '--batch-ms') a.batchMs = v
     else if (argv[i] === '--min-batch-ms') a.minBatchMs = v
+    else if (argv[i] === '--wan') a.wan = argv[i + 1]
     else continue
     i++
   }
@@ -56,7 +62,7 @@ interface Schedule {
   index: Float64Array
 }
 
-interface WorkerBase { i: number, ports: Array<{ peer: number, port: MessagePort }>, dbPath: string }
+interface WorkerBase { i: number, ports: Array<{ peer: number, port: MessagePort }>, dbPath: string, wan?: string }
 interface Go { committee: unknown, schedule: Schedule, t0: number, batchMs: number, minBatchMs?: number, feedMs: number }
 type WorkerInit = WorkerBase & Go
 
@@ -76,6 +82,9 @@ function verifyRate (ms: number): number {
 
 if (isMainThread) {
   const args = parse(process.argv.slice(2))
+  if (args.wan != null) {
+    try { wanProfile(args.wan) } catch (err: any) { process.stderr.write(`bench:committee: ${String(err?.message ?? err)}\n`); process.exit(1) }
+  }
   const dir = mkdtempSync(join(tmpdir(), 'souk-bench-committee-'))
   const validators = Array.from({ length: N }, (_, i) => identityFromSeed(seed(1, i)))
   const tenants = Array.from({ length: TENANTS }, (_, i) => identityFromSeed(seed(2, i)))
@@ -98,7 +107,7 @@ if (isMainThread) {
   let onProbed: () => void = () => {}
   const allProbed = new Promise<void>((resolve) => { onProbed = resolve })
   const workers = Array.from({ length: N }, (_, i) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: { i, ports: ports[i], dbPath: join(dir, `v${i}.sqlite`) }, transferList: ports[i].map((p) => p.port) })
+    const w = new Worker(new URL(import.meta.url), { workerData: { i, ports: ports[i], dbPath: join(dir, `v${i}.sqlite`), wan: args.wan }, transferList: ports[i].map((p) => p.port) })
     const done = new Promise<void>((resolve, reject) => {
       w.on('message', (m: any) => {
         if (m.type === 'verify') { rates[i] = m.rate; if (++probed === N) onProbed() } else if (m.type === 'leases') {
@@ -187,7 +196,7 @@ if (isMainThread) {
   console.log(`offered=${rate}/s orders=${orders} leased=${firstLease.size} batches=${batches} leases_per_batch=${leasesPerBatch.toFixed(1)} verifies_per_s_all_threads=${Math.round(verifiesPerS)} (${rates.map((r) => Math.round(r)).join('+')}) sigs_per_lease_per_node=${perLease.toFixed(2)}`)
   console.log(`finality after the window, at every validator: p50=${pct(allLat, 0.5)} ms p99=${pct(allLat, 0.99)} ms`)
   for (const [i, s] of stats.entries()) console.log(`v${i}: ${JSON.stringify(s)}`)
-  console.log(`committee n=${N} leases_per_s=${Math.round(leasesPerS)} p50_finality_ms=${pct(lat, 0.5)} p99_finality_ms=${pct(lat, 0.99)} verify_bound_per_s=${Math.round(bound)} bound_ratio=${(leasesPerS / bound).toFixed(2)}`)
+  console.log(`committee n=${N} leases_per_s=${Math.round(leasesPerS)} p50_finality_ms=${pct(lat, 0.5)} p99_finality_ms=${pct(lat, 0.99)} verify_bound_per_s=${Math.round(bound)} bound_ratio=${(leasesPerS / bound).toFixed(2)} wan=${args.wan ?? 'none'}`)
 } else {
   const base = workerData as WorkerBase
   // the verification probe runs on all threads at once, before anything else
@@ -199,14 +208,26 @@ if (isMainThread) {
   const waitUntil = async (t: number): Promise<void> => { const d = t - Date.now(); if (d > 0) await new Promise((r) => setTimeout(r, d)) }
   const store = openStore({ path: init.dbPath })
   const byPeer = new Map(init.ports.map((p) => [`v${p.peer}`, p.port]))
+  // the emulated path to each peer: one-way delay and jitter, delivered in order as TCP would
+  const profile = init.wan != null ? wanProfile(init.wan) : undefined
+  const due = new Map<string, number>()
+  const post = (peer: string, d: Uint8Array): void => {
+    const port = byPeer.get(peer)
+    if (port == null) return
+    if (profile == null) { port.postMessage(d); return }
+    const l = profile.link(spreadRegion(init.i), spreadRegion(Number(peer.slice(1))))
+    const at = Math.max(Date.now() + l.delayMs + (Math.random() * 2 - 1) * l.jitterMs, due.get(peer) ?? 0)
+    due.set(peer, at)
+    setTimeout(() => port.postMessage(d), at - Date.now())
+  }
   const node = committeeNode({ committee, batchIntervalMs: init.batchMs, minBatchIntervalMs: init.minBatchMs, relay: false, statusIntervalMs: 1000 })({
     signer: id,
     store,
     clock: { now: Date.now, setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) } },
     logger: process.env.SOUK_BENCH_LOG === '1' ? (l) => console.error(`v${init.i} ${Date.now() - init.t0}: ${l}`) : undefined,
     transport: {
-      broadcast: (d) => { for (const p of init.ports) p.port.postMessage(d) },
-      send: (peer, d) => byPeer.get(peer)?.postMessage(d)
+      broadcast: (d) => { for (const p of init.ports) post(`v${p.peer}`, d) },
+      send: (peer, d) => { post(peer, d) }
     }
   })
   // the ports connect validators only: the sender is the member at the other end
