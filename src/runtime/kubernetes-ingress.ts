@@ -180,29 +180,36 @@ export async function claimedHosts (c: IngressClient, namespace: string): Promis
 export async function applyIngresses (c: IngressClient, namespace: string, want: k8s.V1Ingress[], selector: string): Promise<() => Promise<void>> {
   const have = (await c.call('ingress.list', async () => await c.net.listNamespacedIngress({ namespace, labelSelector: selector }))).items
   const done: Array<() => Promise<unknown>> = []
+  const undo = async (): Promise<void> => { for (const step of done.reverse()) await step().catch(() => {}) }
   const clean = (i: k8s.V1Ingress): k8s.V1Ingress => ({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: i.metadata?.name, namespace, labels: i.metadata?.labels, annotations: i.metadata?.annotations }, spec: i.spec })
-  for (const w of want) {
-    const name = w.metadata!.name!
-    const old = have.find((h) => h.metadata?.name === name)
-    if (old == null) {
-      await c.call('ingress.create', async () => await c.net.createNamespacedIngress({ namespace, body: w }))
-      done.push(async () => await c.net.deleteNamespacedIngress({ name, namespace }))
-    } else if (shape(old) !== shape(w)) {
-      await c.call('ingress.replace', async () => await c.net.replaceNamespacedIngress({ name, namespace, body: { ...w, metadata: { ...w.metadata, resourceVersion: old.metadata?.resourceVersion } } }))
-      done.push(async () => await c.net.replaceNamespacedIngress({ name, namespace, body: clean(old) }))
+  try {
+    for (const w of want) {
+      const name = w.metadata!.name!
+      const old = have.find((h) => h.metadata?.name === name)
+      if (old == null) {
+        await c.call('ingress.create', async () => await c.net.createNamespacedIngress({ namespace, body: w }))
+        done.push(async () => await c.net.deleteNamespacedIngress({ name, namespace }))
+      } else if (shape(old) !== shape(w)) {
+        await c.call('ingress.replace', async () => await c.net.replaceNamespacedIngress({ name, namespace, body: { ...w, metadata: { ...w.metadata, resourceVersion: old.metadata?.resourceVersion } } }))
+        done.push(async () => await c.net.replaceNamespacedIngress({ name, namespace, body: clean(old) }))
+      }
     }
-  }
-  for (const old of have) {
-    const name = old.metadata?.name ?? ''
-    if (want.some((w) => w.metadata?.name === name)) continue
-    try {
-      await c.call('ingress.delete', async () => await c.net.deleteNamespacedIngress({ name, namespace }))
-    } catch (err) {
-      if (!c.isNotFound(err)) throw err
+    for (const old of have) {
+      const name = old.metadata?.name ?? ''
+      if (want.some((w) => w.metadata?.name === name)) continue
+      try {
+        await c.call('ingress.delete', async () => await c.net.deleteNamespacedIngress({ name, namespace }))
+      } catch (err) {
+        if (!c.isNotFound(err)) throw err
+      }
+      done.push(async () => await c.net.createNamespacedIngress({ namespace, body: clean(old) }))
     }
-    done.push(async () => await c.net.createNamespacedIngress({ namespace, body: clean(old) }))
+  } catch (err) {
+    // half applied is put back as it was
+    await undo()
+    throw err
   }
-  return async () => { for (const step of done.reverse()) await step().catch(() => {}) }
+  return undo
 }
 
 /**
