@@ -2,7 +2,7 @@
 // provider, validator, any mix). The library's front door for running souk inside a program.
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
-import { loadConfig, dockerSandboxInit, kubernetesSandboxInit } from './config/index.ts'
+import { loadConfig, dockerSandboxInit, kubernetesSandboxInit, kubernetesIngressInit } from './config/index.ts'
 import type { SoukConfig, Role } from './config/index.ts'
 import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
@@ -129,7 +129,7 @@ export async function readCommitteeFiles (path: string): Promise<CommitteeFile[]
 
 function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home: string): ContainerRuntime {
   const p = config.provider
-  if (p.runtime === 'kubernetes') return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config) })({})
+  if (p.runtime === 'kubernetes') return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
   const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases

@@ -1,6 +1,7 @@
 export { loadConfig, resolveConfig, defaultConfig, envName, ROLES, CONFIG_FILE, OCI_RUNTIMES, UNENFORCED_STORAGE } from './config.ts'
 export type { SoukConfig, Role, LoadConfigOptions, ResolveConfigOptions, SandboxConfig } from './config.ts'
 export { dockerSandboxInit, kubernetesSandboxInit, acceptsUnenforcedStorage } from './sandbox.ts'
+export { kubernetesIngressInit } from './ingress.ts'
 export { configTemplate } from './template.ts'
 export { ConfigError } from './errors.ts'
 export { DEFAULT_PORTS, defaultListen } from './constants.ts'

@@ -132,6 +132,9 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '    tlsCert: ""',
       '    tlsKey: ""',
       '    tlsPort: 443',
+      '    # kubernetes with a domain: the cluster\'s ingress controller serves HTTP through an Ingress per lease service port;',
+      '    # their ingressClassName (empty: the cluster\'s default class)',
+      '    className: ""',
       ''
     )
   }

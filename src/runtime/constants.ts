@@ -56,3 +56,7 @@ export const MAX_EXPOSES_PER_SERVICE = 64
 export const HTTP_PORTS = [80, 8080] as const
 /** replicas the manifest asked for, on every container, so status is complete after a restart */
 export const LABEL_COUNT = 'souk.count'
+/** on a Kubernetes lease namespace: JSON of the lease's Ingress hosts, so a deleted or edited Ingress can be put back without the manifest */
+export const ANNOTATION_INGRESS = 'souk.ingress'
+/** annotation prefix of kubernetes/ingress-nginx, the controller whose annotations http_options map to */
+export const NGINX_ANNOTATION_PREFIX = 'nginx.ingress.kubernetes.io/'

@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import * as k8s from '@kubernetes/client-node'
 import {
-  ANNOTATION_LEASE_ID, DEFAULT_API_TIMEOUT_MS, DEFAULT_CAP_ADD, DEFAULT_INSTANCE, KUBE_LEASE_LABEL_CHARS, LABEL_EXPOSE, LABEL_GROUP, LABEL_INSTANCE,
+  ANNOTATION_INGRESS, ANNOTATION_LEASE_ID, DEFAULT_API_TIMEOUT_MS, DEFAULT_CAP_ADD, DEFAULT_INSTANCE, KUBE_LEASE_LABEL_CHARS, LABEL_EXPOSE, LABEL_GROUP, LABEL_INSTANCE,
   LABEL_LEASE, LABEL_NOTICES, LABEL_PROVIDER, LABEL_SERVICE, LABEL_TENANT, NAME_PREFIX
 } from './constants.ts'
 import { PRIVATE_IPV4, parseCidr } from './address-ranges.ts'
@@ -19,6 +19,8 @@ import {
 import { checkLeaseId, commonNotices, formatUrl, isGlobal, leaseNameKey, planServices, urlScheme } from './manifest-plan.ts'
 import type { PlannedService } from './manifest-plan.ts'
 import { ByteQueue, LineSplitter } from './streams.ts'
+import { applyIngresses, claimedHosts, ingressesOf, ingressUrls, leaseIngresses, readIngressRecords, withoutRoutedPorts } from './kubernetes-ingress.ts'
+import type { IngressClient } from './kubernetes-ingress.ts'
 import type {
   ContainerRuntime, DeployedLease, DeployOptions, ExecHandle, ExecOptions, ExecOutput, LeaseRef, LeaseSummary, LogLine, LogOptions,
   ReconcileResult, ReplicaState, ReplicaStatus, RuntimeEvent, RuntimeNotice, SandboxReport, ServiceStatus, ServiceUrl
@@ -55,6 +57,10 @@ export interface KubernetesRuntimeInit {
   allowNetworks?: string[]
   /** more IPv4 ranges leases must not reach (the nodes' public addresses, say) */
   blockNetworks?: string[]
+  /** HTTP services get Ingress objects with hostnames under this domain (docs/provider-kubernetes.md); unset: none, HTTP stays on the NodePort */
+  ingressDomain?: string
+  /** `spec.ingressClassName` of those Ingresses; unset: the cluster's default IngressClass */
+  ingressClassName?: string
 }
 
 export interface KubernetesRuntimeComponents {
@@ -439,6 +445,38 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     }
   }
 
+  const ingressInit = init.ingressDomain != null && init.ingressDomain !== '' ? { domain: init.ingressDomain.toLowerCase(), className: init.ingressClassName } : undefined
+  const ingressClient: IngressClient = { net, call, isNotFound: (err) => isStatus(err, 404) }
+  const ingressSelector = (leaseId: string): string => `${LABEL_LEASE}=${leaseLabelValue(leaseId)},${LABEL_INSTANCE}=${labelSafe(instance)}`
+
+  /** the lease's Ingresses (hosts other Ingresses of the cluster hold refused); their record and notices go on `objs.namespace`, routed ports leave the NodePort */
+  async function planIngresses (leaseId: string, manifest: Manifest, objs: KubernetesObjects): Promise<k8s.V1Ingress[]> {
+    if (ingressInit == null) return []
+    const meta = objs.namespace.metadata!
+    const plan = leaseIngresses(leaseId, manifest, meta.name!, { ...meta.labels }, ingressInit, await claimedHosts(ingressClient, meta.name!))
+    objs.notices.push(...plan.notices)
+    meta.annotations = { ...meta.annotations, [LABEL_NOTICES]: JSON.stringify(objs.notices), [ANNOTATION_INGRESS]: JSON.stringify(plan.records) }
+    objs.services = withoutRoutedPorts(objs.services, plan.records)
+    return plan.ingresses
+  }
+
+  /** makes the lease's Ingresses these; returns how to undo it */
+  async function syncIngresses (leaseId: string, ingresses: k8s.V1Ingress[]): Promise<() => Promise<void>> {
+    if (ingressInit == null) return async () => {}
+    return await applyIngresses(ingressClient, namespaceName(leaseId), ingresses, ingressSelector(leaseId))
+  }
+
+  /** puts back Ingresses deleted or edited by hand, from the record on the namespace */
+  async function restoreIngresses (leaseId: string): Promise<void> {
+    if (ingressInit == null) return
+    const nsObj = await readNamespace(leaseId)
+    const records = readIngressRecords(nsObj?.metadata?.annotations)
+    if (nsObj == null || records == null) return
+    const l = nsObj.metadata?.labels ?? {}
+    const labels = { [LABEL_LEASE]: l[LABEL_LEASE] ?? '', [LABEL_TENANT]: l[LABEL_TENANT] ?? '', [LABEL_PROVIDER]: l[LABEL_PROVIDER] ?? '', [LABEL_INSTANCE]: l[LABEL_INSTANCE] ?? '' }
+    await syncIngresses(leaseId, ingressesOf(leaseId, records, namespaceName(leaseId), labels, ingressInit))
+  }
+
   async function createWorkload (w: Workload, ns: string): Promise<void> {
     if (w.kind === 'Deployment') await call('deployment.create', async () => await apps.createNamespacedDeployment({ namespace: ns, body: w.obj }))
     else await call('statefulset.create', async () => await apps.createNamespacedStatefulSet({ namespace: ns, body: w.obj }))
@@ -447,6 +485,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
   async function deploy (lease: LeaseRef, manifest: Manifest, opts: DeployOptions = {}): Promise<DeployedLease> {
     checkLeaseId(lease.leaseId)
     const objs = kubernetesObjects(lease, manifest, init)
+    const ingresses = await planIngresses(lease.leaseId, manifest, objs)
     const ns = objs.namespace.metadata!.name!
     opts.onProgress?.({ type: 'runtime:namespace:create', detail: { name: ns } })
     try {
@@ -468,6 +507,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
         opts.onProgress?.({ type: 'runtime:workload:create', detail: { kind: w.kind, name: w.obj.metadata!.name } })
         await createWorkload(w, ns)
       }
+      await syncIngresses(lease.leaseId, ingresses)
     } catch (err) {
       await call('namespace.delete', async () => await core.deleteNamespace({ name: ns })).catch(() => {})
       if (opts.signal?.aborted === true) throw new AbortedError('deploy was aborted; its namespace was deleted')
@@ -494,6 +534,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const labels = nsObj.metadata?.labels ?? {}
     const lease: LeaseRef = { leaseId, tenant: labels[LABEL_TENANT] ?? '', provider: labels[LABEL_PROVIDER] ?? '' }
     const want = kubernetesObjects(lease, manifest, init)
+    const ingresses = await planIngresses(leaseId, manifest, want)
     const ns = namespaceName(leaseId)
     const before = await currentWorkloads(ns)
     const beforeServices = (await call('service.list', async () => await core.listNamespacedService({ namespace: ns }))).items
@@ -517,6 +558,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
           undo.push(async () => await core.replaceNamespacedService({ name: s.metadata!.name!, namespace: ns, body: { ...old, metadata: { ...old.metadata, resourceVersion: undefined } } }))
         }
       }
+      undo.push(await syncIngresses(leaseId, ingresses))
       for (const w of want.workloads) {
         opts.signal?.throwIfAborted()
         const name = w.obj.metadata!.name!
@@ -547,7 +589,7 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
       }
     }
     await call('networkpolicy.replace', async () => await net.replaceNamespacedNetworkPolicy({ name: 'souk-isolate', namespace: ns, body: want.networkPolicy })).catch(() => {})
-    await call('namespace.patch', async () => await core.patchNamespace({ name: ns, body: { metadata: { annotations: { [LABEL_NOTICES]: JSON.stringify(want.notices) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))).catch(() => {})
+    await call('namespace.patch', async () => await core.patchNamespace({ name: ns, body: { metadata: { annotations: { [LABEL_NOTICES]: JSON.stringify(want.notices), ...(ingressInit != null ? { [ANNOTATION_INGRESS]: want.namespace.metadata!.annotations![ANNOTATION_INGRESS] } : {}) } } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch))).catch(() => {})
     return await status(leaseId)
   }
 
@@ -597,12 +639,14 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const workloads = await currentWorkloads(ns)
     const pods = (await call('pod.list', async () => await core.listNamespacedPod({ namespace: ns }))).items
     const svcs = (await call('service.list', async () => await core.listNamespacedService({ namespace: ns }))).items
+    const ings = ingressInit != null ? (await call('ingress.list', async () => await net.listNamespacedIngress({ namespace: ns, labelSelector: ingressSelector(leaseId) }))).items : []
     const services: ServiceStatus[] = []
     for (const w of workloads.sort((a, b) => (a.obj.metadata?.name ?? '').localeCompare(b.obj.metadata?.name ?? ''))) {
       const name = w.obj.metadata?.name ?? ''
       const container = w.obj.spec?.template.spec?.containers[0]
       const globalSvc = svcs.find((s) => s.metadata?.name === `${name}-global`)
-      const urls = globalSvc != null ? serviceUrls(globalSvc) : []
+      // the Ingress hostnames first: they stay the same for the life of the lease
+      const urls = [...ingressUrls(ings, name), ...(globalSvc != null ? serviceUrls(globalSvc) : [])]
       const replicas: ReplicaStatus[] = pods
         .filter((p) => p.metadata?.labels?.[LABEL_SERVICE] === name)
         .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''))
@@ -795,6 +839,8 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
   async function close (leaseId: string): Promise<void> {
     checkLeaseId(leaseId)
     if (await readNamespace(leaseId) == null) return
+    // the controller stops routing now, not when the namespace is finally gone
+    await syncIngresses(leaseId, []).catch(() => {})
     try {
       await call('namespace.delete', async () => await core.deleteNamespace({ name: namespaceName(leaseId) }))
     } catch (err) {
@@ -824,8 +870,11 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const adopted: string[] = []
     const removed: string[] = []
     for (const l of leases) {
-      if (activeLeaseIds.has(l.leaseId)) adopted.push(l.leaseId)
-      else {
+      if (activeLeaseIds.has(l.leaseId)) {
+        adopted.push(l.leaseId)
+        // a refused Ingress (an admission webhook, say) does not keep other leases from being reconciled
+        await restoreIngresses(l.leaseId).catch((err) => { if (mapKubeError(err, 'ingress.restore').transient) throw err })
+      } else {
         await close(l.leaseId)
         removed.push(l.leaseId)
       }

@@ -1,6 +1,6 @@
 // An in-process HTTP server on 127.0.0.1 speaking the slice of the Kubernetes API that souk's
 // Kubernetes runtime calls: namespaces, deployments, statefulsets, services, secrets,
-// networkpolicies, pods (list and log) and events, with the real request and response shapes
+// networkpolicies, ingresses (per namespace and across all), pods (list and log) and events, with the real request and response shapes
 // (apiVersion/kind/metadata, List kinds, Status objects for errors). It also plays the part of
 // the controllers a cluster runs: a created Deployment or StatefulSet gets its pods, a NodePort
 // Service its node ports, a deleted namespace takes its objects with it. Pod exec speaks the
@@ -19,6 +19,7 @@ import { Event } from 'kubernetes-models/v1/Event'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet'
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
@@ -38,12 +39,45 @@ const KINDS: Kind[] = [
   { group: '', version: 'v1', plural: 'events', kind: 'Event', namespaced: true },
   { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true },
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true },
-  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true }
+  { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
+  { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses', kind: 'Ingress', namespaced: true }
 ]
 
 /** the schema of each kind this server stores */
 const MODELS: Record<string, new (data: any) => { validate: () => void }> = {
-  Namespace, Service, Secret, Pod, Event, Deployment, StatefulSet, NetworkPolicy
+  Namespace, Service, Secret, Pod, Event, Deployment, StatefulSet, NetworkPolicy, Ingress
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+
+/**
+ * The checks the API server's own Ingress validation makes beyond the schema (ValidateIngressSpec
+ * in k8s.io/kubernetes pkg/apis/networking/validation): a rule's host is a DNS name, `*.` allowed
+ * as its first label only, never an IP address; a path has a pathType, and an Exact or Prefix
+ * path is absolute; a backend names a service with a port number or a port name, not both.
+ */
+function ingressProblem (obj: Obj): string | undefined {
+  const spec = obj.spec ?? {}
+  if ((spec.rules == null || spec.rules.length === 0) && spec.defaultBackend == null) return 'spec: Invalid value: either `defaultBackend` or `rules` must be specified'
+  for (const [i, rule] of (spec.rules ?? []).entries()) {
+    const at = `spec.rules[${i as number}]`
+    if (rule.host != null) {
+      const h = String(rule.host)
+      const bare = h.startsWith('*.') ? h.slice(2) : h
+      if (/^[0-9.]+$/.test(h) || h.includes(':')) return `${at}.host: Invalid value: "${h}": must be a DNS name, not an IP address`
+      if (h.length > 253 || !DNS1123_SUBDOMAIN.test(bare) || bare.split('.').some((l) => l.length > 63)) return `${at}.host: Invalid value: "${h}": a lowercase RFC 1123 subdomain, with a wildcard only as its first label`
+    }
+    for (const [j, path] of (rule.http?.paths ?? []).entries()) {
+      const pat = `${at}.http.paths[${j as number}]`
+      if (!['Exact', 'Prefix', 'ImplementationSpecific'].includes(path.pathType)) return `${pat}.pathType: Required value: pathType must be specified`
+      if (path.pathType !== 'ImplementationSpecific' && !String(path.path ?? '').startsWith('/')) return `${pat}.path: Invalid value: must be an absolute path`
+      const svc = path.backend?.service
+      if (svc == null && path.backend?.resource == null) return `${pat}.backend: Invalid value: one backend must be specified`
+      if (svc != null && ((svc.port?.number == null) === (svc.port?.name == null))) return `${pat}.backend.service.port: Invalid value: exactly one of number or name`
+      if (svc != null && svc.port?.number != null && !(svc.port.number >= 1 && svc.port.number <= 65535)) return `${pat}.backend.service.port.number: Invalid value: must be 1-65535`
+    }
+  }
+  return undefined
 }
 
 /** why an object breaks its kind's OpenAPI schema, or undefined when it does not */
@@ -52,10 +86,10 @@ export function schemaProblem (obj: Obj): string | undefined {
   if (Model == null) return `no schema for kind ${String(obj?.kind)}`
   try {
     new Model(structuredClone(obj)).validate()
-    return undefined
   } catch (err: any) {
     return String(err?.message ?? err)
   }
+  return obj.kind === 'Ingress' ? ingressProblem(obj) : undefined
 }
 
 function apiVersionOf (k: Kind): string {
