@@ -7,7 +7,7 @@ import { NetError, NetErrorCode } from './errors.ts'
 import type { TopicPolicies } from './validator.ts'
 import type { PenaltyBookInit } from './penalties.ts'
 import type { NetMetrics } from './metrics.ts'
-import type { OpenOrdersSource } from './sync.ts'
+import type { OpenOrdersSource, ClosesSource } from './sync.ts'
 
 export interface RelayConfig {
   /** act as a circuit relay v2 server for other nodes */
@@ -87,6 +87,8 @@ export interface SoukNetConfig {
   metrics?: NetMetrics
   /** serves /souk/sync/1.0.0 with these open orders */
   openOrders?: OpenOrdersSource
+  /** and with these Closes of leases (without it, closes requests get an empty answer) */
+  closes?: ClosesSource
 }
 
 function fail (path: string, message: string): never {
