@@ -275,7 +275,11 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         updates.delete(leaseId)
       }
       if (lease.rollout?.sequence === p.sequence) lease.rollout = undefined
-      if (ending(lease)) throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} was closed while its update rolled out`)
+      // a close that raced the rollout wins: undo what the rollout made after the close removed the rest
+      if (ending(lease)) {
+        await components.runtime.close(leaseId).catch(() => {})
+        throw new LeaseRefusedError(LeaseRefusal.LEASE_CLOSED, `lease ${leaseId} was closed while its update rolled out`)
+      }
       lease.sequence = p.sequence
       lease.manifest = manifest
       lease.manifestBytes = p.bytes
@@ -316,7 +320,7 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       try {
         if (manifest == null) throw new MarketError(MarketErrorCode.UNFINISHED, 'the saved manifest of the update cannot be read')
         lease.deployed = await components.runtime.update(leaseId, manifest, { onProgress })
-        if (ending(lease)) return
+        if (ending(lease)) { await components.runtime.close(leaseId).catch(() => {}); return }
         lease.sequence = r.sequence
         lease.manifest = manifest
         lease.manifestBytes = r.manifest
@@ -329,9 +333,18 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         lease.lastUpdate.error = String(err?.message ?? err)
       }
       // the update cannot run: the manifest that ran before it runs again, as the only generation
-      if (lease.manifest == null) throw new MarketError(MarketErrorCode.UNFINISHED, `lease ${leaseId}: the update cut short by a restart failed (${lease.lastUpdate.error ?? ''}) and the manifest before it is not known`)
-      lease.deployed = await components.runtime.update(leaseId, lease.manifest, { onProgress })
-      if (ending(lease)) return
+      // (a failure here that retrying cannot help is reported, not retried for ever)
+      if (lease.manifest != null) {
+        try {
+          lease.deployed = await components.runtime.update(leaseId, lease.manifest, { onProgress })
+        } catch (err: any) {
+          if (isTransient(err)) throw err
+          lease.lastUpdate.error = `${lease.lastUpdate.error ?? ''}; putting the previous manifest back failed too: ${String(err?.message ?? err)}`
+        }
+      } else {
+        lease.lastUpdate.error = `${lease.lastUpdate.error ?? ''}; the previous manifest is not known, so it could not be put back`
+      }
+      if (ending(lease)) { await components.runtime.close(leaseId).catch(() => {}); return }
       lease.rollout = undefined
       emit(leaseId, 'lease:update-failed', { sequence: r.sequence, error: lease.lastUpdate.error })
       save(lease)
