@@ -2,7 +2,8 @@
 // short is made again, an update cut short rolled out again with one generation per replica, a
 // close cut short finished, and a Close its tenant sent while it was down learned when it
 // returns. Each case is a chaos trial on real processes and a real Docker engine, checked
-// against every chaos invariant, plus what the case is about.
+// against every chaos invariant, plus what the case is about. The devnet runs on loopback: these
+// faults are kills, not partitions.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,7 +14,6 @@ import { Chaos } from '../../bench/chaos/harness.ts'
 import type { TrialPlan } from '../../bench/chaos/harness.ts'
 import { webSdl } from '../../bench/chaos/workload.ts'
 import { providerView, dockerObjects } from '../../bench/chaos/world.ts'
-import { netnsUnavailable } from '../../src/node/devnet.ts'
 import { controlClient } from '../../src/api/index.ts'
 import { controlSocketPath } from '../../src/node/daemon.ts'
 import { LABEL_GENERATION } from '../../src/runtime/index.ts'
@@ -24,7 +24,6 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
 if (docker == null) {
   skipNotice('test/chaos/provider-crash.test.ts')
 } else {
-  const netns = await netnsUnavailable() == null
   const dir = mkdtempSync(join(tmpdir(), 'souk-chaos-provider-'))
   const log: string[] = []
   let chaos: Chaos | undefined
@@ -55,7 +54,7 @@ if (docker == null) {
     return r.tenant.find((d: any) => d.order === order)?.state
   }
 
-  test.before(async () => { chaos = await Chaos.start({ dir: join(dir, 'devnet'), seed: 29, providers: 1, netns, settleMs: 20_000, log: (l) => { log.push(l) } }) })
+  test.before(async () => { chaos = await Chaos.start({ dir: join(dir, 'devnet'), seed: 29, providers: 1, netns: false, settleMs: 20_000, log: (l) => { log.push(l) } }) })
   test.after(async () => { await chaos?.stop(); rmSync(dir, { recursive: true, force: true }) })
 
   test('a provider killed while it starts a lease\'s containers deploys them again when it returns', async () => {
