@@ -156,6 +156,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
   const store = openStore({ path: join(home, 'store.db') })
   const metrics = createMetricsRegistry()
   let book: LeaseBook | undefined
+  let validator: ValidatorRole | undefined
 
   let net: SoukNode
   try {
@@ -175,6 +176,8 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       },
       metrics,
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
+      // a validator answers from the final batches (they outlive its restarts), any node from what it heard
+      closes: (ids) => ids.map((id) => validator?.committee.closeOf(id) ?? book?.closeOf(id)).filter((x): x is Uint8Array => x != null),
       gossip: { directPeers: config.network.directPeers },
       ...(Object.keys(config.network.wan).length > 0 ? { wan: config.network.wan as unknown as WanSettings } : {})
     })
@@ -188,7 +191,6 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
   chain.onChange(() => { lb.committeeChanged() })
 
   const roles = new Set(config.roles)
-  let validator: ValidatorRole | undefined
   let provider: ProviderRole | undefined
   let tenant: TenantRole | undefined
   try {
@@ -200,7 +202,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics })
+      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics, committeeKeys: () => chain.files().at(-1)?.info.validators ?? [] })
       await provider.start()
     }
     if (roles.has('tenant')) {

@@ -51,7 +51,8 @@ export interface Closure { order: Uint8Array, by: Uint8Array, reason: string, cl
 
 interface OrderEntry { msg: SignedMessage<OrderBody>, time: number, bids: BidCandidate[], tenant: string, closing?: number }
 interface ChangeEntry { msg: SignedMessage<ChangeBody>, approvals: Set<string>, approved: boolean }
-interface LeaseEntry { tenant: Uint8Array, provider: Uint8Array, closed: boolean }
+/** `close`: the ID of the Close that ended it (the item is in the batch that ordered it) */
+interface LeaseEntry { tenant: Uint8Array, provider: Uint8Array, closed: boolean, close?: Uint8Array }
 
 export interface Plan {
   height: number
@@ -445,7 +446,7 @@ export class Ledger {
       for (const [h, c] of this.closings) if (c.orders.every((o) => !this.orders.has(o))) this.closings.delete(h)
     }
     for (const l of p.leases) this.leases.set(hex(l.order), { tenant: l.tenant, provider: l.provider, closed: false })
-    for (const c of p.closed) { const l = this.leases.get(hex(c.order)); if (l != null) l.closed = true }
+    for (const c of p.closed) { const l = this.leases.get(hex(c.order)); if (l != null) { l.closed = true; l.close = c.close } }
     for (const c of p.newChanges) this.changes.set(c.msg.idHex, c)
     for (const [cid, who] of p.newApprovals) this.changes.get(cid)?.approvals.add(who)
     for (const cid of p.approved) {

@@ -97,6 +97,11 @@ export interface CommitteeNode {
   /** the committee files known, signed, from the genesis on (each knowing where its epoch ends) */
   committeeFiles: () => CommitteeFile[]
   committeeAt: (height: number) => CommitteeInfo
+  /**
+   * the Close that ended a lease, as its signer signed it (envelope bytes), once a final batch
+   * ordered it; undefined while the lease is open or unknown here
+   */
+  closeOf: (orderHex: string) => Uint8Array | undefined
   on: <K extends keyof CommitteeEvents>(type: K, fn: (e: CommitteeEvents[K]) => void) => () => void
 }
 
@@ -150,6 +155,10 @@ class CommitteeNodeImpl implements CommitteeNode {
   }
 
   committeeAt (height: number): CommitteeInfo { return this.c.ledger.committeeAt(height) }
+  closeOf (orderHex: string): Uint8Array | undefined {
+    const l = this.c.ledger.leaseOf(orderHex)
+    return l?.close != null ? this.c.persist.item(l.close) : undefined
+  }
   committeeFiles (): CommitteeFile[] { return this.c.epochs.valid() }
   evidence (): Evidence[] { return this.c.evidence.all() }
   submit (msg: SignedMessage | Uint8Array, opts: SubmitOptions = {}): SubmitResult { return this.c.intake.submit(msg, opts) }

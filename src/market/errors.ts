@@ -11,7 +11,9 @@ export const MarketErrorCode = {
   /** the engine was stopped */
   STOPPED: 'ERR_MARKET_STOPPED',
   /** a short ID matches more than one order */
-  AMBIGUOUS_ID: 'ERR_MARKET_AMBIGUOUS_ID'
+  AMBIGUOUS_ID: 'ERR_MARKET_AMBIGUOUS_ID',
+  /** a lease's deploy, update or close cut short by a restart could not be finished (yet) */
+  UNFINISHED: 'ERR_MARKET_UNFINISHED'
 } as const
 export type MarketErrorCode = typeof MarketErrorCode[keyof typeof MarketErrorCode]
 

@@ -7,9 +7,9 @@ import { NetError, NetErrorCode } from './errors.ts'
 import type { TopicPolicies } from './validator.ts'
 import type { PenaltyBookInit } from './penalties.ts'
 import type { NetMetrics } from './metrics.ts'
-import type { OpenOrdersSource } from './sync.ts'
 import { checkWanSettings } from './wan/index.ts'
 import type { WanSettings } from './wan/index.ts'
+import type { OpenOrdersSource, ClosesSource } from './sync.ts'
 
 export interface RelayConfig {
   /** act as a circuit relay v2 server for other nodes */
@@ -91,6 +91,8 @@ export interface SoukNetConfig {
   openOrders?: OpenOrdersSource
   /** an emulated wide-area network on one machine: every TCP dial to a listed peer is shaped (docs/wan-emulation.md) */
   wan?: WanSettings
+  /** and with these Closes of leases (without it, closes requests get an empty answer) */
+  closes?: ClosesSource
 }
 
 function fail (path: string, message: string): never {

@@ -28,6 +28,8 @@ export const FrameTag = {
   SYNC_REQUEST: 'souk/sync-request',
   SYNC_RESPONSE: 'souk/sync-orders',
   SYNC_END: 'souk/sync-end',
+  SYNC_CLOSES_REQUEST: 'souk/sync-closes-request',
+  SYNC_CLOSE: 'souk/sync-close',
   MANIFEST_RESULT: 'souk/manifest-result',
   LEASE_REQUEST: 'souk/lease-request',
   LEASE_RESPONSE: 'souk/lease-response',
@@ -73,6 +75,10 @@ export const MAX_LEASE_FRAME_BYTES = 256 * 1024
 export const MAX_SYNC_FRAME_BYTES = 64 * 1024 + 256
 /** open orders a sync response may carry */
 export const MAX_SYNC_ORDERS = 1_000
+/** leases one closes request may ask about (and Close envelopes its answer may carry) */
+export const MAX_SYNC_LEASES = 256
+/** largest request frame on the sync protocol: a closes request with MAX_SYNC_LEASES IDs */
+export const MAX_SYNC_REQUEST_BYTES = 16 * 1024
 /** orders a syncing node takes in per second from one answer (it reads no faster: the stream's flow control holds the rest) */
 export const SYNC_INGEST_LIMIT = { perSecond: 200, burst: 200 } as const
 /** sync requests one peer may make of this node (each answer costs up to MAX_SYNC_ORDERS frames) */

@@ -49,8 +49,8 @@ import { memoryMetrics } from './metrics.ts'
 import type { NetMetrics } from './metrics.ts'
 import { findRole, provideRole, stopProvidingRole } from './discovery.ts'
 import type { RolePeer } from './discovery.ts'
-import { handleSync, syncOrders } from './sync.ts'
-import type { SyncOptions, SyncResult } from './sync.ts'
+import { handleSync, syncOrders, syncCloses } from './sync.ts'
+import type { SyncOptions, SyncResult, SyncClosesResult } from './sync.ts'
 import { handleManifest, sendManifest } from './manifest.ts'
 import type { ManifestHandlerInit, ManifestResult, SendManifestOptions } from './manifest.ts'
 import { handleLease, leaseRequest } from './lease.ts'
@@ -89,6 +89,8 @@ export interface SoukNode {
   findRole: (role: string, opts?: { signal?: AbortSignal, limit?: number }) => Promise<RolePeer[]>
   /** pull open orders from a peer; accepted ones reach the orders handlers */
   syncOrders: (peer: PeerId, opts?: SyncOptions) => Promise<SyncResult>
+  /** ask a peer for the Closes it knows of these leases (verified; the caller checks who signed) */
+  syncCloses: (peer: PeerId, leases: Uint8Array[], opts?: { signal?: AbortSignal }) => Promise<SyncClosesResult>
   handleManifest: (init: ManifestHandlerInit) => Promise<() => Promise<void>>
   sendManifest: (provider: PeerId, frame: ManifestFrame, opts?: SendManifestOptions) => Promise<ManifestResult>
   handleLease: (init: LeaseHandlerInit) => Promise<() => Promise<void>>
@@ -239,7 +241,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     throw err
   }
   const gossip = soukGossip({ pubsub, validator, replay, metrics })
-  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, metrics }))
+  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, closes: config.closes, metrics }))
 
   // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
   // store (which persists), so a restarted node finds the network again on its own.
@@ -292,6 +294,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     stopProvidingRole: async (role) => { await stopProvidingRole(libp2p, role) },
     findRole: async (role, opts = {}) => await findRole(libp2p, role, opts),
     syncOrders: async (peer, opts) => await syncOrders(libp2p, gossip, peer, opts),
+    syncCloses: async (peer, leases, opts) => await syncCloses(libp2p, peer, leases, opts),
     handleManifest: async (init) => {
       const u = await handleManifest(libp2p, { metrics, ...init })
       unhandles.push(u)

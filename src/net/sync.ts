@@ -2,9 +2,14 @@
 // the order envelopes as signed; the joiner validates each exactly like gossip (same validator,
 // same replay window, the signers' rate limits), so a peer cannot slip in anything gossip would
 // have refused, and reads at a bounded rate. A node answers each peer a few times a minute at most.
+//
+// A node that was away (a provider restarted, a partition healed) also asks for the Closes of
+// leases it holds: the answer is the Close envelopes the peer knows for them, as signed, which the
+// asker verifies and checks against each lease's parties itself (protocols/gossip.md §7.1).
 import type { Libp2p, PeerId, Stream, Connection } from '@libp2p/interface'
-import { schema, WireError } from '../wire/index.ts'
-import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_ORDERS, Protocol, REQUEST_TIMEOUT_MS, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from './constants.ts'
+import { schema, WireError, openMessage, MessageTag, toHex } from '../wire/index.ts'
+import type { SignedMessage, CloseBody } from '../wire/index.ts'
+import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_LEASES, MAX_SYNC_ORDERS, MAX_SYNC_REQUEST_BYTES, Protocol, REQUEST_TIMEOUT_MS, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
 import { FrameStream, frameOf, withTimeout } from './frames.ts'
 import { Verdict } from './verdict.ts'
@@ -17,8 +22,13 @@ import type { RateLimit } from './rate-limit.ts'
 /** The application's open orders, as envelope bytes; called once per sync request. */
 export type OpenOrdersSource = () => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
 
+/** The Close envelopes this node knows for these leases (order IDs, hex), at most one each. */
+export type ClosesSource = (leases: string[]) => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
+
 export interface SyncHandlerInit {
   openOrders: OpenOrdersSource
+  /** without it, a closes request is answered with no closes */
+  closes?: ClosesSource
   timeoutMs?: number
   maxOrders?: number
   maxInboundStreams?: number
@@ -28,6 +38,7 @@ export interface SyncHandlerInit {
 }
 
 export interface SyncRequest { topic: string, limit: number }
+export interface ClosesRequest { leases: Uint8Array[] }
 export type SyncFrame = { kind: 'order', envelope: Uint8Array } | { kind: 'end', count: number }
 
 /** A decoded sync request frame, or a NetError (MALFORMED_FRAME). */
@@ -38,6 +49,34 @@ export function decodeSyncRequest (v: unknown): SyncRequest {
       topic: schema.str(req.topic, 'frame.topic', 64),
       limit: req.limit === undefined ? MAX_SYNC_ORDERS : schema.uint(req.limit, 'frame.limit', MAX_SYNC_ORDERS)
     }
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
+}
+
+/** A decoded request frame of either kind (orders or closes), or a NetError (MALFORMED_FRAME). */
+export function decodeSyncAsk (v: unknown): { kind: 'orders', req: SyncRequest } | { kind: 'closes', req: ClosesRequest } {
+  if ((v as { t?: unknown } | null)?.t !== FrameTag.SYNC_CLOSES_REQUEST) return { kind: 'orders', req: decodeSyncRequest(v) }
+  const req = frameOf(v, FrameTag.SYNC_CLOSES_REQUEST, ['leases'])
+  try {
+    return { kind: 'closes', req: { leases: schema.arr(req.leases, 'frame.leases', MAX_SYNC_LEASES, (x, p) => schema.bytes(x, p, 32), 1) } }
+  } catch (err: any) {
+    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
+    throw err
+  }
+}
+
+/** A decoded closes answer frame (a Close envelope, not yet verified, or the end), or a NetError. */
+export function decodeCloseFrame (v: unknown): { kind: 'close', envelope: Uint8Array } | { kind: 'end', count: number } {
+  const t = (v as { t?: unknown } | null)?.t
+  try {
+    if (t === FrameTag.SYNC_END) {
+      const f = frameOf(v, FrameTag.SYNC_END, ['count'])
+      return { kind: 'end', count: schema.uint(f.count, 'frame.count', MAX_SYNC_LEASES) }
+    }
+    const f = frameOf(v, FrameTag.SYNC_CLOSE, ['envelope'])
+    return { kind: 'close', envelope: schema.bytes(f.envelope, 'frame.envelope', { min: 1, max: MAX_SYNC_FRAME_BYTES }) }
   } catch (err: any) {
     if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
     throw err
@@ -66,17 +105,33 @@ export async function handleSync (libp2p: Libp2p, init: SyncHandlerInit): Promis
   const bounds = init.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
   const requests = new TokenBuckets({ ...(init.requestLimit ?? SYNC_REQUEST_LIMIT), maxKeys: 4096 })
   const handler = async (stream: Stream, connection: Connection): Promise<void> => {
-    const fs = new FrameStream(stream, { maxFrameBytes: 1024, maxFrames: 1, signal: withTimeout(REQUEST_TIMEOUT_MS) })
+    const fs = new FrameStream(stream, { maxFrameBytes: MAX_SYNC_REQUEST_BYTES, maxFrames: 1, signal: withTimeout(REQUEST_TIMEOUT_MS) })
     try {
       // each answer can be a thousand frames: a peer asking again and again is refused unanswered
       if (!requests.take(connection.remotePeer.toString(), Date.now())) {
         bounds?.inc({ bound: 'sync-requests-per-peer' })
         throw new NetError(NetErrorCode.REFUSED, 'too many sync requests from this peer')
       }
-      const { topic, limit } = decodeSyncRequest(await fs.readRequired('sync request'))
+      const ask = decodeSyncAsk(await fs.readRequired('sync request'))
       fs.expectNoMore()
       fs.setSignal(withTimeout(init.timeoutMs ?? SYNC_TIMEOUT_MS))
       let count = 0
+      if (ask.kind === 'closes') {
+        const asked = [...new Set(ask.req.leases.map((l) => toHex(l)))]
+        if (init.closes != null) {
+          for await (const envelope of init.closes(asked)) {
+            if (count >= asked.length) break
+            if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
+            await fs.write({ t: FrameTag.SYNC_CLOSE, v: FRAME_VERSION, envelope })
+            count++
+          }
+        }
+        await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
+        await fs.close()
+        counter?.inc({ protocol: Protocol.SYNC, result: 'ok' })
+        return
+      }
+      const { topic, limit } = ask.req
       if (topic === Topic.ORDERS) {
         const max = Math.min(limit, init.maxOrders ?? MAX_SYNC_ORDERS)
         for await (const envelope of init.openOrders()) {
@@ -147,6 +202,54 @@ export async function syncOrders (libp2p: Libp2p, gossip: SoukGossip, peer: Peer
       else if (r.verdict === Verdict.REJECT) result.rejected++
       else result.ignored++
       if (result.rejected > (opts.maxRejected ?? 16)) throw new NetError(NetErrorCode.REFUSED, `peer ${peer.toString()} sent ${result.rejected} invalid orders`)
+    }
+  } catch (err: any) {
+    fs.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
+
+export interface SyncClosesResult {
+  /** Closes that verify, one per lease at most, each for a lease that was asked about */
+  closes: Array<SignedMessage<CloseBody>>
+  /** envelopes dropped: not a Close, a bad signature, a lease not asked about, or a second one */
+  dropped: number
+}
+
+/**
+ * Asks `peer` for the Closes it knows of these leases (order IDs, at most MAX_SYNC_LEASES). Each
+ * envelope is verified (tag and signature) and must name a lease asked about; whether its signer
+ * may close that lease (its tenant or provider) is the caller's check, since only the caller
+ * knows the lease. A Close has no freshness limit here: it is final, and replaying it only
+ * repeats what its signer decided.
+ */
+export async function syncCloses (libp2p: Libp2p, peer: PeerId, leases: Uint8Array[], opts: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<SyncClosesResult> {
+  const asked = new Map<string, Uint8Array>()
+  for (const l of leases) if (asked.size < MAX_SYNC_LEASES) asked.set(toHex(l), l)
+  const result: SyncClosesResult = { closes: [], dropped: 0 }
+  if (asked.size === 0) return result
+  const signal = withTimeout(opts.timeoutMs ?? SYNC_TIMEOUT_MS, opts.signal)
+  const stream = await libp2p.dialProtocol(peer, Protocol.SYNC, { signal, runOnLimitedConnection: true })
+  const fs = new FrameStream(stream, { maxFrameBytes: MAX_SYNC_FRAME_BYTES, maxFrames: asked.size + 1, signal })
+  const seen = new Set<string>()
+  try {
+    await fs.write({ t: FrameTag.SYNC_CLOSES_REQUEST, v: FRAME_VERSION, leases: [...asked.values()] })
+    await fs.close()
+    for (;;) {
+      const f = decodeCloseFrame(await fs.readRequired('sync end frame'))
+      if (f.kind === 'end') return result
+      let m: SignedMessage<CloseBody>
+      try {
+        m = openMessage<CloseBody>(f.envelope, { expect: MessageTag.CLOSE })
+      } catch (err: any) {
+        if (!(err instanceof WireError)) throw err
+        result.dropped++
+        continue
+      }
+      const lease = toHex(m.body.lease)
+      if (!asked.has(lease) || seen.has(lease)) { result.dropped++; continue }
+      seen.add(lease)
+      result.closes.push(m)
     }
   } catch (err: any) {
     fs.abort(err instanceof Error ? err : new Error(String(err)))

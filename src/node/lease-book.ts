@@ -91,6 +91,8 @@ export interface LeaseBook {
   bid: (bidId: string) => SignedMessage<BidBody> | undefined
   lease: (orderId: string) => LeaseRecord | undefined
   leases: () => LeaseRecord[]
+  /** the Close that ended a lease, as signed (served to peers that missed it: protocols/gossip.md §7.1) */
+  closeOf: (orderId: string) => Uint8Array | undefined
   expiry: (orderId: string) => ExpiryRecord | undefined
   /** open orders: seen, no lease, no expiry, deadline not long past */
   openOrders: (now: number) => Array<SignedMessage<OrderBody>>
@@ -146,6 +148,8 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
     const pending = new Map<string, Pending>()
     let pendingBytes = 0
     const leases = new Map<string, LeaseRecord>()
+    // the envelope of each lease's Close: it goes with its record when the record is forgotten
+    const closeEnvelopes = new WeakMap<LeaseRecord, Uint8Array>()
     const expiries = new Map<string, ExpiryRecord>()
     const expiryVotes = new Map<string, Map<string, OrderExpiredBody>>()
     const ee = new EventEmitter()
@@ -351,6 +355,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       rec.closeReason = m.body.reason
       rec.closedBy = signer === rec.tenant ? 'tenant' : 'provider'
       rec.closedAt = now()
+      closeEnvelopes.set(rec, m.bytes)
       ee.emit('closed', rec)
     }
 
@@ -373,6 +378,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       bid: (id) => bidsById.get(id),
       lease: (id) => leases.get(id),
       leases: () => [...leases.values()],
+      closeOf: (id) => { const rec = leases.get(id); return rec != null ? closeEnvelopes.get(rec) : undefined },
       expiry: (id) => expiries.get(id),
       openOrders: (t) => {
         const out: Array<SignedMessage<OrderBody>> = []

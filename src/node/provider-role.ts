@@ -4,10 +4,10 @@
 import type { PeerId } from '@libp2p/interface'
 import { signMessage, openMessage, MessageTag, toHex, WireError } from '../wire/index.ts'
 import type { SignedMessage, OrderBody, BidBody, CloseBody, ManifestUpdateBody } from '../wire/index.ts'
-import { Topic, accept, refuse, peerIsKey } from '../net/index.ts'
+import { Topic, accept, refuse, peerIsKey, MAX_SYNC_LEASES } from '../net/index.ts'
 import type { SoukNode, LeaseService } from '../net/index.ts'
 import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, formatDecision, usageMeter, addAmounts, leaseHistory, MarketError } from '../market/index.ts'
-import type { BidEngine, ProviderLeases, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
+import type { BidEngine, ProviderLeases, SavedProviderLease, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
 import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
@@ -55,10 +55,24 @@ export interface ProviderRoleComponents {
   home: string
   store: Store
   metrics?: MetricsRegistry
+  /** the validators of the latest epoch (keys): asked for the Closes this provider missed */
+  committeeKeys?: () => Uint8Array[]
 }
 
-/** what survives a provider restart: enough to re-adopt the lease's containers and keep its hostnames */
-interface SavedLease { lease: string, order: Uint8Array, bid: Uint8Array, state: string, sequence: number, closeReason?: string, routes?: IngressRoute[] }
+/** one peer is asked for the Closes of the leases held here at most this often by the sweep */
+const CLOSE_SYNC_MIN_INTERVAL_MS = 10_000
+/** and at most this often on its connections (a connection made while the start asks is not asked twice) */
+const CLOSE_SYNC_CONNECT_INTERVAL_MS = 2_000
+/** how often a running provider asks one validator anyway, for Closes its gossip lost */
+const CLOSE_SYNC_SWEEP_MS = 60_000
+/** a reconcile the runtime refused (engine down) is tried again after this long */
+const RECONCILE_RETRY_MS = 5_000
+
+/**
+ * what survives a provider restart: the lease's own record (market/provider-leases.ts: enough to
+ * re-adopt its containers and finish a deploy, update or close cut short) and its hostnames
+ */
+type SavedLease = SavedProviderLease & { routes?: IngressRoute[] }
 
 /** engine events worth keeping in a lease's history, under the history's names */
 const ENGINE_EVENTS: Record<string, string> = { start: 'replica:started', die: 'replica:exited', oom: 'replica:oom', restart: 'replica:restarted', kill: 'replica:killed' }
@@ -76,6 +90,7 @@ export function historyEntry (type: string, detail: any): Omit<HistoryEntry, 'ti
     case 'runtime:network:create': return { type: 'network:created', message: detail?.name }
     case 'runtime:namespace:create': return { type: 'namespace:created', message: detail?.name }
     case 'runtime:workload:create': return { type: 'workload:created', message: detail?.name }
+    case 'lease:redeploying': return { type, message: String(detail?.reason ?? '') }
     case 'lease:running': return { type, message: (detail?.services ?? []).map((x: any) => `${String(x.name)} ${String(x.ready)}/${String(x.count)}`).join(', ') }
     case 'lease:updated': return { type, message: `manifest ${String(detail?.sequence)} running` }
     case 'lease:update-failed': return { type, message: `manifest ${String(detail?.sequence)} failed, the previous one keeps running: ${String(detail?.error)}` }
@@ -212,9 +227,15 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     watchers.get(leaseId)?.abort()
     watchers.delete(leaseId)
   }
+  const saved = records<SavedLease>(components.store, 'provider-lease')
   const leases = providerLeases({ manifestTimeoutMs: p.manifestTimeoutMs })({
     signer: identity,
     runtime,
+    save: (rec) => {
+      // a lease restored after a restart has no routes in memory until they are applied: they carry over
+      const routes = ing?.routes.routes(rec.lease) ?? saved.get(rec.lease)?.routes
+      saved.put(rec.lease, { ...rec, ...(routes != null && rec.state !== 'closed' ? { routes } : {}) })
+    },
     releaseReservation: (orderId) => { void engine.onLeaseClosed(orderId) },
     announceClose: async (leaseId, reason) => {
       publish(Topic.LEASES, signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(leaseId, 'hex'), reason }))
@@ -228,7 +249,6 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       if (evt.type === 'lease:running' || evt.type === 'lease:updated') routeLease(evt.leaseId)
       if (evt.type === 'lease:running') { meterLease(evt.leaseId); watch(evt.leaseId) }
       if (evt.type === 'lease:closed') { usage.untrack(evt.leaseId); unwatch(evt.leaseId); ing?.routes.remove(evt.leaseId); routeNotices.delete(evt.leaseId) }
-      if (['lease:won', 'manifest:accepted', 'lease:running', 'lease:updated', 'lease:closed'].includes(evt.type)) persist(evt.leaseId)
     }
   })
   const usageSaved = records<{ lease: string, records: UsageRecord[] }>(components.store, 'provider-usage')
@@ -250,22 +270,15 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
     if (denoms.size !== 1) { logger.warn({ lease: leaseId }, 'bid prices span several denoms; usage is not metered'); return }
     usage.track({ leaseId: l.order.id, tenant: l.order.signer, rate: { denom: l.bid.body.prices[0].denom, amount: addAmounts(...l.bid.body.prices.map((x) => x.amount)) }, startedAt: Date.now(), previous })
   }
-  const saved = records<SavedLease>(components.store, 'provider-lease')
-  function persist (leaseId: string): void {
-    const l = leases.get(leaseId)
-    if (l == null) return
-    // a lease restored after a restart has no manifest in memory: its routes carry over
-    const routes = ing?.routes.routes(leaseId) ?? saved.get(leaseId)?.routes
-    saved.put(leaseId, { lease: leaseId, order: l.order.bytes, bid: l.bid.bytes, state: l.state, sequence: l.sequence, closeReason: l.closeReason, ...(routes != null && l.state !== 'closed' ? { routes } : {}) })
-  }
   // leases held before a restart (their bytes were verified when first received)
   for (const s of saved.list()) {
     if (s.state === 'closed') continue
     try {
       const order = openMessage<OrderBody>(s.order, { trusted: true })
       const bid = openMessage<BidBody>(s.bid, { trusted: true })
-      leases.restore(order, bid, s.state as any, s.sequence)
-      if (s.state === 'running' || s.state === 'deploying') {
+      leases.restore(order, bid, s)
+      // a lease cut short while deploying is metered once it runs
+      if (s.state === 'running') {
         // statements were stored with their envelopes; reopen them (verified when made)
         const prior = (usageSaved.get(s.lease)?.records ?? []).map((r: any) => ({
           statement: openMessage<any>(r.statement.bytes, { trusted: true }),
@@ -288,7 +301,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   const me = toHex(identity.publicKey)
   const runtimeErrors = components.metrics?.counter('souk_runtime_errors_total', 'container runtime calls that failed, by operation')
   const leaseStates = components.metrics?.gauge('souk_provider_leases', 'leases this provider holds, by state', (g) => {
-    const counts: Record<string, number> = { 'awaiting-manifest': 0, deploying: 0, running: 0, closed: 0 }
+    const counts: Record<string, number> = { 'awaiting-manifest': 0, deploying: 0, running: 0, closing: 0, closed: 0 }
     for (const l of leases.list()) counts[l.state]++
     for (const [state, n] of Object.entries(counts)) g.set(n, { state })
   })
@@ -303,6 +316,77 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   }
   const unsubs: Array<() => void> = []
   const stoppers: Array<() => Promise<void>> = []
+  const lifetime = new AbortController()
+
+  /**
+   * A Close of a lease held here, however it came (gossip, a peer's answer after a restart or a
+   * reconnect): taken when the lease's tenant signed it, or this provider. Its signature was
+   * checked where it came in; closing is idempotent.
+   */
+  function onClose (m: SignedMessage<CloseBody>): void {
+    const leaseId = toHex(m.body.lease)
+    const l = leases.get(leaseId)
+    if (l == null || l.state === 'closed') return
+    const signer = toHex(m.signer)
+    const who = signer === toHex(l.order.signer) ? 'tenant' : signer === me ? 'provider' : undefined
+    if (who == null) return
+    track(leases.close(leaseId, m.body.reason === '' ? `closed by the ${who}` : `closed by the ${who}: ${m.body.reason}`))
+  }
+
+  // The fate of each lease held: a provider that was down (or cut off) when a Close went out never
+  // got it by gossip; the validators keep every Close the committee ordered, and any node the ones
+  // it heard. It asks them on start, on each (re)connection, and once a minute one validator.
+  const askedAt = new Map<string, number>()
+  const members = (): Set<string> => new Set((components.committeeKeys?.() ?? []).map((k) => peerIdOfPublicKey(k)))
+  async function learnCloses (peer: PeerId, minIntervalMs: number): Promise<void> {
+    const key = peer.toString()
+    const now = Date.now()
+    if (now - (askedAt.get(key) ?? 0) < minIntervalMs) return
+    const open = leases.list().filter((l) => l.state !== 'closed')
+    if (open.length === 0) return
+    askedAt.set(key, now)
+    if (askedAt.size > 1024) askedAt.delete(askedAt.keys().next().value as string)
+    for (let i = 0; i < open.length && !lifetime.signal.aborted; i += MAX_SYNC_LEASES) {
+      try {
+        const r = await net.syncCloses(peer, open.slice(i, i + MAX_SYNC_LEASES).map((l) => l.order.id), { signal: lifetime.signal })
+        if (r.closes.length > 0) logger.info({ peer: key, closes: r.closes.length }, 'learned of closes missed while away')
+        for (const m of r.closes) onClose(m)
+      } catch (err: any) {
+        logger.debug({ peer: key, err: String(err?.message ?? err) }, 'asking a peer for closes failed')
+        return
+      }
+    }
+  }
+  /** a validator, or the tenant of a lease held here */
+  function worthAsking (peer: string): boolean {
+    if (members().has(peer)) return true
+    return leases.list().some((l) => l.state !== 'closed' && l.tenantPeerId === peer)
+  }
+  const onConnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail
+    if (worthAsking(peer.toString())) void learnCloses(peer, CLOSE_SYNC_CONNECT_INTERVAL_MS)
+  }
+  let sweepTurn = 0
+  function sweepCloses (): void {
+    const connected = net.libp2p.getPeers().filter((p) => members().has(p.toString()))
+    if (connected.length === 0) return
+    void learnCloses(connected[sweepTurn++ % connected.length], CLOSE_SYNC_MIN_INTERVAL_MS)
+  }
+
+  /** reconcile (and what it finishes) until the runtime lets it through */
+  async function reconcileUntilDone (): Promise<void> {
+    while (!lifetime.signal.aborted) {
+      try {
+        const r = await leases.reconcile()
+        if (r.removed.length > 0) logger.info({ removed: r.removed.length }, 'removed objects of leases this provider no longer holds')
+        return
+      } catch (err: any) {
+        runtimeErrors?.inc({ op: 'reconcile' })
+        logger.warn({ err: String(err?.message ?? err) }, 'reconcile not finished; trying again')
+      }
+      await new Promise((resolve) => setTimeout(resolve, RECONCILE_RETRY_MS).unref())
+    }
+  }
 
   function onLease (rec: LeaseRecord): void {
     const order = book.order(rec.orderId)
@@ -415,6 +499,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
       }))
       unsubs.push(book.on('lease', onLease))
       unsubs.push(book.on('expired', (e: ExpiryRecord) => { void engine.onBidLost(e.orderId) }))
+      unsubs.push(net.gossip.onMessage(Topic.LEASES, (m) => { if (m.tag === MessageTag.CLOSE) onClose(m as SignedMessage<CloseBody>) }))
       unsubs.push(book.on('closed', (rec: LeaseRecord) => {
         if (rec.provider === me) track(leases.close(rec.orderId, rec.closeReason == null || rec.closeReason === '' ? `closed by the ${rec.closedBy ?? 'tenant'}` : `closed by the ${rec.closedBy ?? 'tenant'}: ${rec.closeReason}`))
       }))
@@ -435,7 +520,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         const d = authorizeTenant(remote, req.lease)
         if (!d.ok) throw Object.assign(new Error(d.reason), { code: d.code })
         return await runtime.exec(toHex(req.lease), { service: req.service, command: req.command, tty: req.tty })
-      }, { isClosed: (id) => leases.get(id)?.state === 'closed' || book.lease(id)?.state === 'closed' }))
+      }, { isClosed: (id) => leases.get(id)?.state === 'closed' || leases.get(id)?.state === 'closing' || book.lease(id)?.state === 'closed' }))
       stoppers.push(await handleExplain(net, {
         lookup: async (orderId, remote) => {
           const order = book.order(orderId)
@@ -460,18 +545,20 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         }
       }
       for (const l of leases.list()) if (l.state === 'running') watch(l.leaseId)
-      // leases made before a restart: keep their containers, remove strays
-      try {
-        const r = await leases.reconcile()
-        if (r.removed.length > 0) logger.info({ removed: r.removed.length }, 'removed objects of leases this provider no longer holds')
-      } catch (err: any) {
-        runtimeErrors?.inc({ op: 'reconcile' })
-        logger.warn({ err: String(err?.message ?? err) }, 'reconcile skipped: runtime unavailable')
-      }
+      // leases made before a restart: keep their containers, remove strays, finish what the
+      // restart cut short (in the background: a runtime that is down is waited for)
+      track(reconcileUntilDone())
+      net.libp2p.addEventListener('peer:connect', onConnect)
+      unsubs.push(() => { net.libp2p.removeEventListener('peer:connect', onConnect) })
+      for (const peer of net.libp2p.getPeers()) if (worthAsking(peer.toString())) void learnCloses(peer, 0)
+      const sweep = setInterval(sweepCloses, CLOSE_SYNC_SWEEP_MS)
+      sweep.unref()
+      unsubs.push(() => { clearInterval(sweep) })
       usage.start()
       net.provideRole('provider').catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'DHT announce failed; will retry'))
     },
     async stop () {
+      lifetime.abort()
       for (const u of unsubs.splice(0)) u()
       for (const s of stoppers.splice(0)) await s().catch(() => {})
       usage.stop()

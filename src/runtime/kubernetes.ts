@@ -562,17 +562,20 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
       for (const w of want.workloads) {
         opts.signal?.throwIfAborted()
         const name = w.obj.metadata!.name!
-        const old = before.find((x) => x.obj.metadata?.name === name)
-        if (old == null || old.kind !== w.kind) {
+        // matched by name and kind: an update cut short (the provider killed between creating a
+        // service's new StatefulSet and deleting its Deployment) leaves both, and running the
+        // update again must end with one
+        const old = before.find((x) => x.obj.metadata?.name === name && x.kind === w.kind)
+        if (old == null) {
           await createWorkload(w, ns)
           undo.push(async () => await deleteWorkload(w.kind, name, ns))
-          if (old != null) {
-            await deleteWorkload(old.kind, name, ns)
-            undo.push(async () => { await createWorkload(stripped(old), ns) })
-          }
         } else {
           await replaceWorkload(w, ns)
           undo.push(async () => { await replaceWorkload(stripped(old), ns) })
+        }
+        for (const other of before.filter((x) => x.obj.metadata?.name === name && x.kind !== w.kind)) {
+          await deleteWorkload(other.kind, name, ns)
+          undo.push(async () => { await createWorkload(stripped(other), ns) })
         }
       }
     } catch (err) {

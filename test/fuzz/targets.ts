@@ -12,7 +12,7 @@ import type { Signer } from '../../src/wire/index.ts'
 import { keypairFromSeed, identityFromSeed, encodeKeyFile, decodeKeyFile } from '../../src/identity/index.ts'
 import {
   gossipValidator, PenaltyBook, Topic, FrameTag, FRAME_VERSION, GossipErrorCode, decodeLeaseRequest, decodeLeaseResponse, decodeSyncRequest,
-  decodeSyncFrame, checkManifest, MAX_LEASE_FRAME_BYTES, MAX_SYNC_FRAME_BYTES, DEFAULT_TOPIC_POLICIES, decodeTimeFrame, MAX_TIME_FRAME_BYTES
+  decodeSyncFrame, decodeSyncAsk, decodeCloseFrame, MAX_SYNC_REQUEST_BYTES, checkManifest, MAX_LEASE_FRAME_BYTES, MAX_SYNC_FRAME_BYTES, DEFAULT_TOPIC_POLICIES, decodeTimeFrame, MAX_TIME_FRAME_BYTES
 } from '../../src/net/index.ts'
 import type { ValidationResult } from '../../src/net/index.ts'
 import {
@@ -230,6 +230,15 @@ export function targets (): Target[] {
     boundMs: 1000,
     input: cborInput([frame(FrameTag.SYNC_RESPONSE, { envelope: env[0] }), frame(FrameTag.SYNC_END, { count: 3 })]),
     run: fromFrame(MAX_SYNC_FRAME_BYTES, (x) => { const f = decodeSyncFrame(x); return f.kind === 'order' ? verdict(v.validate(Topic.ORDERS, peer, f.envelope, T, { rateLimit: 'signer' })) : f })
+  })
+  out.push({ name: 'frame/sync-closes-request', weight: 2, kind: 'bytes', boundMs: 1000, input: cborInput([frame(FrameTag.SYNC_CLOSES_REQUEST, { leases: [h(1), h(2)] }), frame(FrameTag.SYNC_REQUEST, { topic: Topic.ORDERS })]), run: fromFrame(MAX_SYNC_REQUEST_BYTES, decodeSyncAsk) })
+  out.push({
+    name: 'frame/sync-close',
+    weight: 2,
+    kind: 'bytes',
+    boundMs: 1000,
+    input: cborInput([frame(FrameTag.SYNC_CLOSE, { envelope: env[4] }), frame(FrameTag.SYNC_END, { count: 1 })]),
+    run: fromFrame(MAX_SYNC_FRAME_BYTES, (x) => { const f = decodeCloseFrame(x); return f.kind === 'close' ? openMessage(f.envelope, { expect: MessageTag.CLOSE }) : f })
   })
   out.push({
     name: 'frame/usage-statement',

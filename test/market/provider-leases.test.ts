@@ -1,16 +1,19 @@
 // The provider's lease lifecycle over the real Docker runtime: the manifest is checked against
-// the order and its tenant, run, served, and closed; a missing manifest closes the lease.
+// the order and its tenant, run, served, and closed; a missing manifest closes the lease; a
+// deploy, update or close cut short by a restart is finished from the saved record.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { providerLeases, LeaseRefusedError } from '../../src/market/provider-leases.ts'
+import type { SavedProviderLease, ProviderLeases } from '../../src/market/provider-leases.ts'
 import { buildOrder } from '../../src/market/order-builder.ts'
 import { manualClock } from '../../src/market/clock.ts'
 import { loadSdl, canonicalManifestBytes, canonicalJson } from '../../src/sdl/index.ts'
-import { dockerRuntime, LABEL_LEASE } from '../../src/runtime/index.ts'
+import { dockerRuntime, LABEL_LEASE, LABEL_GENERATION } from '../../src/runtime/index.ts'
+import type { ContainerRuntime } from '../../src/runtime/index.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
-import { signMessage, MessageTag, sha256 } from '../../src/wire/index.ts'
+import { signMessage, openMessage, MessageTag, sha256 } from '../../src/wire/index.ts'
 import type { OrderBody, BidBody, ManifestUpdateBody } from '../../src/wire/index.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 
@@ -140,6 +143,103 @@ if (docker == null) {
     assert.is(leases.get(order.idHex)?.state, 'closed')
     const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
     assert.is(left.length, 0)
+  })
+
+  // A provider killed in the middle of a lease's deploy, update or close: its store holds what it
+  // saved up to then, the engine what the cut step left. Another instance restores the record
+  // and reconciles, as a restarted provider does (src/node/provider-role.ts).
+  const leaseContainers = async (id: string): Promise<Array<{ Id: string, State: string, Labels: Record<string, string> }>> =>
+    await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${id}`] } }) as any
+  function restartedFrom (saved: Map<string, SavedProviderLease>, more: Partial<Parameters<ReturnType<typeof providerLeases>>[0]> = {}): ProviderLeases {
+    const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime, save: (r) => { saved.set(r.lease, r) }, ...more })
+    for (const r of saved.values()) {
+      leases.restore(openMessage<OrderBody>(r.order, { trusted: true }), openMessage<BidBody>(r.bid, { trusted: true }), r)
+    }
+    return leases
+  }
+  /** the runtime of a provider that dies in `step`: the call never returns */
+  const killedIn = (step: 'update' | 'close'): ContainerRuntime => ({ ...runtime, [step]: async () => await new Promise(() => {}) })
+
+  test('a lease saved while its containers were being made is deployed again after a restart', async () => {
+    const saved = new Map<string, SavedProviderLease>()
+    const before = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime, save: (r) => { if (r.state !== 'running') saved.set(r.lease, r) } })
+    const { order, bid, manifest } = lease()
+    before.leaseWon(order, bid)
+    await before.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
+    before.stop()
+    // killed after the lease's network, before its container: the record says deploying
+    assert.is(saved.get(order.idHex)?.state, 'deploying')
+    for (const c of await leaseContainers(order.idHex)) await docker.getContainer(c.Id).remove({ force: true })
+    const after = restartedFrom(saved)
+    try {
+      assert.is(after.get(order.idHex)?.state, 'deploying', 'not running before its containers are')
+      await after.reconcile()
+      assert.is(after.get(order.idHex)?.state, 'running')
+      assert.is(after.get(order.idHex)?.sequence, 0)
+      assert.is(saved.get(order.idHex)?.state, 'running')
+      const cs = await leaseContainers(order.idHex)
+      assert.equal(cs.map((c) => c.State), ['running'])
+    } finally {
+      await after.close(order.idHex, 'test finished')
+    }
+    assert.equal(await leaseContainers(order.idHex), [])
+  })
+
+  test('an update cut short by a restart is rolled out again, and one generation serves each replica', async () => {
+    const saved = new Map<string, SavedProviderLease>()
+    const before = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime: killedIn('update'), save: (r) => { saved.set(r.lease, r) } })
+    const { order, bid, manifest } = lease()
+    before.leaseWon(order, bid)
+    await before.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
+    const next = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
+    before.acceptUpdate(tenant.peerId.toString(), signMessage<ManifestUpdateBody>(tenant, MessageTag.MANIFEST_UPDATE, { lease: order.id, manifestHash: sha256(next), sequence: 1 }))
+    void before.accept(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 })
+    before.stop()
+    assert.is(saved.get(order.idHex)?.rollout?.sequence, 1, 'the rollout was saved before it started')
+    // what the cut update left: the new generation's replica next to the old one
+    const [old] = await leaseContainers(order.idHex)
+    const info = await docker.getContainer(old.Id).inspect()
+    const made = await docker.createContainer({ ...info.Config, name: `${info.Name.slice(1)}-g2`, Labels: { ...info.Config.Labels, [LABEL_GENERATION]: '2' }, HostConfig: info.HostConfig } as any)
+    await made.start()
+    assert.is((await leaseContainers(order.idHex)).length, 2)
+    const after = restartedFrom(saved)
+    try {
+      await after.reconcile()
+      const l = after.get(order.idHex)
+      assert.is(l?.state, 'running')
+      assert.is(l?.sequence, 1, 'the update the tenant signed runs')
+      assert.is(saved.get(order.idHex)?.rollout, undefined)
+      const cs = await leaseContainers(order.idHex)
+      assert.equal(cs.map((c) => [c.State, c.Labels[LABEL_GENERATION]]), [['running', '3']], 'one replica, of one generation')
+      const env = (await docker.getContainer(cs[0].Id).inspect()).Config.Env
+      assert.ok(env.includes('GREETING=bye'), 'it runs the updated manifest')
+    } finally {
+      await after.close(order.idHex, 'test finished')
+    }
+  })
+
+  test('a close cut short by a restart is finished: the objects go, the record says closed, the Close goes out', async () => {
+    const saved = new Map<string, SavedProviderLease>()
+    const before = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime: killedIn('close'), save: (r) => { saved.set(r.lease, r) } })
+    const { order, bid, manifest } = lease()
+    before.leaseWon(order, bid)
+    await before.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
+    void before.close(order.idHex, 'closed by the tenant: done')
+    before.stop()
+    assert.is(saved.get(order.idHex)?.state, 'closing', 'the close was saved before the objects went')
+    const announced: Array<[string, string]> = []
+    const released: string[] = []
+    const after = restartedFrom(saved, { announceClose: async (id, reason) => { announced.push([id, reason]) }, releaseReservation: (id) => released.push(id) })
+    assert.is(after.get(order.idHex)?.state, 'closing')
+    const r = await after.reconcile()
+    assert.not.ok(r.adopted.includes(order.idHex), 'a closing lease\'s objects are not adopted')
+    assert.is(after.get(order.idHex)?.state, 'closed')
+    assert.is(saved.get(order.idHex)?.state, 'closed')
+    assert.equal(announced, [[order.idHex, 'closed by the tenant: done']])
+    assert.equal(released, [order.idHex])
+    assert.equal(await leaseContainers(order.idHex), [])
+    const nets = await docker.listNetworks({ filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })
+    assert.is(nets.length, 0)
   })
 
   test.run()

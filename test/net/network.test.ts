@@ -6,8 +6,9 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { encodeCbor } from '../../src/wire/index.ts'
-import type { SignedMessage } from '../../src/wire/index.ts'
+import { encodeCbor, signMessage, MessageTag, toHex } from '../../src/wire/index.ts'
+import type { SignedMessage, CloseBody } from '../../src/wire/index.ts'
+import { randomBytes } from 'node:crypto'
 import { createSoukLibp2p, roleCid, Topic, Role } from '../../src/net/index.ts'
 import type { SoukNode } from '../../src/net/index.ts'
 import { loopbackConfig, signOrder, startNode, stopAll, waitFor } from './helpers.ts'
@@ -109,6 +110,42 @@ test('a joining node pulls the open orders it missed and validates each like gos
     await joiner.syncOrders(server.peerId)
     const fourth = await joiner.syncOrders(server.peerId).then(() => 'answered', (err: any) => String(err?.message ?? err))
     assert.not.equal(fourth, 'answered', 'a fourth sync request in a row was answered')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a node asks a peer for the Closes of its leases: only verified ones for leases it asked about come back', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    const leases = [randomBytes(32), randomBytes(32), randomBytes(32)]
+    const close = (lease: Uint8Array, reason: string): SignedMessage<CloseBody> => signMessage<CloseBody>(tenant.identity, MessageTag.CLOSE, { lease, reason })
+    const closed = close(leases[0], 'done')
+    // a forged signature, a second Close of the same lease, one for a lease not asked about, an order
+    const forged = (() => { const c = close(leases[1], 'forged'); const s = new Uint8Array(c.sig); s[1] ^= 1; return encodeCbor([c.payload, c.signer, s]) })()
+    const second = close(leases[0], 'again').bytes
+    const unasked = close(randomBytes(32), 'other').bytes
+    const asked: string[][] = []
+    const server = await startNode({
+      openOrders: () => [],
+      closes: (ids) => { asked.push(ids); return [closed.bytes, forged, second, unasked, signOrder(tenant.identity).bytes] }
+    })
+    nodes.push(server)
+    const provider = await startNode()
+    nodes.push(provider)
+    await provider.dial(server.multiaddrs()[0])
+    const r = await provider.syncCloses(server.peerId, leases)
+    assert.equal(asked, [leases.map((l) => toHex(l))], 'the server is asked about the leases, once each')
+    assert.equal(r.closes.map((c) => [toHex(c.body.lease), c.body.reason]), [[toHex(leases[0]), 'done']])
+    // the server sends at most one frame per lease asked about: the order never came
+    assert.is(r.dropped, 2)
+    // a node without closes to offer answers with none
+    const quiet = await startNode({ openOrders: () => [] })
+    nodes.push(quiet)
+    await provider.dial(quiet.multiaddrs()[0])
+    assert.equal(await provider.syncCloses(quiet.peerId, leases), { closes: [], dropped: 0 })
   } finally {
     await stopAll(nodes)
   }

@@ -278,6 +278,33 @@ test('an update rolls out the new manifest and removes dropped services', async 
   assert.is(must('services', ns, 'web-global').spec.ports[0].nodePort, nodePort, 'the published port stays the same')
 })
 
+test('an update cut short between a service\'s new StatefulSet and its old Deployment is finished by running it again', async () => {
+  const lease = newLease()
+  const lns = `souk-${lease.leaseId.slice(0, 58)}`
+  const plain = { resources: { cpu: 500, memory: 256 * MiB, storage: [{ name: 'default', size: GiB, persistent: false }], gpu: { units: 0, models: [] } } }
+  const stateful = { resources: { cpu: 500, memory: 256 * MiB, storage: persistentStorage(5 * GiB), gpu: { units: 0, models: [] } }, storage: { data: { mount: '/var/lib/db', readOnly: false } } }
+  await runtime.deploy(lease, manifestOf(service('db', plain)))
+  try {
+    assert.ok(must('deployments', lns, 'db'))
+    // the provider dies after creating the StatefulSet: the Deployment is never deleted, nor the StatefulSet undone
+    api.failNext('DELETE', /\/deployments\/db$/, 500)
+    api.failNext('DELETE', /\/statefulsets\/db$/, 500)
+    try {
+      await runtime.update(lease.leaseId, manifestOf(service('db', stateful)))
+      assert.unreachable()
+    } catch (err) {
+      assert.instance(err, UpdateFailedError)
+    }
+    assert.ok(api.get('deployments', lns, 'db') != null && api.get('statefulsets', lns, 'db') != null, 'both workloads serve db, as after a kill mid-rollout')
+    // what a restarted provider does with the rollout it recorded: the same update again
+    await runtime.update(lease.leaseId, manifestOf(service('db', stateful)))
+    assert.ok(must('statefulsets', lns, 'db'))
+    assert.is(api.get('deployments', lns, 'db'), undefined, 'one workload serves db')
+  } finally {
+    await runtime.close(lease.leaseId)
+  }
+})
+
 test('an image the cluster cannot pull shows in status', async () => {
   const lease = newLease()
   api.missingImages.add('souk/not-here:1')
