@@ -118,7 +118,7 @@ if (docker == null) {
 
   test('crash trials: a validator killed right after writing a precommit, before sending it; a provider right after a lease runs', async () => {
     // the validator under the steady workload; the provider under one deploy alone, so that no update
-    // or close of another lease is cut by the same kill (those cases are open: known-bugs.test.ts)
+    // or close of another lease is cut by the same kill (those cases are provider-crash.test.ts's)
     for (const [plan, drive] of [
       [{ kind: 'kill', victim: 'validator-2', fault: { type: 'point', point: 'committee_signed/precommit:1' }, downMs: 0 }, undefined],
       [{ kind: 'kill', victim: 'provider-0', fault: { type: 'point', point: 'node_records/provider-lease/running:1' }, downMs: 500 }, async () => await deploy()]
