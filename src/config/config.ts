@@ -227,6 +227,9 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[], i
   }
 }
 
+/** the keys of provider.prices */
+export const PRICED_RESOURCES = ['cpu', 'memory', 'storage', 'gpu', 'endpoint'] as const
+
 function check (c: SoukConfig, problems: Problem[]): void {
   if (c.roles.length === 0) problems.push({ path: 'roles', message: `must name at least one of ${ROLES.join(', ')}` })
   c.roles.forEach((r, i) => { if (!ROLES.includes(r)) problems.push({ path: `roles[${i}]`, message: `"${r}" is not a role (${ROLES.join(', ')})` }) })
@@ -256,7 +259,9 @@ function check (c: SoukConfig, problems: Problem[]): void {
   checkIngressConfig(c.provider.ingress, problems)
   checkTenantConfig(c.tenant, problems)
   for (const [k, v] of Object.entries(c.provider.prices)) {
-    if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })
+    // a misspelt resource would otherwise be priced at nothing, silently
+    if (!(PRICED_RESOURCES as readonly string[]).includes(k)) problems.push({ path: `provider.prices.${k}`, message: `is not a priced resource (${PRICED_RESOURCES.join(', ')})` })
+    else if (!/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(v)) problems.push({ path: `provider.prices.${k}`, message: 'must be a decimal like "12" or "0.5"' })
   }
 }
 

@@ -26,6 +26,16 @@ import type { ReservationDemand, ReservationProvider, ReserveResult } from './re
 
 export type PricingConfig = { table: PriceTableConfig } | { script: ScriptPricingInit }
 
+/**
+ * What a running engine may be given anew (a reload of the provider's settings). Omitted fields
+ * keep their value; attestations are checked again over the new attributes.
+ */
+export interface BidTermsUpdate {
+  attributes?: Record<string, string>
+  attestations?: AuditorAttestation[]
+  pricing?: PricingConfig | PricingStrategy
+}
+
 export interface BidEngineInit {
   /** the provider's attributes, sent in every bid and matched against orders exactly */
   attributes: Record<string, string>
@@ -100,8 +110,32 @@ export interface BidEngine {
   onLeaseClosed: (orderId: string | Uint8Array) => Promise<void>
   /** reservations this engine holds now */
   held: () => HeldReservation[]
+  /**
+   * New attributes, attestations and prices, all at once or none: everything is checked before
+   * anything changes, and a bad update throws a MarketError naming the field. Bids already sent
+   * stand as signed; an order being decided finishes on the terms it started with, and the next
+   * order gets the new ones.
+   */
+  reconfigure: (update: BidTermsUpdate) => void
+  /** the attributes bids carry now */
+  attributes: () => Record<string, string>
   /** releases every open bid's reservation and cancels timers; won leases stay held */
   stop: () => Promise<void>
+}
+
+/** one consistent set of what a bid says and costs; replaced whole by reconfigure() */
+interface Terms {
+  attributes: Record<string, string>
+  attestations: AuditorAttestation[]
+  /** auditors whose attestations of the attributes verify, under every name an order may use */
+  auditors: Set<string>
+  auditorList: string[]
+  pricing: PricingStrategy
+  /** the strategy is ours to stop only when we built it */
+  ownsPricing: boolean
+  /** decisions using these terms right now */
+  users: number
+  retired: boolean
 }
 
 interface Active {
@@ -136,21 +170,11 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
   const releases = components.metrics?.counter(MarketMetricName.RESERVATION_RELEASES, 'reservations given back, by why')
   const bounds = components.metrics?.counter(MarketMetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
 
-  // the strategy is ours to stop only when we built it
-  const ownsPricing = !isStrategy(cfg.pricing)
-  const pricing: PricingStrategy = isStrategy(cfg.pricing)
-    ? cfg.pricing
-    : 'table' in cfg.pricing ? priceTable(cfg.pricing.table) : scriptPricing(cfg.pricing.script)
-
-  // auditors whose attestations of our attributes verify, under every name an order may use
-  const auditors = new Set<string>()
-  cfg.attestations.forEach((att, i) => {
-    if (!verifyAttestation(att, identity.publicKey, cfg.attributes)) {
-      throw new MarketError(MarketErrorCode.BAD_ATTESTATION, 'does not verify: it must be the auditor\'s signature over exactly this provider\'s key and attributes', `attestations[${i}]`)
-    }
-    for (const n of auditorNames(att.auditor)) auditors.add(n)
-  })
-  const auditorList = cfg.attestations.map((a) => peerIdOfPublicKey(a.auditor))
+  let terms = makeTerms(identity, cfg.attributes, cfg.attestations, cfg.pricing)
+  const retire = (t: Terms): void => {
+    t.retired = true
+    if (t.users === 0 && t.ownsPricing) t.pricing.stop?.()
+  }
 
   const active = new Map<string, Active>()
   // bids whose reservation went back, in case their lease turns out final anyway (bounded)
@@ -203,7 +227,19 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     }
   }
 
+  // one decision, one set of terms: a reload meanwhile takes effect from the next order
   async function decide (order: SignedMessage<OrderBody>, opts: HandleOrderOptions): Promise<Decision> {
+    const t = terms
+    t.users++
+    try {
+      return await decideOn(t, order, opts)
+    } finally {
+      if (--t.users === 0 && t.retired && t.ownsPricing) t.pricing.stop?.()
+    }
+  }
+
+  async function decideOn (t: Terms, order: SignedMessage<OrderBody>, opts: HandleOrderOptions): Promise<Decision> {
+    const { auditors, auditorList, pricing } = t
     const id = order.idHex
     const body = order.body
     const deadlinePassed = (now: number): Reason => ({ code: ReasonCode.DEADLINE_PASSED, message: `bid deadline passed ${now - body.bidDeadline} ms ago` })
@@ -219,7 +255,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     const reasons: Reason[] = []
     for (const g of body.groups) {
       for (const [k, v] of Object.entries(g.attributes)) {
-        const have = cfg.attributes[k]
+        const have = t.attributes[k]
         if (have === v) continue
         reasons.push({
           code: ReasonCode.MISSING_ATTRIBUTE,
@@ -252,7 +288,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       tenant: peerIdOfPublicKey(order.signer),
       bidDeadline: body.bidDeadline,
       groups: body.groups,
-      provider: { attributes: cfg.attributes }
+      provider: { attributes: t.attributes }
     }
     let prices: Price[] = []
     try {
@@ -329,8 +365,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       signed = signMessage<BidBody>(identity, MessageTag.BID, {
         order: order.id,
         prices,
-        attributes: cfg.attributes,
-        auditors: cfg.attestations,
+        attributes: t.attributes,
+        auditors: t.attestations,
         expiresAt
       }, { createdAt: now })
     } catch (err: any) {
@@ -446,6 +482,26 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       if (active.has(id)) await release(id, 'closed')
     },
 
+    reconfigure (update) {
+      if (stopped) throw new MarketError(MarketErrorCode.STOPPED, 'the bid engine is stopped')
+      if (update == null || typeof update !== 'object') throw new MarketError(MarketErrorCode.CONFIG, 'must be an object', 'market')
+      const attributes = update.attributes !== undefined ? checkAttributes(update.attributes) : terms.attributes
+      const attestations = update.attestations !== undefined ? checkAttestations(update.attestations) : terms.attestations
+      if (update.pricing !== undefined) checkPricing(update.pricing)
+      const keep = update.pricing === undefined
+      // attestations are checked and the new strategy built (a price table read) before anything changes
+      const next = makeTerms(identity, attributes, attestations, keep ? terms.pricing : update.pricing!)
+      // the strategy carried over stays ours to stop, with the terms that now hold it
+      if (keep) { next.ownsPricing = terms.ownsPricing; terms.ownsPricing = false }
+      const old = terms
+      terms = next
+      retire(old)
+    },
+
+    attributes () {
+      return { ...terms.attributes }
+    },
+
     held () {
       return [...active.values()].map((a) => ({ order: a.decision.order, state: a.decision.state === 'won' ? 'won' : 'open', expiresAt: a.decision.expiresAt ?? 0 }))
     },
@@ -454,7 +510,9 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       stopped = true
       const open = [...active.entries()].filter(([, a]) => a.decision.state === 'open').map(([id]) => id)
       for (const id of open) await release(id, 'stopped')
-      if (ownsPricing) pricing.stop?.()
+      // at once, not when the decisions under way end: a pricing script running now is killed
+      terms.retired = true
+      if (terms.ownsPricing) terms.pricing.stop?.()
     }
   }
 }
@@ -469,7 +527,27 @@ function isStrategy (p: PricingConfig | PricingStrategy): p is PricingStrategy {
 
 function readInit (init: BidEngineInit): Config {
   if (init == null || typeof init !== 'object') throw new MarketError(MarketErrorCode.CONFIG, 'must be an object', 'market')
-  const attrs = init.attributes
+  const attributes = checkAttributes(init.attributes)
+  const attestations = checkAttestations(init.attestations ?? [])
+  checkPricing(init.pricing)
+  const posInt = (v: number | undefined, d: number, path: string, min = 1): number => {
+    if (v === undefined) return d
+    if (!Number.isSafeInteger(v) || v < min) throw new MarketError(MarketErrorCode.CONFIG, `must be an integer ≥ ${min}`, path)
+    return v
+  }
+  return {
+    attributes,
+    attestations,
+    pricing: init.pricing,
+    bidValidityMs: posInt(init.bidValidityMs, DEFAULT_BID_VALIDITY_MS, 'bidValidityMs', 0),
+    maxBidWindowMs: posInt(init.maxBidWindowMs, DEFAULT_MAX_BID_WINDOW_MS, 'maxBidWindowMs'),
+    maxConcurrentReservations: posInt(init.maxConcurrentReservations, DEFAULT_MAX_CONCURRENT_RESERVATIONS, 'maxConcurrentReservations'),
+    maxReservationsPerTenant: posInt(init.maxReservationsPerTenant, DEFAULT_MAX_RESERVATIONS_PER_TENANT, 'maxReservationsPerTenant'),
+    maxDecisions: posInt(init.maxDecisions, DEFAULT_MAX_DECISIONS, 'maxDecisions')
+  }
+}
+
+function checkAttributes (attrs: unknown): Record<string, string> {
   if (attrs == null || typeof attrs !== 'object' || Array.isArray(attrs)) throw new MarketError(MarketErrorCode.CONFIG, 'must be a map of text to text', 'attributes')
   // the limits of a bid's attributes (protocols/wire.md), so no bid ever fails to sign over them
   const entries = Object.entries(attrs)
@@ -479,26 +557,34 @@ function readInit (init: BidEngineInit): Config {
     if (typeof v !== 'string') throw new MarketError(MarketErrorCode.CONFIG, 'must be a string', `attributes.${k}`)
     if (v.length > MAX_ATTRIBUTE_VALUE_LENGTH) throw new MarketError(MarketErrorCode.CONFIG, `must be at most ${MAX_ATTRIBUTE_VALUE_LENGTH} characters`, `attributes.${k}`)
   }
-  if (init.attestations != null && (!Array.isArray(init.attestations) || init.attestations.length > MAX_AUDITORS)) {
+  return { ...attrs as Record<string, string> }
+}
+
+function checkAttestations (list: unknown): AuditorAttestation[] {
+  if (!Array.isArray(list) || list.length > MAX_AUDITORS) {
     throw new MarketError(MarketErrorCode.CONFIG, `must be a list of at most ${MAX_AUDITORS} attestations`, 'attestations')
   }
-  const p = init.pricing as unknown
+  return [...list]
+}
+
+function checkPricing (p: unknown): void {
   if (p == null || typeof p !== 'object' || (!isStrategy(p as PricingStrategy) && !('table' in p) && !('script' in p))) {
     throw new MarketError(MarketErrorCode.CONFIG, 'must be { table: … }, { script: … } or a pricing strategy', 'pricing')
   }
-  const posInt = (v: number | undefined, d: number, path: string, min = 1): number => {
-    if (v === undefined) return d
-    if (!Number.isSafeInteger(v) || v < min) throw new MarketError(MarketErrorCode.CONFIG, `must be an integer ≥ ${min}`, path)
-    return v
-  }
-  return {
-    attributes: { ...attrs },
-    attestations: [...(init.attestations ?? [])],
-    pricing: init.pricing,
-    bidValidityMs: posInt(init.bidValidityMs, DEFAULT_BID_VALIDITY_MS, 'bidValidityMs', 0),
-    maxBidWindowMs: posInt(init.maxBidWindowMs, DEFAULT_MAX_BID_WINDOW_MS, 'maxBidWindowMs'),
-    maxConcurrentReservations: posInt(init.maxConcurrentReservations, DEFAULT_MAX_CONCURRENT_RESERVATIONS, 'maxConcurrentReservations'),
-    maxReservationsPerTenant: posInt(init.maxReservationsPerTenant, DEFAULT_MAX_RESERVATIONS_PER_TENANT, 'maxReservationsPerTenant'),
-    maxDecisions: posInt(init.maxDecisions, DEFAULT_MAX_DECISIONS, 'maxDecisions')
-  }
+}
+
+/** checks the attestations over the attributes and builds the strategy; throws before anything is kept */
+function makeTerms (identity: Signer, attributes: Record<string, string>, attestations: AuditorAttestation[], pricing: PricingConfig | PricingStrategy): Terms {
+  const auditors = new Set<string>()
+  attestations.forEach((att, i) => {
+    if (!verifyAttestation(att, identity.publicKey, attributes)) {
+      throw new MarketError(MarketErrorCode.BAD_ATTESTATION, 'does not verify: it must be the auditor\'s signature over exactly this provider\'s key and attributes', `attestations[${i}]`)
+    }
+    for (const n of auditorNames(att.auditor)) auditors.add(n)
+  })
+  const owned = !isStrategy(pricing)
+  const strategy: PricingStrategy = isStrategy(pricing)
+    ? pricing
+    : 'table' in pricing ? priceTable(pricing.table) : scriptPricing(pricing.script)
+  return { attributes, attestations, auditors, auditorList: attestations.map((a) => peerIdOfPublicKey(a.auditor)), pricing: strategy, ownsPricing: owned, users: 0, retired: false }
 }

@@ -3,7 +3,7 @@ export { buildOrder } from './order-builder.ts'
 export type { BuildOrderOptions } from './order-builder.ts'
 export { bidEngine } from './bid-engine.ts'
 export type {
-  BidEngine, BidEngineInit, BidEngineComponents, PricingConfig, HandleOrderOptions, HeldReservation,
+  BidEngine, BidEngineInit, BidEngineComponents, BidTermsUpdate, PricingConfig, HandleOrderOptions, HeldReservation,
   MarketMetrics, MarketProgressEvent
 } from './bid-engine.ts'
 export type { ReservationProvider, ReservationDemand, ReserveResult } from './reservations.ts'

@@ -13,7 +13,7 @@ import { freshDialAutoNAT } from './autonat.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
 import { applyLengthPrefixRule } from './length-prefix.ts'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { withCoalescedWrites } from './coalesce.ts'
 import { gossipsub } from '@libp2p/gossipsub'
@@ -148,6 +148,10 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
 
   const services: Record<string, (components: any) => unknown> = {
     identify: identify(),
+    // protocols a role registers after the network is up (a provider's explain, lease and manifest
+    // handlers) reach peers that connected before: a provider restarting with the same peer ID is
+    // redialled by its tenants at once, and without a push they would go on believing it has none
+    identifyPush: identifyPush(),
     ping: ping(),
     pubsub: gossipsub(defined<Partial<GossipsubOpts>>({
       globalSignaturePolicy: 'StrictNoSign',

@@ -7,6 +7,8 @@ import type { Souk } from '../node.ts'
 import type { Deployment, DeployProgressEvent } from './tenant-role.ts'
 import { healthMonitor, runtimeEndpoint } from './health.ts'
 import { reloadNode } from './reload.ts'
+import { backupHome } from './backup.ts'
+import { NodeError, NodeErrorCode } from './errors.ts'
 import type { HealthInit, HealthMonitor } from './health.ts'
 
 /** a deployment as the CLI shows it: without the order and manifest bytes */
@@ -33,6 +35,13 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
   server.route('GET', '/v1/health', async ({ signal }) => await health().check({ signal }))
   // souk.yaml again: what may change safely is applied, the rest named (souk node reload, SIGHUP)
   server.route('POST', '/v1/node/reload', async ({ body }) => await reloadNode(node, { set: Array.isArray(body?.set) ? body.set.map(String) : undefined }))
+  // a consistent copy of the home's key, settings, committee file and store (souk node backup)
+  server.route('POST', '/v1/node/backup', async ({ body }) => {
+    if (node.validator != null) {
+      throw new NodeError(NodeErrorCode.BACKUP_LIVE_VALIDATOR, 'a running validator is not backed up: a copy of its store is older than its next vote, and a validator restored from it could sign against itself. Stop it (`souk node stop`), then run `souk node backup` again')
+    }
+    return await backupHome({ home: node.home, live: true, peerId: node.peerId, roles: node.config.roles, committeeFile: node.config.committee.file }, typeof body?.dir === 'string' ? body.dir : '')
+  })
   server.route('POST', '/v1/node/stop', () => { monitor?.stop(); setTimeout(extra.stop, 10); return { stopping: true } })
 
   server.route('POST', '/v1/deploy/dry-run', async ({ body, signal }) => {

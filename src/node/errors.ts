@@ -76,7 +76,11 @@ export const NodeErrorCode = {
   NO_DOCKER: 'ERR_NO_DOCKER',
   NO_BUSYBOX: 'ERR_NO_BUSYBOX',
   /** the souk command line cannot be found next to the module (a broken install) */
-  NO_CLI: 'ERR_NO_CLI'
+  NO_CLI: 'ERR_NO_CLI',
+  /** a backup could not be written; the message says what and where */
+  BACKUP_FAILED: 'ERR_BACKUP_FAILED',
+  /** a running validator's store is not backed up: stop it first */
+  BACKUP_LIVE_VALIDATOR: 'ERR_BACKUP_LIVE_VALIDATOR'
 } as const
 export type NodeErrorCode = typeof NodeErrorCode[keyof typeof NodeErrorCode]
 

@@ -42,6 +42,8 @@ export interface ProviderRole {
   /** an order ID or a unique prefix of one */
   explain: (orderId: string) => Promise<Decision | undefined>
   status: () => Promise<Record<string, unknown>>
+  /** new prices and attributes for the next bids (a reload); a bad set throws and changes nothing */
+  reconfigure: (next: SoukConfig['provider']) => void
   start: () => Promise<void>
   stop: () => Promise<void>
 }
@@ -475,6 +477,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
         throw err
       }
     },
+    reconfigure: (next) => { engine.reconfigure({ attributes: bidAttributes(next.attributes, sandbox, logger), pricing: pricingFromConfig(next) }) },
     async status () {
       return {
         runtime: runtime.name,

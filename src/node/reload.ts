@@ -1,9 +1,10 @@
 // Reloading souk.yaml into a running daemon (`souk node reload` or SIGHUP): the file is read and
 // checked as at start; what may change safely is applied, and the rest is refused by name
 // (it needs a restart), so an operator never believes a change took effect when it did not.
-import { loadConfig } from '../config/index.ts'
+import { join } from 'node:path'
+import { loadConfig, ConfigError, CONFIG_FILE } from '../config/index.ts'
 import type { SoukConfig } from '../config/index.ts'
-import { pricingFromConfig } from './provider-role.ts'
+import { MarketError } from '../market/index.ts'
 import type { Souk } from '../node.ts'
 
 /** settings a running node can take: prices and attributes reach new bids; the log level applies at once */
@@ -47,9 +48,14 @@ export function planReload (current: SoukConfig, next: SoukConfig): ReloadPlan {
   return { changed, apply: changed.filter(reloadable), refused: changed.filter((k) => !reloadable(k)) }
 }
 
-/** what a running provider offers so prices and attributes can change (the bid engine's) */
-interface Reconfigurable {
-  reconfigure?: (update: { attributes?: Record<string, string>, pricing?: unknown }) => void
+/** the souk.yaml setting behind a bid engine field (pricingFromConfig's mapping, backwards) */
+export function configPathOf (enginePath: string | undefined): string {
+  if (enginePath == null) return 'provider.prices'
+  if (enginePath.startsWith('attributes')) return `provider.${enginePath}`
+  if (enginePath === 'pricing.denom' || enginePath === 'pricing.script.denom') return 'provider.denom'
+  if (enginePath.startsWith('pricing.script')) return 'provider.pricingScript'
+  const m = /^pricing\.(cpu|memory|storage|gpu|endpoint)\b/.exec(enginePath)
+  return m != null ? `provider.prices.${m[1]}` : 'provider.prices'
 }
 
 /**
@@ -62,19 +68,24 @@ export async function reloadNode (node: Souk, opts: { set?: string[], env?: Reco
   const applied: string[] = []
   const reasons: Record<string, string> = {}
   for (const k of plan.refused) reasons[k] = 'takes effect after a restart'
-  const engine = node.provider?.engine as (Reconfigurable | undefined)
   const market = plan.apply.filter((k) => k.startsWith('provider.'))
+  const settings = (): void => { Object.assign(node.config.provider, { prices: next.provider.prices, denom: next.provider.denom, pricingScript: next.provider.pricingScript, attributes: next.provider.attributes }) }
   if (market.length > 0) {
     if (node.provider == null) {
       // nothing uses them on this node: keep the new values for a provider role started later
-      Object.assign(node.config.provider, { prices: next.provider.prices, denom: next.provider.denom, pricingScript: next.provider.pricingScript, attributes: next.provider.attributes })
-      applied.push(...market)
-    } else if (typeof engine?.reconfigure === 'function') {
-      engine.reconfigure({ attributes: next.provider.attributes, pricing: pricingFromConfig(next.provider) })
-      Object.assign(node.config.provider, { prices: next.provider.prices, denom: next.provider.denom, pricingScript: next.provider.pricingScript, attributes: next.provider.attributes })
+      settings()
       applied.push(...market)
     } else {
-      for (const k of market) reasons[k] = 'this provider\'s bid engine cannot change it while running; restart the node'
+      // first, so that a price table the bid engine refuses leaves everything as it was (the log level too)
+      try {
+        node.provider.reconfigure(next.provider)
+      } catch (err) {
+        if (!(err instanceof MarketError)) throw err
+        const message = err.path != null && err.message.startsWith(`${err.path}: `) ? err.message.slice(err.path.length + 2) : err.message
+        throw new ConfigError(join(node.home, CONFIG_FILE), [{ path: configPathOf(err.path), message: `${message}; nothing was reloaded` }])
+      }
+      settings()
+      applied.push(...market)
     }
   }
   if (plan.apply.includes('log.level')) {

@@ -481,4 +481,110 @@ test('a lease adopted after a restart holds its capacity as won, and closing it 
   assert.equal(capacity.free(), before)
 })
 
+test('reconfigure: the next order is priced with the new table and matched on the new attributes; bids sent stand', async () => {
+  const s = setup()
+  const o1 = s.order([group({ maxPrice: { denom: 'uakt', amount: '100' } })])
+  // 1 cpu × 4 + 1 GiB × 1 + 2 GiB ephemeral × 0.5 = 6
+  assert.equal((await s.engine.handleOrder(o1)).prices, [{ denom: 'uakt', amount: '6' }])
+  const eu = s.order([group({ attributes: { region: 'eu-west' }, maxPrice: { denom: 'uakt', amount: '100' } })])
+  assert.is((await s.engine.evaluate(eu)).reasons[0].code, 'ERR_MISSING_ATTRIBUTE')
+
+  s.engine.reconfigure({ attributes: { ...PROVIDER_ATTRIBUTES, region: 'eu-west' }, pricing: { table: { ...TABLE, cpu: '40' } } })
+  assert.is(s.engine.attributes().region, 'eu-west')
+  // 1 cpu × 40 + 1 + 1 = 42
+  const d2 = await s.engine.handleOrder(eu)
+  assert.is(d2.outcome, 'bid', formatDecision(d2))
+  assert.equal(d2.prices, [{ denom: 'uakt', amount: '42' }])
+  const bid2 = openMessage<BidBody>(s.published[1].bytes, { expect: MessageTag.BID })
+  assert.is(bid2.body.attributes.region, 'eu-west')
+  assert.equal(bid2.body.prices, [{ denom: 'uakt', amount: '42' }])
+  // the first bid is what it was, signed; its order answers with its decision, not a new price
+  assert.equal(openMessage<BidBody>(s.published[0].bytes, { expect: MessageTag.BID }).body.prices, [{ denom: 'uakt', amount: '6' }])
+  assert.equal((await s.engine.handleOrder(o1)).prices, [{ denom: 'uakt', amount: '6' }])
+  assert.is(s.published.length, 2)
+  // the old region no longer matches
+  assert.is((await s.engine.evaluate(s.order([group({ maxPrice: { denom: 'uakt', amount: '100' } })]))).reasons[0].code, 'ERR_MISSING_ATTRIBUTE')
+})
+
+test('reconfigure during a decision: that order keeps the terms it started with', async () => {
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const slow: PricingStrategy = {
+    name: 'slow',
+    async price (req) {
+      await gate
+      return req.groups.map(() => ({ denom: 'uakt', amount: '1' }))
+    }
+  }
+  const s = setup({ pricing: slow })
+  const pending = s.engine.handleOrder(s.order([group()]))
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  s.engine.reconfigure({ attributes: { region: 'eu-west' }, pricing: { table: TABLE } })
+  release()
+  const d = await pending
+  assert.is(d.outcome, 'bid', formatDecision(d))
+  assert.equal(d.prices, [{ denom: 'uakt', amount: '1' }])
+  assert.is(openMessage<BidBody>(s.published[0].bytes, { expect: MessageTag.BID }).body.attributes.region, 'us-east')
+})
+
+test('reconfigure with a bad table, attributes or attestation changes nothing and names the field', async () => {
+  const s = setup()
+  const bad: Array<[Parameters<typeof s.engine.reconfigure>[0], string, string]> = [
+    [{ pricing: { table: { ...TABLE, cpu: '1.0000000000000000001' } } }, 'ERR_MARKET_CONFIG', 'pricing.cpu'],
+    [{ pricing: { table: { ...TABLE, denom: '' } } }, 'ERR_MARKET_CONFIG', 'pricing.denom'],
+    [{ attributes: { region: 'x'.repeat(1000) }, pricing: { table: { ...TABLE, cpu: '40' } } }, 'ERR_MARKET_CONFIG', 'attributes.region'],
+    [{ pricing: 'cheap' as any }, 'ERR_MARKET_CONFIG', 'pricing']
+  ]
+  for (const [update, code, path] of bad) {
+    try {
+      s.engine.reconfigure(update)
+      assert.unreachable(`accepted ${JSON.stringify(update)}`)
+    } catch (err: any) {
+      assert.instance(err, MarketError)
+      assert.is(err.code, code)
+      assert.is(err.path, path)
+    }
+  }
+  // an audited provider: attributes the auditor did not sign are refused, with new prices in the same update
+  const attestation = signAttestation(auditor, provider.publicKey, PROVIDER_ATTRIBUTES)
+  const a = setup({ attestations: [attestation] })
+  try {
+    a.engine.reconfigure({ attributes: { ...PROVIDER_ATTRIBUTES, tier: 'premium' }, pricing: { table: { ...TABLE, cpu: '40' } } })
+    assert.unreachable()
+  } catch (err: any) {
+    assert.is(err.code, 'ERR_MARKET_BAD_ATTESTATION')
+    assert.is(err.path, 'attestations[0]')
+  }
+  for (const e of [s, a]) {
+    assert.equal(e.engine.attributes(), PROVIDER_ATTRIBUTES)
+    const d = await e.engine.handleOrder(e.order([group({ maxPrice: { denom: 'uakt', amount: '100' } })]))
+    assert.equal(d.prices, [{ denom: 'uakt', amount: '6' }])
+  }
+  // with the auditor's signature over the new attributes, they are taken
+  const premium = { ...PROVIDER_ATTRIBUTES, tier: 'premium' }
+  a.engine.reconfigure({ attributes: premium, attestations: [signAttestation(auditor, provider.publicKey, premium)] })
+  assert.is(a.engine.attributes().tier, 'premium')
+  await a.engine.stop()
+  try { a.engine.reconfigure({ attributes: premium }); assert.unreachable() } catch (err: any) { assert.is(err.code, 'ERR_MARKET_STOPPED') }
+})
+
+test('reconfigure to another pricing script; attributes alone keep the script running', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'souk-reconf-'))
+  try {
+    const script = (amount: string): string => {
+      const f = join(dir, `price-${amount}.sh`)
+      writeFileSync(f, `#!/bin/sh\ncat >/dev/null\necho ${amount}\n`, { mode: 0o755 })
+      return f
+    }
+    const s = setup({ pricing: { script: { command: script('3'), denom: 'uakt' } } })
+    assert.equal((await s.engine.handleOrder(s.order([group()]))).prices, [{ denom: 'uakt', amount: '3' }])
+    s.engine.reconfigure({ pricing: { script: { command: script('5'), denom: 'uakt' } } })
+    assert.equal((await s.engine.handleOrder(s.order([group()]))).prices, [{ denom: 'uakt', amount: '5' }])
+    // attributes alone: the script carries over
+    s.engine.reconfigure({ attributes: { region: 'us-east' } })
+    assert.equal((await s.engine.handleOrder(s.order([group()]))).prices, [{ denom: 'uakt', amount: '5' }])
+    await s.engine.stop()
+  } finally { rmSync(dir, { recursive: true, force: true }) }
+})
+
 test.run()

@@ -9,8 +9,8 @@ import { join } from 'node:path'
 import { acquireHome, HOME_LOCK_FILE } from '../../src/node/home-guard.ts'
 import { HomeInUseError } from '../../src/node/errors.ts'
 import { rotatingFile } from '../../src/node/log-file.ts'
-import { planReload } from '../../src/node/reload.ts'
-import { resolveConfig } from '../../src/config/index.ts'
+import { planReload, configPathOf } from '../../src/node/reload.ts'
+import { resolveConfig, ConfigError } from '../../src/config/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-home-files-'))
 test.after(() => rmSync(dir, { recursive: true, force: true }))
@@ -57,6 +57,27 @@ test('reload plan: prices, attributes and the log level may change; the rest nam
   assert.equal(plan.apply, ['log.level', 'provider.attributes', 'provider.prices'])
   assert.equal(plan.refused, ['network.listen', 'provider.cpu'])
   assert.equal(planReload(a, a).changed, [])
+})
+
+test('a bid engine refusal names the souk.yaml setting it came from', () => {
+  assert.is(configPathOf('pricing.cpu'), 'provider.prices.cpu')
+  assert.is(configPathOf('pricing.storage.ephemeral'), 'provider.prices.storage')
+  assert.is(configPathOf('pricing.gpu.*'), 'provider.prices.gpu')
+  assert.is(configPathOf('pricing.denom'), 'provider.denom')
+  assert.is(configPathOf('pricing.script.command'), 'provider.pricingScript')
+  assert.is(configPathOf('attributes.region'), 'provider.attributes.region')
+  assert.is(configPathOf(undefined), 'provider.prices')
+})
+
+test('a price for a resource that does not exist is refused by name, not priced at nothing', () => {
+  try {
+    resolveConfig({ roles: ['provider'], provider: { prices: { cpuu: '4' } } }, { env: {} })
+    assert.unreachable()
+  } catch (err: any) {
+    assert.instance(err, ConfigError)
+    assert.equal(err.problems.map((p: any) => p.path), ['provider.prices.cpuu'])
+    assert.match(err.message, 'is not a priced resource (cpu, memory, storage, gpu, endpoint)')
+  }
 })
 
 test.run()

@@ -9,6 +9,10 @@ import { controlClient } from '../../api/index.ts'
 import { startDaemon, controlSocketPath } from '../../node/daemon.ts'
 import type { DaemonHandle } from '../../node/daemon.ts'
 import { setLogOutput } from '../../node/logger.ts'
+import { backupStoppedHome } from '../../node/backup.ts'
+import type { BackupManifest } from '../../node/backup.ts'
+import { loadKey } from '../../identity/index.ts'
+import { ApiErrorCode } from '../../api/index.ts'
 import { reportAtStart } from '../../node/start-report.ts'
 import type { HealthReport } from '../../node/health.ts'
 import { serviceUnit } from '../service-unit.ts'
@@ -121,6 +125,30 @@ export function nodeCommand (program: Command): void {
         for (const k of r.refused) print(`not applied ${k}: ${r.reasons[k] ?? 'takes effect after a restart'}`)
       }
       if (r.refused.length > 0) process.exitCode = 1
+    })
+
+  node.command('backup').argument('<dir>', 'a new directory for the backup (outside the home)')
+    .description('copy key.json, souk.yaml, the committee file and a consistent snapshot of the store; a provider or tenant may be running, a validator must be stopped')
+    .option('--json', 'print as JSON')
+    .action(async (dirArg: string, opts) => {
+      const dir = resolvePath(dirArg)
+      let m: BackupManifest
+      try {
+        m = await client(program).post<BackupManifest>('/v1/node/backup', { dir })
+      } catch (err: any) {
+        if (err?.code !== ApiErrorCode.DAEMON_NOT_RUNNING) throw err
+        // no daemon: the home is copied as it lies, under its lock
+        const h = home()
+        const config = await loadConfig({ home: h })
+        const id = await loadKey(h)
+        m = await backupStoppedHome({ home: h, peerId: id.peerId.toString(), roles: config.roles, committeeFile: config.committee.file }, dir)
+      }
+      if (opts.json === true) { printJson({ dir, ...m }); return }
+      print(`backup      ${dir}`)
+      print(`peer ID     ${m.peerId}`)
+      print(`roles       ${m.roles.join(', ')}`)
+      print(`taken       ${m.live ? 'from the running node' : 'from the stopped node'}`)
+      print(`files       ${m.files.join(', ')}`)
     })
 
   node.command('install-service').description('write a systemd unit for this node home and print how to enable it')

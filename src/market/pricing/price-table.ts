@@ -120,7 +120,9 @@ function readConfig (c: PriceTableConfig): Table {
     try {
       return parseAmount(v as string, path)
     } catch (err: any) {
-      throw new MarketError(MarketErrorCode.CONFIG, `${String(err.message)}`)
+      // the field goes into `path`, so a caller can name it in its own terms (souk.yaml's, say)
+      const m = String(err.message)
+      throw new MarketError(MarketErrorCode.CONFIG, m.startsWith(`${path}: `) ? m.slice(path.length + 2) : m, path)
     }
   }
   const classes = (m: Record<string, string> | undefined, path: string, lower: boolean): Map<string, bigint> => {
