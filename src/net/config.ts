@@ -87,6 +87,8 @@ export interface SoukNetConfig {
   metrics?: NetMetrics
   /** serves /souk/sync/1.0.0 with these open orders */
   openOrders?: OpenOrdersSource
+  /** and, for the leases topic, with these envelopes that decided recent orders */
+  outcomes?: OpenOrdersSource
 }
 
 function fail (path: string, message: string): never {

@@ -238,7 +238,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     throw err
   }
   const gossip = soukGossip({ pubsub, validator, replay, metrics })
-  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, metrics }))
+  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, outcomes: config.outcomes, metrics }))
 
   // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
   // store (which persists), so a restarted node finds the network again on its own.
