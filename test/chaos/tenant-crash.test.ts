@@ -60,6 +60,7 @@ if (docker == null) {
     const r = await trialClean({ kind: 'kill', victim: 'tenant', fault: { type: 'point', point: 'node_records/tenant-deployment/leased:1' }, downMs: 500 }, async () => await deploy((o) => { order = o }))
     assert.is(r.died, 'point', `the tenant died at its point${explain(r)}`)
     const d = await listed(order)
+    process.stdout.write(`  after the restart: ${String(d?.state)}${d?.reason != null ? ` (${String(d.reason)})` : ''}\n`)
     // in time for the provider (its manifest deadline is 8 s here), or refused, said so and closed
     assert.ok(d?.state === 'running' || (d?.state === 'failed' && /manifest/.test(d.reason)), `the deployment after the restart: ${JSON.stringify(d)}${explain(r)}`)
   })
@@ -70,6 +71,7 @@ if (docker == null) {
     const r = await trialClean({ kind: 'kill', victim: 'tenant', fault: { type: 'point', point: 'node_records/tenant-deployment/ordering:1:+100' }, downMs: 2_500 }, async () => await deploy((o) => { order = o }))
     assert.is(r.died, 'point', `the tenant died at its point${explain(r)}`)
     const d = await listed(order)
+    process.stdout.write(`  after the restart: ${String(d?.state)}${d?.reason != null ? ` (${String(d.reason)})` : ''}\n`)
     assert.ok(d != null, `the deployment is kept${explain(r)}`)
     assert.ok(d.state === 'running' || (d.state === 'failed' && d.reason !== '') || d.state === 'expired', `the deployment after the restart: ${JSON.stringify(d)}${explain(r)}`)
   })
@@ -106,7 +108,7 @@ if (docker == null) {
       d = await listed(order)
     }
     assert.is(d?.state, 'closed', `the late lease: ${JSON.stringify(d)}${explain()}`)
-    assert.match(d.reason, /certified after the tenant had given up waiting for it .*closed at once so that nobody pays for it/)
+    assert.match(d.reason, /certified after the tenant had given up waiting for it .*closed at once so that nobody pays for it/, JSON.stringify(d))
     const vs = await c().check(0)
     assert.equal(vs.map((v) => `${v.counter} ${v.rule} ${v.subject}: ${v.detail}`), [], explain())
   })
