@@ -118,14 +118,14 @@ test('a close cut by a crash (saved as closing, nothing sent) is sent when the t
 })
 
 test('an order saved but not published before the crash is published on start, and expires with the reason when no committee decides', async () => {
-  const fresh = signMessage<OrderBody>(tenantKey, MessageTag.ORDER, { ...orders[0].body, bidDeadline: Date.now() + 3_000 })
+  const fresh = signMessage<OrderBody>(tenantKey, MessageTag.ORDER, { ...orders[0].body, bidDeadline: Date.now() + 15_000 })
   const w = await world([record(fresh, { state: 'ordering' })], { decisionTimeoutMs: 300 })
   try {
     await w.start()
     await until('the peer to see the order', () => w.peer.book.order(fresh.idHex) != null)
     assert.equal(openMessage(w.peer.book.order(fresh.idHex)!.bytes).idHex, fresh.idHex)
     const d = (): Deployment | undefined => w.tenant().tenant!.get(fresh.idHex)
-    await until('the order to expire', () => d()?.state === 'expired')
+    await until('the order to expire', () => d()?.state === 'expired', 45_000)
     assert.match(d()?.reason ?? '', /did not decide on the order within 300 ms/)
   } finally { await w.stop() }
 })
