@@ -8,7 +8,7 @@ import { loadOrCreateKey } from './identity/index.ts'
 import type { Identity } from './identity/index.ts'
 import { openStore } from './store/index.ts'
 import type { Store } from './store/index.ts'
-import { createSoukLibp2p, reachabilityOf } from './net/index.ts'
+import { createSoukLibp2p, reachabilityOf, MAX_SYNC_ORDERS } from './net/index.ts'
 import type { SoukNode, Reachability } from './net/index.ts'
 import type { WanSettings } from './net/wan/index.ts'
 import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
@@ -37,6 +37,7 @@ import { waitReady, missingNeeds } from './node/readiness.ts'
 import type { ReadyOptions } from './node/readiness.ts'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { TypedEventTarget } from '@libp2p/interface'
+import { MAX_MESSAGE_AGE_MS } from './wire/index.ts'
 import type { SignedMessage, OrderBody, BidBody } from './wire/index.ts'
 
 export interface CreateNodeOptions {
@@ -178,6 +179,8 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
       // a validator answers from the final batches (they outlive its restarts), any node from what it heard
       closes: (ids) => ids.map((id) => validator?.committee.closeOf(id) ?? book?.closeOf(id)).filter((x): x is Uint8Array => x != null),
+      // younger than gossip's age limit, or the asker's validation would refuse them
+      outcomes: () => book?.outcomeMessages(Date.now() - MAX_MESSAGE_AGE_MS + 60_000, MAX_SYNC_ORDERS) ?? [],
       gossip: { directPeers: config.network.directPeers },
       ...(Object.keys(config.network.wan).length > 0 ? { wan: config.network.wan as unknown as WanSettings } : {})
     })

@@ -93,6 +93,8 @@ export interface SoukNetConfig {
   wan?: WanSettings
   /** and with these Closes of leases (without it, closes requests get an empty answer) */
   closes?: ClosesSource
+  /** and, for the leases topic, with these envelopes that decided recent orders */
+  outcomes?: OpenOrdersSource
 }
 
 function fail (path: string, message: string): never {

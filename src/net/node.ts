@@ -245,7 +245,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     throw err
   }
   const gossip = soukGossip({ pubsub, validator, replay, metrics })
-  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, closes: config.closes, metrics }))
+  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, closes: config.closes, outcomes: config.outcomes, metrics }))
 
   // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
   // store (which persists), so a restarted node finds the network again on its own.

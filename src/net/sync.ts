@@ -1,5 +1,7 @@
-// /souk/sync/1.0.0 — a joining node asks a peer for the open orders it missed. The answer is
-// the order envelopes as signed; the joiner validates each exactly like gossip (same validator,
+// /souk/sync/1.0.0 — a joining node asks a peer for the open orders it missed (the orders
+// topic), or for the lease certificates and expiry statements of recent orders (the leases topic:
+// a tenant back from a restart learns what the committee decided meanwhile). The answer is the
+// envelopes as signed; the joiner validates each exactly like gossip (same validator,
 // same replay window, the signers' rate limits), so a peer cannot slip in anything gossip would
 // have refused, and reads at a bounded rate. A node answers each peer a few times a minute at most.
 //
@@ -29,6 +31,8 @@ export interface SyncHandlerInit {
   openOrders: OpenOrdersSource
   /** without it, a closes request is answered with no closes */
   closes?: ClosesSource
+  /** envelopes that decided recent orders (certificates, expiry statements), newest first; none when absent */
+  outcomes?: OpenOrdersSource
   timeoutMs?: number
   maxOrders?: number
   maxInboundStreams?: number
@@ -132,16 +136,17 @@ export async function handleSync (libp2p: Libp2p, init: SyncHandlerInit): Promis
         return
       }
       const { topic, limit } = ask.req
-      if (topic === Topic.ORDERS) {
+      const source = topic === Topic.ORDERS ? init.openOrders : topic === Topic.LEASES ? init.outcomes : undefined
+      if (source != null) {
         const max = Math.min(limit, init.maxOrders ?? MAX_SYNC_ORDERS)
-        for await (const envelope of init.openOrders()) {
+        for await (const envelope of source()) {
           if (count >= max) break
           if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
           await fs.write({ t: FrameTag.SYNC_RESPONSE, v: FRAME_VERSION, envelope })
           count++
         }
       }
-      // other topics: nothing to offer (yet), an empty answer
+      // other topics: nothing to offer, an empty answer
       await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
       await fs.close()
       counter?.inc({ protocol: Protocol.SYNC, result: 'ok' })
@@ -162,6 +167,8 @@ export interface SyncResult {
 }
 
 export interface SyncOptions {
+  /** Topic.ORDERS (the default) or Topic.LEASES */
+  topic?: string
   signal?: AbortSignal
   timeoutMs?: number
   limit?: number
@@ -172,7 +179,7 @@ export interface SyncOptions {
 }
 
 /**
- * Pulls open orders from `peer`. Each envelope goes through the gossip validator (with the
+ * Pulls open orders (or, with `topic: Topic.LEASES`, recent outcomes) from `peer`. Each envelope goes through the gossip validator (with the
  * signers' rate limits; the per-peer limit gives way to this function's own pace, since a sync is
  * a burst by nature) and, when accepted, to the gossip handlers of the orders topic, exactly as
  * if it had arrived by gossip. Reading stops while the pace is exceeded, so the peer's stream
@@ -187,7 +194,8 @@ export async function syncOrders (libp2p: Libp2p, gossip: SoukGossip, peer: Peer
   const pace = opts.ingestLimit ?? SYNC_INGEST_LIMIT
   const bucket = new TokenBuckets({ ...pace, maxKeys: 1 })
   try {
-    await fs.write({ t: FrameTag.SYNC_REQUEST, v: FRAME_VERSION, topic: Topic.ORDERS, limit: max })
+    const topic = opts.topic ?? Topic.ORDERS
+    await fs.write({ t: FrameTag.SYNC_REQUEST, v: FRAME_VERSION, topic, limit: max })
     await fs.close()
     for (;;) {
       const f = decodeSyncFrame(await fs.readRequired('sync end frame'))
@@ -197,11 +205,11 @@ export async function syncOrders (libp2p: Libp2p, gossip: SoukGossip, peer: Peer
         await new Promise((resolve) => setTimeout(resolve, Math.ceil(1000 / pace.perSecond)))
         if (signal.aborted) throw new NetError(NetErrorCode.TIMEOUT, 'sync timed out')
       }
-      const r = gossip.ingest(Topic.ORDERS, peer, f.envelope, { rateLimit: 'signer' })
+      const r = gossip.ingest(topic, peer, f.envelope, { rateLimit: 'signer' })
       if (r.verdict === Verdict.ACCEPT) result.accepted++
       else if (r.verdict === Verdict.REJECT) result.rejected++
       else result.ignored++
-      if (result.rejected > (opts.maxRejected ?? 16)) throw new NetError(NetErrorCode.REFUSED, `peer ${peer.toString()} sent ${result.rejected} invalid orders`)
+      if (result.rejected > (opts.maxRejected ?? 16)) throw new NetError(NetErrorCode.REFUSED, `peer ${peer.toString()} sent ${result.rejected} invalid ${topic === Topic.ORDERS ? 'orders' : 'envelopes'}`)
     }
   } catch (err: any) {
     fs.abort(err instanceof Error ? err : new Error(String(err)))

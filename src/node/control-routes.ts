@@ -12,8 +12,8 @@ import { NodeError, NodeErrorCode } from './errors.ts'
 import type { HealthInit, HealthMonitor } from './health.ts'
 
 /** a deployment as the CLI shows it: without the order and manifest bytes */
-export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> {
-  const { orderBytes: _o, manifest: _m, ...rest } = d
+export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close'> {
+  const { orderBytes: _o, manifest: _m, close: _c, ...rest } = d
   return rest
 }
 

@@ -98,6 +98,12 @@ export interface LeaseBook {
   openOrders: (now: number) => Array<SignedMessage<OrderBody>>
   /** records a message this node made itself (gossip does not echo own messages); exempt from the per-signer bounds */
   record: (msg: SignedMessage) => void
+  /**
+   * the envelopes that decided recent orders, as signed, newest first: each lease's certificate
+   * and the f+1 statements of each expiry, created after `since` (for the leases topic's sync,
+   * so a node that was away learns its orders' outcomes)
+   */
+  outcomeMessages: (since: number, limit: number) => Uint8Array[]
   /** resolves with the order's lease or expiry */
   outcome: (orderId: string, opts?: { signal?: AbortSignal }) => Promise<OrderOutcome>
   on: (event: 'order' | 'bid' | 'lease' | 'expired' | 'closed', fn: (x: any) => void) => () => void
@@ -151,7 +157,9 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
     // the envelope of each lease's Close: it goes with its record when the record is forgotten
     const closeEnvelopes = new WeakMap<LeaseRecord, Uint8Array>()
     const expiries = new Map<string, ExpiryRecord>()
-    const expiryVotes = new Map<string, Map<string, OrderExpiredBody>>()
+    const expiryVotes = new Map<string, Map<string, SignedMessage<OrderExpiredBody>>>()
+    /** what decided each lease and expiry the book holds, as signed (kept with them, dropped with them) */
+    const decidedBy = new Map<string, Array<SignedMessage<LeaseCertificateBody | OrderExpiredBody>>>()
     const ee = new EventEmitter()
     ee.setMaxListeners(0)
     let rejected = 0
@@ -300,11 +308,14 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
         certifiedAt: now()
       }
       leases.set(orderId, rec)
+      decidedBy.set(orderId, [m])
       while (leases.size > maxLeases) {
         bound('book-leases')
         let victim: string | undefined
         for (const [id, l] of leases) if (l.state === 'closed') { victim = id; break }
-        leases.delete(victim ?? (leases.keys().next().value as string))
+        victim ??= leases.keys().next().value as string
+        leases.delete(victim)
+        decidedBy.delete(victim)
       }
       settle(orderId, rec.bidId)
       expiryVotes.delete(orderId)
@@ -324,22 +335,25 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       if (!member) { rejected++; return }
       let votes = expiryVotes.get(orderId)
       if (votes == null) {
-        votes = new Map<string, OrderExpiredBody>()
+        votes = new Map<string, SignedMessage<OrderExpiredBody>>()
         expiryVotes.set(orderId, votes)
         while (expiryVotes.size > maxExpiryVotes) {
           bound('book-expiry-votes')
           expiryVotes.delete(expiryVotes.keys().next().value as string)
         }
       }
-      votes.set(toHex(m.signer), m.body)
+      votes.set(toHex(m.signer), m)
       const f = Math.floor((file.info.validators.length - 1) / 3)
       if (votes.size < f + 1) return
       expiryVotes.delete(orderId)
       const rec: ExpiryRecord = { orderId, code: m.body.code, reason: m.body.reason, height: m.body.height }
       expiries.set(orderId, rec)
+      decidedBy.set(orderId, [...votes.values()])
       while (expiries.size > maxExpiries) {
         bound('book-expiries')
-        expiries.delete(expiries.keys().next().value as string)
+        const victim = expiries.keys().next().value as string
+        expiries.delete(victim)
+        decidedBy.delete(victim)
       }
       settle(orderId)
       ee.emit('expired', rec)
@@ -388,6 +402,14 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
         return out
       },
       record: (m) => route(m, true),
+      outcomeMessages (since, limit) {
+        const out: Uint8Array[] = []
+        for (const ms of [...decidedBy.values()].reverse()) {
+          if (out.length >= limit) break
+          for (const x of ms) if (x.createdAt >= since && out.length < limit) out.push(x.bytes)
+        }
+        return out
+      },
       rejected: () => rejected,
       committeeChanged () {
         const top = latest()?.info.epoch ?? -1

@@ -2,13 +2,13 @@
 // order, follows bids, waits for the committee's certified lease (or its expiry), hands the
 // manifest to the winning provider over a direct stream, and watches the services come up.
 import { peerIdFromString } from '@libp2p/peer-id'
-import { signMessage, MessageTag, toHex, sha256 } from '../wire/index.ts'
+import { signMessage, openMessage, MessageTag, toHex, sha256, MAX_MESSAGE_AGE_MS } from '../wire/index.ts'
 import type { SignedMessage, OrderBody, BidBody, CloseBody, Price, ManifestUpdateBody } from '../wire/index.ts'
 import { Topic, unreachableHint } from '../net/index.ts'
 import type { SoukNode, LeaseLogLine, LeaseEvent } from '../net/index.ts'
 import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
 import { handleUsage } from './usage-protocol.ts'
-import { NodeError } from './errors.ts'
+import { NodeError, NodeErrorCode } from './errors.ts'
 import { loadSdl, canonicalManifestBytes, formatTotals } from '../sdl/index.ts'
 import { akashAuditorMap } from '../config/tenant.ts'
 import type { LoadedSdl } from '../sdl/index.ts'
@@ -16,7 +16,7 @@ import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { Store } from '../store/index.ts'
-import type { LeaseBook } from './lease-book.ts'
+import type { LeaseBook, LeaseRecord } from './lease-book.ts'
 import { askExplain } from './explain-protocol.ts'
 import { openExec } from './exec-protocol.ts'
 import type { ExecHandle } from '../runtime/index.ts'
@@ -54,7 +54,12 @@ export function mapAkashAuditors (loaded: LoadedSdl, map: Map<string, string>): 
   return { ...loaded, groups, notices }
 }
 
-export type DeploymentState = 'ordering' | 'leased' | 'deploying' | 'running' | 'failed' | 'expired' | 'closed'
+/**
+ * ordering → leased → deploying → running → closing → closed; `failed` and `expired` end a
+ * deployment that never ran. Every state but the last three is picked up again when the node
+ * starts (see resume in tenantRole), so a restart never leaves a deployment half-way.
+ */
+export type DeploymentState = 'ordering' | 'leased' | 'deploying' | 'running' | 'failed' | 'expired' | 'closing' | 'closed'
 
 export interface ServiceView { name: string, ready: number, count: number, urls: string[] }
 
@@ -80,6 +85,11 @@ export interface Deployment {
   closedAt?: number
   /** when the provider last answered this node about the lease (status, logs, events, usage), ms */
   providerSeenAt?: number
+  /**
+   * a Close this node signed and has not finished sending (gossip and the direct request): saved
+   * before it is sent, so a node killed in between sends it again when it starts
+   */
+  close?: Uint8Array
   /** the signed order envelope and the canonical manifest, for resends and updates */
   orderBytes: Uint8Array
   manifest: Uint8Array
@@ -154,12 +164,13 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
   const closedServices = (services: ServiceView[] | undefined): ServiceView[] | undefined => services?.map((x) => ({ ...x, ready: 0, urls: [] }))
   const markClosed = (d: Deployment, reason: string | undefined): void => {
     d.state = 'closed'
+    delete d.close
     if (reason != null) d.reason = reason
     d.services = closedServices(d.services)
     save(d)
   }
-  const deploymentOf = (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest'> => {
-    const { orderBytes: _o, manifest: _m, ...rest } = d
+  const deploymentOf = (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close'> => {
+    const { orderBytes: _o, manifest: _m, close: _c, ...rest } = d
     return rest
   }
 
@@ -258,13 +269,222 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
   const auditorMap = akashAuditorMap(config.tenant)
   let stopUsage: (() => Promise<void>) | undefined
   let stopClosed: (() => void) | undefined
+  let stopLate: (() => void) | undefined
+  /** ends the work resumed at start when the node stops */
+  const stopping = new AbortController()
+  const resuming = new Set<Promise<void>>()
+  const background = (what: string, d: Deployment, p: Promise<unknown>): void => {
+    const q = p.then(() => {}, (err: any) => {
+      if (stopping.signal.aborted) return
+      logger.warn({ lease: d.order.slice(0, 12), state: d.state, err: String(err?.message ?? err) }, what)
+    })
+    resuming.add(q)
+    void q.finally(() => resuming.delete(q))
+  }
+  const seconds = (ms: number): string => ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`
+
+  /**
+   * Waits for the order's lease or its expiry, until the decision is overdue (bidWindow +
+   * decisionTimeoutMs). An expiry, or silence, is recorded on the deployment and thrown.
+   */
+  async function awaitLease (d: Deployment, signal?: AbortSignal): Promise<LeaseRecord> {
+    // the committee decides soon after the deadline; silence means no validator is reachable
+    // or they are overloaded, and the user should hear that rather than wait forever
+    const waitMs = Math.max(0, d.bidDeadline - Date.now()) + config.tenant.decisionTimeoutMs
+    const timeout = AbortSignal.timeout(waitMs)
+    let outcome
+    try {
+      outcome = await book.outcome(d.order, { signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout })
+    } catch (err) {
+      if (signal?.aborted === true && !stopping.signal.aborted) {
+        // the user's deploy was cancelled: nobody wants the lease now (one that comes is closed, closeLate)
+        d.state = 'expired'
+        d.reason = 'the deploy was cancelled before the committee decided on the order'
+        save(d)
+      }
+      if (signal?.aborted === true || !timeout.aborted) throw err
+      d.state = 'expired'
+      d.reason = `the committee did not decide on the order within ${seconds(config.tenant.decisionTimeoutMs)} of its bid deadline`
+      save(d)
+      throw new DeployError(DeployErrorCode.TIMEOUT, `no lease: ${d.reason}; no validator may be reachable (souk node status shows the peers), or they are overloaded (souk committee status on a validator)`)
+    }
+    if (outcome.kind === 'expired') {
+      d.state = 'expired'
+      const declines = await explainDeclines(Buffer.from(d.order, 'hex'), signal)
+      const why = declines.flatMap((a) => (a.decision?.reasons ?? []).map((r) => `${a.provider.slice(-8)}: ${r.message}`))
+      d.reason = `${outcome.expiry.reason}${why.length > 0 ? `; providers said: ${why.join('; ')}` : ''}`
+      save(d)
+      throw new DeployError(DeployErrorCode.NO_LEASE, `no lease: ${d.reason}`, { declines })
+    }
+    return outcome.lease
+  }
+
+  /** the committee's lease, as this deployment's */
+  const takeLease = (d: Deployment, lease: LeaseRecord): void => {
+    d.provider = peerIdOfPublicKey(Buffer.from(lease.provider, 'hex'))
+    d.prices = book.bid(lease.bidId)?.body.prices ?? d.prices
+    d.state = 'leased'
+    save(d)
+  }
+
+  /**
+   * A lease that will not run: recorded as failed with the reason, and closed at its provider and
+   * the committee so that nobody is billed for it. The Close is saved with the state, so a node
+   * killed before sending it sends it when it starts.
+   */
+  const fail = (d: Deployment, reason: string): void => {
+    d.state = 'failed'
+    d.reason = reason
+    if (d.provider != null && d.close == null) {
+      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason: `the tenant gave up on the deployment: ${reason}`.slice(0, 400) })
+      d.close = close.bytes
+      d.closedAt ??= close.createdAt
+    }
+    save(d)
+    if (d.close != null) background('close of a failed deployment', d, sendClose(d))
+  }
+
+  /**
+   * Sends the saved Close on gossip and straight to the provider, then forgets it. Sending it
+   * twice does no harm: the committee and the provider take the first and ignore the rest.
+   */
+  async function sendClose (d: Deployment, signal: AbortSignal = stopping.signal): Promise<void> {
+    if (d.close == null) return
+    let close = openMessage<CloseBody>(d.close, { expect: MessageTag.CLOSE })
+    // gossip refuses messages older than MAX_MESSAGE_AGE_MS: one saved long ago is signed again
+    // (the billing end, closedAt, stays when it was first made)
+    if (close.createdAt < Date.now() - MAX_MESSAGE_AGE_MS / 2) {
+      close = signMessage<CloseBody>(identity, MessageTag.CLOSE, close.body)
+      d.close = close.bytes
+      save(d)
+    }
+    book.record(close)
+    await net.gossip.publish(Topic.LEASES, close).catch(() => {})
+    if (d.provider != null) {
+      try {
+        for await (const r of net.leaseRequest(providerOf(d), { type: 'close', lease: close.body.lease, close: close.bytes }, { signal })) {
+          if (r.kind === 'error') throw new DeployError(r.code, r.reason)
+        }
+      } catch (err: any) {
+        if (stopping.signal.aborted) throw err
+        // the gossiped Close still reaches the provider; say so rather than fail
+        logger.warn({ err: String(err?.message ?? err) }, 'direct close failed; the provider will see the gossiped close')
+      }
+    }
+    // the reason saved with `closing` (the user's, or why a late lease was closed), else the Close's
+    if (d.state === 'closing') markClosed(d, d.reason ?? close.body.reason)
+    else { delete d.close; save(d) }
+  }
+
+  /** leased → the manifest to the provider → deploying → running (or failed, and closed) */
+  async function deliver (d: Deployment, opts: DeployOptions, emit: (e: DeployProgressEvent) => void): Promise<Deployment> {
+    let result
+    // the provider starts billing once it has the manifest, not before this
+    d.startedAt = Date.now()
+    save(d)
+    try {
+      result = await net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
+    } catch (err: any) {
+      if (opts.signal?.aborted === true) throw err
+      fail(d, `provider ${d.provider ?? '?'} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`)
+      throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, d.reason!)
+    }
+    if (!result.ok) {
+      fail(d, `provider refused the manifest: ${result.reason} (${result.code})`)
+      throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, d.reason!)
+    }
+    d.state = 'deploying'
+    save(d)
+    emit({ type: 'deploy:manifest-accepted', detail: { provider: d.provider! } })
+    return await awaitRunning(d, opts, emit)
+  }
+
+  /** deploying → running, once every service runs (or failed, and closed) */
+  async function awaitRunning (d: Deployment, opts: DeployOptions, emit: (e: DeployProgressEvent) => void): Promise<Deployment> {
+    const done = await watchStatus(d, opts, (st) => {
+      if (st?.state === 'closed' || st?.error != null) {
+        fail(d, st.error ?? st.closeReason ?? 'the provider closed the lease')
+        throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `deployment failed at the provider: ${d.reason!}`)
+      }
+      const services = view(st)
+      return st?.state === 'running' && services.length > 0 && services.every((x) => x.ready >= x.count) ? services : undefined
+    })
+    if (done != null) {
+      d.state = 'running'
+      d.services = done
+      save(d)
+      emit({ type: 'deploy:services-running', detail: { services: done } })
+      return d
+    }
+    opts.signal?.throwIfAborted()
+    fail(d, 'services did not start in time')
+    throw new DeployError(DeployErrorCode.TIMEOUT, `services did not come up within ${Math.round((opts.runTimeoutMs ?? 120_000) / 1000)} s`)
+  }
+
+  /**
+   * A lease certified after this node gave up on its order (its decision timeout ran out: the CLI
+   * already said "no lease"). Nobody waits for it any more: it is closed at once, with a reason
+   * that says so, so that its provider frees it and no one pays for it.
+   */
+  function closeLate (d: Deployment, lease: LeaseRecord): void {
+    d.provider = peerIdOfPublicKey(Buffer.from(lease.provider, 'hex'))
+    d.prices = book.bid(lease.bidId)?.body.prices ?? d.prices
+    const reason = 'the lease was certified after the tenant had given up waiting for it'
+    const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
+    d.close = close.bytes
+    d.closedAt ??= close.createdAt
+    d.reason = `${reason} (${d.reason ?? 'expired'}); closed at once so that nobody pays for it`
+    d.state = 'closing'
+    save(d)
+    background('close of a late lease', d, sendClose(d))
+  }
+
+  /**
+   * Leases and expiries decided while this node was away, from a few peers (the leases topic of
+   * /souk/sync/1.0.0). They enter the lease book as if gossiped, checked the same way, and reach
+   * the deployments waiting for them through its events.
+   */
+  async function catchUp (): Promise<void> {
+    const peers = net.libp2p.getPeers().slice(0, 3)
+    await Promise.all(peers.map(async (p) => {
+      try {
+        const r = await net.syncOrders(p, { topic: Topic.LEASES, signal: stopping.signal })
+        logger.debug({ peer: p.toString(), ...r }, 'outcomes synced')
+      } catch (err: any) {
+        logger.debug({ peer: p.toString(), err: String(err?.message ?? err) }, 'outcome sync failed')
+      }
+    }))
+  }
+
+  /** picks up a deployment a stop or a crash cut, from the state it was saved in */
+  async function resume (d: Deployment): Promise<void> {
+    const signal = stopping.signal
+    const opts: DeployOptions = { signal }
+    const quiet = (): void => {}
+    if (d.close != null) { await sendClose(d, signal); return }
+    if (d.state === 'ordering') {
+      const known = book.lease(d.order) ?? book.expiry(d.order)
+      // killed before the order went out, or before enough peers had it: sent again while bids
+      // can still come (a peer that has it already drops the copy)
+      if (known == null && d.bidDeadline > Date.now()) {
+        const order = openMessage<OrderBody>(d.orderBytes, { expect: MessageTag.ORDER })
+        book.record(order)
+        await net.gossip.publish(Topic.ORDERS, order).catch(() => {})
+      }
+      takeLease(d, await awaitLease(d, signal))
+      logger.info({ lease: d.order.slice(0, 12), provider: d.provider }, 'lease final for an order placed before the restart; sending its manifest')
+    }
+    if (d.state === 'leased') { await deliver(d, opts, quiet); return }
+    if (d.state === 'deploying') await awaitRunning(d, opts, quiet)
+  }
 
   return {
     async start () {
-      // a close this node did not send (the provider's, or one sent from another node with this key)
+      // a close this node did not send (the provider's, or one sent from another node with this key);
+      // one of its own still being sent finishes on its own
       stopClosed = book.on('closed', (rec: { orderId: string, closeReason?: string, closedBy?: string, closedAt?: number }) => {
         const d = live.get(rec.orderId)
-        if (d == null || d.state === 'closed') return
+        if (d == null || d.state === 'closed' || d.close != null) return
         d.closedAt ??= rec.closedAt ?? Date.now()
         markClosed(d, `closed by the ${rec.closedBy ?? 'provider'}${rec.closeReason != null && rec.closeReason !== '' ? `: ${rec.closeReason}` : ''}`)
       })
@@ -289,8 +509,32 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         save(d)
         return ack
       })
+      stopLate = book.on('lease', (rec: LeaseRecord) => {
+        const d = live.get(rec.orderId)
+        if (d?.state === 'expired') closeLate(d, rec)
+      })
+      // deployments a stop or a crash cut: each goes on from where it was saved, in the background
+      // (the node serves meanwhile); the network first, or there is nobody to tell
+      const unfinished = [...live.values()].filter((d) => d.close != null || d.state === 'ordering' || d.state === 'leased' || d.state === 'deploying')
+      // an order given up on shortly before the stop may have got its lease meanwhile (closeLate)
+      const lately = [...live.values()].some((d) => d.state === 'expired' && d.createdAt > Date.now() - MAX_MESSAGE_AGE_MS)
+      if (unfinished.length > 0 || lately) {
+        const ready = waitReady({ roles: ['tenant'], peerId: net.peerId.toString(), gossip: net.gossip }, { signal: stopping.signal, timeoutMs: config.tenant.decisionTimeoutMs }).catch(() => {})
+        // what the committee decided while this node was away was gossiped to nobody here: asked of peers
+        void ready.then(async () => { await catchUp() })
+        for (const d of unfinished) {
+          logger.info({ lease: d.order.slice(0, 12), state: d.state }, 'resuming a deployment cut by a restart')
+          background('resumed deployment', d, ready.then(async () => { stopping.signal.throwIfAborted(); await resume(d) }))
+        }
+      }
     },
-    async stop () { stopClosed?.(); await stopUsage?.() },
+    async stop () {
+      stopClosed?.()
+      stopLate?.()
+      stopping.abort(new NodeError(NodeErrorCode.STOPPED, 'the node is stopping'))
+      await Promise.all([...resuming])
+      await stopUsage?.()
+    },
     usage: (order) => find(order).usage ?? [],
 
     async deploy (sdl, opts = {}) {
@@ -323,72 +567,19 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         if (recipients === 0) logger.warn('order published, but no peer is subscribed yet')
         emit({ type: 'deploy:order-published', detail: { order: d.order, bidDeadline: d.bidDeadline } })
 
-        // the committee decides soon after the deadline; silence means no validator is reachable
-        // or they are overloaded, and the user should hear that rather than wait forever
-        const waitMs = Math.max(0, d.bidDeadline - Date.now()) + config.tenant.decisionTimeoutMs
-        const timeout = AbortSignal.timeout(waitMs)
-        let outcome
+        const lease = await awaitLease(d, opts.signal)
+        takeLease(d, lease)
+        emit({ type: 'deploy:lease-final', detail: { provider: d.provider!, prices: d.prices ?? [], height: lease.certificate.height, bids: d.bids ?? 0 } })
         try {
-          outcome = await book.outcome(d.order, { signal: opts.signal != null ? AbortSignal.any([opts.signal, timeout]) : timeout })
+          return await deliver(d, opts, emit)
         } catch (err) {
-          if (opts.signal?.aborted === true || !timeout.aborted) throw err
-          d.state = 'expired'
-          const ms = config.tenant.decisionTimeoutMs
-          d.reason = `the committee did not decide on the order within ${ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`} of its bid deadline`
-          save(d)
-          throw new DeployError(DeployErrorCode.TIMEOUT, `no lease: ${d.reason}; no validator may be reachable (souk node status shows the peers), or they are overloaded (souk committee status on a validator)`)
-        }
-        if (outcome.kind === 'expired') {
-          d.state = 'expired'
-          const declines = await explainDeclines(order.id, opts.signal)
-          const why = declines.flatMap((a) => (a.decision?.reasons ?? []).map((r) => `${a.provider.slice(-8)}: ${r.message}`))
-          d.reason = `${outcome.expiry.reason}${why.length > 0 ? `; providers said: ${why.join('; ')}` : ''}`
-          save(d)
-          throw new DeployError(DeployErrorCode.NO_LEASE, `no lease: ${d.reason}`, { declines })
-        }
-        const lease = outcome.lease
-        const bid = book.bid(lease.bidId)
-        d.provider = peerIdOfPublicKey(Buffer.from(lease.provider, 'hex'))
-        d.prices = bid?.body.prices
-        d.state = 'leased'
-        save(d)
-        emit({ type: 'deploy:lease-final', detail: { provider: d.provider, prices: d.prices ?? [], height: lease.certificate.height, bids: d.bids ?? 0 } })
-
-        let result
-        // the provider starts billing once it has the manifest, not before this
-        d.startedAt = Date.now()
-        save(d)
-        try {
-          result = await net.sendManifest(providerOf(d), { lease: order.id, manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
-        } catch (err: any) {
-          d.state = 'failed'; d.reason = `provider ${d.provider} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`; save(d)
-          throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, d.reason)
-        }
-        if (!result.ok) {
-          d.state = 'failed'; d.reason = `provider refused the manifest: ${result.reason} (${result.code})`; save(d)
-          throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, d.reason)
-        }
-        d.state = 'deploying'
-        save(d)
-        emit({ type: 'deploy:manifest-accepted', detail: { provider: d.provider } })
-
-        const done = await watchStatus(d, opts, (st) => {
-          if (st?.state === 'closed' || st?.error != null) {
-            d.state = 'failed'; d.reason = st.error ?? st.closeReason ?? 'the provider closed the lease'; save(d)
-            throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `deployment failed at the provider: ${d.reason}`)
+          // the user stopped waiting once the lease was made: the deployment goes on without
+          // them, exactly as after a restart (souk lease list follows it)
+          if (opts.signal?.aborted === true && !stopping.signal.aborted && (d.state === 'leased' || d.state === 'deploying')) {
+            background('deployment its deploy stopped waiting for', d, resume(d))
           }
-          const services = view(st)
-          return st?.state === 'running' && services.length > 0 && services.every((x) => x.ready >= x.count) ? services : undefined
-        })
-        if (done != null) {
-          d.state = 'running'
-          d.services = done
-          save(d)
-          emit({ type: 'deploy:services-running', detail: { services: done } })
-          return d
+          throw err
         }
-        d.state = 'failed'; d.reason = 'services did not start in time'; save(d)
-        throw new DeployError(DeployErrorCode.TIMEOUT, `services did not come up within ${Math.round((opts.runTimeoutMs ?? 120_000) / 1000)} s`)
       } finally {
         stopBids()
       }
@@ -501,22 +692,17 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     async close (order, reason = '') {
       const d = find(order)
       if (d.state === 'closed') return d
-      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
-      // from now on the provider may bill only up to this moment (give or take clock skew)
-      d.closedAt ??= close.createdAt
-      book.record(close)
-      await net.gossip.publish(Topic.LEASES, close).catch(() => {})
-      if (d.provider != null) {
-        try {
-          for await (const r of net.leaseRequest(providerOf(d), { type: 'close', lease: close.body.lease, close: close.bytes })) {
-            if (r.kind === 'error') throw new DeployError(r.code, r.reason)
-          }
-        } catch (err: any) {
-          // the gossiped Close still reaches the provider; say so rather than fail
-          logger.warn({ err: String(err?.message ?? err) }, 'direct close failed; the provider will see the gossiped close')
-        }
+      if (d.close == null) {
+        const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
+        // from now on the provider may bill only up to this moment (give or take clock skew)
+        d.closedAt ??= close.createdAt
+        d.close = close.bytes
       }
-      markClosed(d, reason)
+      // the intent first: a node killed while the Close is on its way sends it when it starts
+      d.state = 'closing'
+      d.reason = openMessage<CloseBody>(d.close, { expect: MessageTag.CLOSE }).body.reason
+      save(d)
+      await sendClose(d, AbortSignal.any([stopping.signal, AbortSignal.timeout(30_000)]))
       return d
     }
   }

@@ -41,37 +41,6 @@ async function trialClean (c: Chaos, plan: TrialPlan, drive?: () => Promise<unkn
 }
 
 const bugs: KnownBug[] = [
-  {
-    name: 'a tenant killed after its lease is final, before it sends the manifest',
-    reason: 'src/node/tenant-role.ts keeps no way back into a deployment cut by a restart: it stays "leased" (or "ordering", "deploying") in `souk lease list` forever while the provider closes the lease for want of a manifest (diverged_views stuck)',
-    run: async (c) => { await trialClean(c, { kind: 'kill', victim: 'tenant', fault: { type: 'point', point: 'node_records/tenant-deployment/leased:1' }, downMs: 500 }, async () => await deploy(c).catch(() => {})) }
-  },
-  {
-    name: 'a tenant killed while its close is under way',
-    reason: 'src/node/tenant-role.ts close() sends the Close (gossip, then the direct request) before it saves the deployment as closed: killed in between, the tenant lists the lease as running while its provider closed it (diverged_views)',
-    run: async (c) => {
-      const order = await deploy(c)
-      await trialClean(c, { kind: 'kill', victim: 'tenant', fault: { type: 'docker', event: 'close', of: 'provider-0', delayMs: 0 }, downMs: 500 }, async () => {
-        await tenantOf(c).post(`/v1/leases/${order}/close`, { reason: 'known bug' }).catch(() => {})
-      })
-    }
-  },
-  {
-    name: 'two against two held past the tenant\'s decision timeout, then healed',
-    reason: 'src/node/tenant-role.ts marks the order expired ("the committee did not decide") when its wait ends, and ignores the certificate the committee makes after the heal; the provider then waits for a manifest that never comes (diverged_views)',
-    netns: true,
-    run: async (c) => {
-      // cut first, so that no batch can settle the auction before the heal
-      await devnetCut(c.dir, ['validator-0', 'validator-1'], ['validator-2', 'validator-3'])
-      const err = await deploy(c).then(() => undefined, (e: Error) => e)
-      assert.match(String(err?.message), /did not decide/)
-      await devnetHeal(c.dir)
-      // the lease made after the heal, and the provider's wait for its manifest
-      await sleep(15_000)
-      const vs = await c.check(0)
-      assert.equal(vs.map((v) => `${v.counter} ${v.rule}: ${v.detail}`), [])
-    }
-  }
 ]
 
 const docker = dockerFromEnv()

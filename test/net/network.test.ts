@@ -174,4 +174,31 @@ test('a sync answer is read at a bounded pace and with each signer\'s rate limit
   }
 })
 
+test('the leases topic of a sync carries what decided recent orders, each checked as gossip on that topic', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    // messages of the leases topic (closes stand in for certificates here: the topic's checks are the same)
+    const outcomes = [1, 2].map((i) => signMessage(tenant.identity, MessageTag.CLOSE, { lease: new Uint8Array(32).fill(i), reason: '' }))
+    const misplaced = signOrder(tenant.identity).bytes
+    const server = await startNode({ openOrders: () => [], outcomes: () => [...outcomes.map((m) => m.bytes), misplaced] })
+    const old = await startNode({ openOrders: () => [] })
+    const joiner = await startNode()
+    nodes.push(server, old, joiner)
+    const got: SignedMessage[] = []
+    joiner.gossip.onMessage(Topic.LEASES, (m) => { got.push(m) })
+    await joiner.dial(server.multiaddrs()[0])
+    const r = await joiner.syncOrders(server.peerId, { topic: Topic.LEASES })
+    assert.equal(r, { received: 3, accepted: 2, ignored: 0, rejected: 1 }, 'an order is not a message of the leases topic')
+    assert.equal(got.map((m) => m.idHex).sort(), outcomes.map((m) => m.idHex).sort())
+    // a node that offers no outcomes (as before the leases topic was served) answers with none
+    await joiner.dial(old.multiaddrs()[0])
+    assert.equal(await joiner.syncOrders(old.peerId, { topic: Topic.LEASES }), { received: 0, accepted: 0, ignored: 0, rejected: 0 })
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+
 test.run()

@@ -169,4 +169,24 @@ test('expiry statements for orders nobody knows are capped', () => {
   assert.is(bk.stats().expiryVotes, 10)
 })
 
+test('the envelopes that decided recent orders are kept for a node that was away: the certificate, the f+1 expiry statements, newest first', () => {
+  const { book: bk, deliver } = book()
+  const courier = key(9, 0)
+  const certMsg = signMessage(courier, MessageTag.LEASE_CERTIFICATE, cert)
+  deliver(Topic.LEASES, certMsg)
+  const other = order(tenant, c.now(), c.now() + 400)
+  const body = { order: other.id, code: 'no-bids', reason: 'no bid was ordered before the bid deadline', height: 9 }
+  const e0 = signMessage(c.members[0].id, MessageTag.ORDER_EXPIRED, body)
+  deliver(Topic.LEASES, e0)
+  assert.equal(bk.outcomeMessages(0, 100).map((b) => toHex(b)), [toHex(certMsg.bytes)], 'one statement decides nothing and is not offered')
+  const e1 = signMessage(c.members[1].id, MessageTag.ORDER_EXPIRED, body)
+  deliver(Topic.LEASES, e1)
+  assert.equal(bk.outcomeMessages(0, 100).map((b) => toHex(b)), [e0, e1, certMsg].map((m) => toHex(m.bytes)))
+  assert.is(bk.outcomeMessages(0, 2).length, 2, 'the limit holds')
+  assert.equal(bk.outcomeMessages(Date.now() + 60_000, 100), [], 'nothing older than asked for')
+  // a close is not an outcome
+  deliver(Topic.LEASES, signMessage(tenant, MessageTag.CLOSE, { lease: o.id, reason: 'done' }))
+  assert.is(bk.outcomeMessages(0, 100).length, 3)
+})
+
 test.run()
