@@ -299,8 +299,13 @@ async function runIn (storeDir: string, opts: SandboxRunOptions): Promise<{ resu
       const id = await deploy(manifestOf(svc('bomb', { command: ['sh', '-c', 'f() { f | f & }; f; sleep 600'] })))
       await sleep(4000)
       const info = await container(id, 'bomb')
-      const stats = await docker.getContainer(info.Id).stats({ stream: false }) as { pids_stats?: { current?: number, limit?: number } }
-      const pids = stats.pids_stats?.current ?? -1
+      // a loaded engine (gVisor above all) can answer a stats call before it has the pids count: ask again
+      let pids = -1
+      for (let i = 0; i < 10 && pids < 0; i++) {
+        if (i > 0) await sleep(1000)
+        const stats = await docker.getContainer(info.Id).stats({ stream: false }).catch(() => undefined) as { pids_stats?: { current?: number, limit?: number } } | undefined
+        pids = stats?.pids_stats?.current ?? -1
+      }
       const host = await run('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do true & done; wait; echo forked'])
       const capped = pids >= 0 && pids <= PIDS_LIMIT
       if (capped && host.out.includes('forked')) record(`fork bomb (pids limit ${PIDS_LIMIT})`, 'contained', `${pids} processes in the container (limit ${PIDS_LIMIT}); the host still forks`)

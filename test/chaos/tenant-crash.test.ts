@@ -88,7 +88,9 @@ if (docker == null) {
         await tenant().post(`/v1/leases/${order}/close`, { reason: 'tenant-crash test' }).catch(() => {})
       })
       assert.ok(r.died === 'point' || r.died === 'harness', `the tenant died at its fault: ${String(r.died)}${explain(r)}`)
-      const d = await listed(order)
+      // the restarted node finishes the close in the background, once it has peers again
+      let d = await listed(order)
+      for (let i = 0; i < 150 && d?.state === 'closing'; i++) { await new Promise((resolve) => setTimeout(resolve, 200)); d = await listed(order) }
       assert.is(d?.state, 'closed', `the deployment after the restart: ${JSON.stringify(d)}${explain(r)}`)
       assert.is(d?.reason, 'tenant-crash test')
     }
