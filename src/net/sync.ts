@@ -13,7 +13,7 @@ import { schema, WireError, openMessage, MessageTag, toHex } from '../wire/index
 import type { SignedMessage, CloseBody } from '../wire/index.ts'
 import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_LEASES, MAX_SYNC_ORDERS, MAX_SYNC_REQUEST_BYTES, Protocol, REQUEST_TIMEOUT_MS, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
-import { FrameStream, frameOf, withTimeout } from './frames.ts'
+import { FrameStream, checkFrame, frameOf, withTimeout } from './frames.ts'
 import { Verdict } from './verdict.ts'
 import type { SoukGossip } from './gossip.ts'
 import { MetricName } from './metrics.ts'
@@ -63,44 +63,27 @@ export function decodeSyncRequest (v: unknown): SyncRequest {
 export function decodeSyncAsk (v: unknown): { kind: 'orders', req: SyncRequest } | { kind: 'closes', req: ClosesRequest } {
   if ((v as { t?: unknown } | null)?.t !== FrameTag.SYNC_CLOSES_REQUEST) return { kind: 'orders', req: decodeSyncRequest(v) }
   const req = frameOf(v, FrameTag.SYNC_CLOSES_REQUEST, ['leases'])
-  try {
-    return { kind: 'closes', req: { leases: schema.arr(req.leases, 'frame.leases', MAX_SYNC_LEASES, (x, p) => schema.bytes(x, p, 32), 1) } }
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  return { kind: 'closes', req: { leases: checkFrame(() => schema.arr(req.leases, 'frame.leases', MAX_SYNC_LEASES, (x, p) => schema.bytes(x, p, 32), 1)) } }
+}
+
+/** An answer frame of either kind: one envelope under `tag` (not yet checked), or the end with at most `maxCount`. */
+function decodeEnvelopeFrame (v: unknown, tag: string, maxCount: number): { envelope: Uint8Array } | { count: number } {
+  return checkFrame(() => {
+    if ((v as { t?: unknown } | null)?.t === FrameTag.SYNC_END) return { count: schema.uint(frameOf(v, FrameTag.SYNC_END, ['count']).count, 'frame.count', maxCount) }
+    return { envelope: schema.bytes(frameOf(v, tag, ['envelope']).envelope, 'frame.envelope', { min: 1, max: MAX_SYNC_FRAME_BYTES }) }
+  })
 }
 
 /** A decoded closes answer frame (a Close envelope, not yet verified, or the end), or a NetError. */
 export function decodeCloseFrame (v: unknown): { kind: 'close', envelope: Uint8Array } | { kind: 'end', count: number } {
-  const t = (v as { t?: unknown } | null)?.t
-  try {
-    if (t === FrameTag.SYNC_END) {
-      const f = frameOf(v, FrameTag.SYNC_END, ['count'])
-      return { kind: 'end', count: schema.uint(f.count, 'frame.count', MAX_SYNC_LEASES) }
-    }
-    const f = frameOf(v, FrameTag.SYNC_CLOSE, ['envelope'])
-    return { kind: 'close', envelope: schema.bytes(f.envelope, 'frame.envelope', { min: 1, max: MAX_SYNC_FRAME_BYTES }) }
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  const f = decodeEnvelopeFrame(v, FrameTag.SYNC_CLOSE, MAX_SYNC_LEASES)
+  return 'count' in f ? { kind: 'end', count: f.count } : { kind: 'close', envelope: f.envelope }
 }
 
 /** A decoded sync answer frame (an order envelope, not yet validated, or the end), or a NetError. */
 export function decodeSyncFrame (v: unknown): SyncFrame {
-  const t = (v as { t?: unknown } | null)?.t
-  try {
-    if (t === FrameTag.SYNC_END) {
-      const f = frameOf(v, FrameTag.SYNC_END, ['count'])
-      return { kind: 'end', count: schema.uint(f.count, 'frame.count', MAX_SYNC_ORDERS) }
-    }
-    const f = frameOf(v, FrameTag.SYNC_RESPONSE, ['envelope'])
-    return { kind: 'order', envelope: schema.bytes(f.envelope, 'frame.envelope', { min: 1, max: MAX_SYNC_FRAME_BYTES }) }
-  } catch (err: any) {
-    if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
-    throw err
-  }
+  const f = decodeEnvelopeFrame(v, FrameTag.SYNC_RESPONSE, MAX_SYNC_ORDERS)
+  return 'count' in f ? { kind: 'end', count: f.count } : { kind: 'order', envelope: f.envelope }
 }
 
 /** Registers the serving side. Returns a function that unregisters it. */
