@@ -102,6 +102,8 @@ export type DeployProgressEvent =
   | { type: 'deploy:lease-final', detail: { provider: string, prices: Price[], height: number, bids: number } }
   | { type: 'deploy:manifest-accepted', detail: { provider: string } }
   | { type: 'deploy:services-running', detail: { services: ServiceView[] } }
+  | { type: 'deploy:kept', detail: { order: string, provider: string, state: DeploymentState } }
+  | { type: 'deploy:closing', detail: { order: string, provider: string, reason: string } }
 
 export interface DeployOptions {
   signal?: AbortSignal
@@ -109,6 +111,13 @@ export interface DeployOptions {
   bidWindowMs?: number
   /** after the manifest is accepted, how long to wait for every service to run */
   runTimeoutMs?: number
+  /**
+   * What an abort does once the lease is final: `close` (the default) closes the lease, so nothing
+   * is left running or billed; `keep` lets the deployment go on without the caller (souk lease list
+   * follows it) and says so with a `deploy:kept` event. Before the lease is final, an abort always
+   * leaves nothing behind: no order is published, or a lease that still comes is closed.
+   */
+  onAbort?: 'close' | 'keep'
 }
 
 /** one provider's answer to a dry run: what it would bid, every reason it would not, or why it could not be asked */
@@ -344,6 +353,19 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     if (d.close != null) background('close of a failed deployment', d, sendClose(d))
   }
 
+  /** signs the Close and records the intent (`closing`) before anything is sent: a node killed while the Close is on its way sends it when it starts */
+  const startClose = (d: Deployment, reason: string): void => {
+    if (d.close == null) {
+      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
+      // from now on the provider may bill only up to this moment (give or take clock skew)
+      d.closedAt ??= close.createdAt
+      d.close = close.bytes
+    }
+    d.state = 'closing'
+    d.reason = openMessage<CloseBody>(d.close, { expect: MessageTag.CLOSE }).body.reason
+    save(d)
+  }
+
   /**
    * Sends the saved Close on gossip and straight to the provider, then forgets it. Sending it
    * twice does no harm: the committee and the provider take the first and ignore the rest.
@@ -573,12 +595,23 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         try {
           return await deliver(d, opts, emit)
         } catch (err) {
-          // the user stopped waiting once the lease was made: the deployment goes on without
-          // them, exactly as after a restart (souk lease list follows it)
-          if (opts.signal?.aborted === true && !stopping.signal.aborted && (d.state === 'leased' || d.state === 'deploying')) {
-            background('deployment its deploy stopped waiting for', d, resume(d))
+          if (opts.signal?.aborted !== true || stopping.signal.aborted) throw err
+          if (d.state === 'leased' || d.state === 'deploying' || d.state === 'running') {
+            if (opts.onAbort === 'keep') {
+              // the caller asked to keep it: it goes on without them, exactly as after a restart
+              emit({ type: 'deploy:kept', detail: { order: d.order, provider: d.provider!, state: d.state } })
+              logger.info({ order: d.order, provider: d.provider }, 'deploy aborted after its lease was final; the deployment is kept')
+              background('deployment its deploy stopped waiting for', d, resume(d))
+            } else {
+              // nobody waits for it any more: close it, so nothing runs or is billed for nobody
+              const reason = 'the deploy was aborted after its lease was final'
+              startClose(d, reason)
+              emit({ type: 'deploy:closing', detail: { order: d.order, provider: d.provider!, reason } })
+              background('close of an aborted deploy', d, sendClose(d, AbortSignal.any([stopping.signal, AbortSignal.timeout(30_000)])))
+            }
           }
-          throw err
+          // whatever was under way when it came, the caller sees the abort's own reason
+          throw opts.signal.reason
         }
       } finally {
         stopBids()
@@ -692,16 +725,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     async close (order, reason = '') {
       const d = find(order)
       if (d.state === 'closed') return d
-      if (d.close == null) {
-        const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason })
-        // from now on the provider may bill only up to this moment (give or take clock skew)
-        d.closedAt ??= close.createdAt
-        d.close = close.bytes
-      }
-      // the intent first: a node killed while the Close is on its way sends it when it starts
-      d.state = 'closing'
-      d.reason = openMessage<CloseBody>(d.close, { expect: MessageTag.CLOSE }).body.reason
-      save(d)
+      startClose(d, reason)
       await sendClose(d, AbortSignal.any([stopping.signal, AbortSignal.timeout(30_000)]))
       return d
     }

@@ -20,6 +20,8 @@ function renderEvent (e: any): void {
     case 'deploy:lease-final': print(`✓ lease final: provider ${short(d.provider)} at ${price(d.prices)} per 6 s (${d.bids} bid${d.bids === 1 ? '' : 's'}, batch ${d.height})`); break
     case 'deploy:manifest-accepted': print(`✓ manifest accepted by ${short(d.provider)}`); break
     case 'deploy:services-running': print('✓ services running'); break
+    case 'deploy:closing': print(`  aborted: closing the lease with ${short(d.provider)}`); break
+    case 'deploy:kept': print(`  aborted: the deployment goes on (${d.state as string}); souk lease list follows it`); break
     default: print(`  ${e.type}`)
   }
 }
