@@ -11,6 +11,8 @@ export function describe (e: DeployProgressEvent): string {
     case 'deploy:lease-final': return `lease at height ${e.detail.height}`
     case 'deploy:manifest-accepted': return `accepted by ${e.detail.provider}`
     case 'deploy:services-running': return e.detail.services.map((s: ServiceView) => s.urls.join(' ')).join(', ')
+    case 'deploy:closing': return `aborted: closing the lease with ${e.detail.provider}`
+    case 'deploy:kept': return `aborted: ${e.detail.order} goes on (${e.detail.state})`
   }
 }
 

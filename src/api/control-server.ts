@@ -8,10 +8,13 @@ import { toJsonText } from './json.ts'
 
 export const MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
+/** a request's JSON body: always an object when present (the API takes no other) */
+export type RequestBody = Record<string, unknown>
+
 export interface RouteRequest {
   params: Record<string, string>
   query: URLSearchParams
-  body: any
+  body: RequestBody | undefined
   /** aborted when the client goes away */
   signal: AbortSignal
 }
@@ -63,7 +66,7 @@ export interface ParsedRequest {
   pattern: string
   params: Record<string, string>
   query: URLSearchParams
-  body: any
+  body: RequestBody | undefined
 }
 
 /**
@@ -86,7 +89,7 @@ export function parseRequest (routes: ReadonlyArray<{ method: string, pattern: s
   throw new ApiError(ApiErrorCode.NOT_FOUND, `no such endpoint: ${method} ${u.pathname.slice(0, 200)}`, 404)
 }
 
-function parseBody (body: Uint8Array | undefined): any {
+function parseBody (body: Uint8Array | undefined): RequestBody | undefined {
   if (body == null || body.length === 0) return undefined
   let text: string
   try {
@@ -94,11 +97,14 @@ function parseBody (body: Uint8Array | undefined): any {
   } catch {
     throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid UTF-8')
   }
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch {
     throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body is not valid JSON')
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ApiError(ApiErrorCode.BAD_REQUEST, 'request body must be a JSON object')
+  return value as RequestBody
 }
 
 async function readBody (req: IncomingMessage): Promise<Uint8Array> {

@@ -1,7 +1,7 @@
 export { createMetricsRegistry, DEFAULT_BUCKETS } from './metrics.ts'
 export type { MetricsRegistry, Counter, Gauge, Histogram, Labels } from './metrics.ts'
 export { controlServer, parseRequest, MAX_REQUEST_BYTES } from './control-server.ts'
-export type { ControlServer, ControlServerInit, RouteHandler, RouteRequest, RawRouteHandler, ParsedRequest } from './control-server.ts'
+export type { ControlServer, ControlServerInit, RouteHandler, RouteRequest, RawRouteHandler, ParsedRequest, RequestBody } from './control-server.ts'
 export { controlClient } from './control-client.ts'
 export type { ControlClient, ControlClientInit } from './control-client.ts'
 export { metricsServer } from './metrics-server.ts'

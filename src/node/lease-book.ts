@@ -35,6 +35,15 @@ export interface LeaseRecord {
   certifiedAt: number
 }
 
+/** what each LeaseBook event hands its listeners */
+export interface LeaseBookEvents {
+  order: SignedMessage<OrderBody>
+  bid: SignedMessage<BidBody>
+  lease: LeaseRecord
+  expired: ExpiryRecord
+  closed: LeaseRecord
+}
+
 export interface ExpiryRecord { orderId: string, code: string, reason: string, height: number }
 
 export type OrderOutcome =
@@ -106,7 +115,8 @@ export interface LeaseBook {
   outcomeMessages: (since: number, limit: number) => Uint8Array[]
   /** resolves with the order's lease or expiry */
   outcome: (orderId: string, opts?: { signal?: AbortSignal }) => Promise<OrderOutcome>
-  on: (event: 'order' | 'bid' | 'lease' | 'expired' | 'closed', fn: (x: any) => void) => () => void
+  /** what happened to the book: an order, a bid, a lease certified, an order expired, a lease closed */
+  on: <K extends keyof LeaseBookEvents>(event: K, fn: (x: LeaseBookEvents[K]) => void) => () => void
   rejected: () => number
   /** the committee chain grew: certificates held for its new epoch are checked now */
   committeeChanged: () => void
@@ -430,7 +440,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
         expiryVotes: expiryVotes.size,
         heldCertificates: held.size
       }),
-      on (event, fn) { ee.on(event, fn); return () => { ee.off(event, fn) } },
+      on (event, fn) { ee.on(event, fn as (x: unknown) => void); return () => { ee.off(event, fn as (x: unknown) => void) } },
       outcome (orderId, opts = {}) {
         const l = leases.get(orderId)
         if (l != null) return Promise.resolve({ kind: 'lease', lease: l })

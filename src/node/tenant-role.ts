@@ -120,6 +120,26 @@ export interface DeployOptions {
   onAbort?: 'close' | 'keep'
 }
 
+export type UpdateProgressEvent =
+  | { type: 'update:validated', detail: { order: string, sequence: number, totals: string } }
+  | { type: 'update:manifest-accepted', detail: { order: string, sequence: number, provider: string } }
+  | { type: 'update:rolled-out', detail: { order: string, sequence: number, services: ServiceView[] } }
+
+export interface UpdateOptions {
+  signal?: AbortSignal
+  onProgress?: (evt: UpdateProgressEvent) => void
+  /** after the provider accepts the manifest, how long to wait for the rollout */
+  runTimeoutMs?: number
+}
+
+export type CloseProgressEvent =
+  | { type: 'close:signed', detail: { order: string, closedAt: number } }
+  | { type: 'close:sent', detail: { order: string, provider?: string } }
+
+export interface CloseOptions {
+  onProgress?: (evt: CloseProgressEvent) => void
+}
+
 /** one provider's answer to a dry run: what it would bid, every reason it would not, or why it could not be asked */
 export interface DryRunAnswer {
   provider: string
@@ -144,9 +164,10 @@ export interface TenantRole {
   status: (order: string, opts?: { signal?: AbortSignal }) => Promise<unknown>
   logs: (order: string, opts?: { follow?: boolean, tail?: number, service?: string, signal?: AbortSignal }) => AsyncGenerator<LeaseLogLine>
   events: (order: string, opts?: { follow?: boolean, signal?: AbortSignal }) => AsyncGenerator<LeaseEvent>
-  close: (order: string, reason?: string) => Promise<Deployment>
+  /** ends the lease: a signed Close, saved before it is sent (gossiped and sent to the provider) */
+  close: (order: string, reason?: string, opts?: CloseOptions) => Promise<Deployment>
   /** rolls out a new manifest (same resources or fewer) on the running lease; a failed rollout keeps the old one */
-  update: (order: string, sdl: string | LoadedSdl, opts?: { signal?: AbortSignal, runTimeoutMs?: number }) => Promise<Deployment>
+  update: (order: string, sdl: string | LoadedSdl, opts?: UpdateOptions) => Promise<Deployment>
   /** a command in one of the lease's containers (an interactive shell with tty) */
   exec: (order: string, opts: { service?: string, command: string[], tty?: boolean, signal?: AbortSignal }) => Promise<ExecHandle>
   /** usage statements the provider sent and this node countersigned */
@@ -685,9 +706,12 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     async update (order, sdl, opts = {}) {
       const d = find(order)
       if (d.state !== 'running') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `lease ${d.order.slice(0, 12)} is ${d.state}; only a running lease can be updated`)
+      const emit = (e: UpdateProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
       const loaded = typeof sdl === 'string' ? loadSdl(sdl) : sdl
       const manifest = canonicalManifestBytes(loaded.manifest)
       const sequence = (d.sequence ?? 0) + 1
+      emit({ type: 'update:validated', detail: { order: d.order, sequence, totals: formatTotals(loaded.totals) } })
+      opts.signal?.throwIfAborted()
       const lease = Buffer.from(d.order, 'hex')
       const update = signMessage<ManifestUpdateBody>(identity, MessageTag.MANIFEST_UPDATE, { lease, manifestHash: sha256(manifest), sequence })
       let result
@@ -698,6 +722,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       }
       heard(d)
       if (!result.ok) throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, `provider refused the update: ${result.reason} (${result.code})`)
+      emit({ type: 'update:manifest-accepted', detail: { order: d.order, sequence, provider: d.provider! } })
       const st = await watchStatus(d, opts, (x) => {
         if (x?.state === 'closed') throw new DeployError(DeployErrorCode.DEPLOY_FAILED, `the provider closed the lease: ${x.closeReason ?? ''}`)
         if (x?.lastUpdate?.sequence === sequence && x.lastUpdate.error != null) {
@@ -710,6 +735,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         d.manifest = manifest
         d.services = view(st)
         save(d)
+        emit({ type: 'update:rolled-out', detail: { order: d.order, sequence, services: d.services } })
         return d
       }
       throw new DeployError(DeployErrorCode.TIMEOUT, 'the update did not roll out in time; the previous manifest keeps running')
@@ -722,11 +748,14 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       return await openExec(net, providerOf(d), { lease: Buffer.from(d.order, 'hex'), service, command: opts.command, tty: opts.tty === true }, opts.signal)
     },
 
-    async close (order, reason = '') {
+    async close (order, reason = '', opts = {}) {
+      const emit = (e: CloseProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
       const d = find(order)
       if (d.state === 'closed') return d
       startClose(d, reason)
+      emit({ type: 'close:signed', detail: { order: d.order, closedAt: d.closedAt! } })
       await sendClose(d, AbortSignal.any([stopping.signal, AbortSignal.timeout(30_000)]))
+      emit({ type: 'close:sent', detail: { order: d.order, provider: d.provider } })
       return d
     }
   }

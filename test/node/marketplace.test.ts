@@ -117,8 +117,10 @@ if (docker == null) {
     for (let i = 0; i < 50 && tenant.tenant!.usage(d.order).length <= before2; i++) await new Promise((resolve) => setTimeout(resolve, 100))
     assert.ok(tenant.tenant!.usage(d.order).length > before2, 'statements continue after the restart')
     // a signed update rolls out a new manifest on the same lease
-    const updated = await tenant.tenant!.update(d.order, web.replace('GREETING=hello', 'GREETING=updated'))
+    const updateSteps: string[] = []
+    const updated = await tenant.tenant!.update(d.order, web.replace('GREETING=hello', 'GREETING=updated'), { onProgress: (e) => updateSteps.push(e.type) })
     assert.is(updated.sequence, 1)
+    assert.equal(updateSteps, ['update:validated', 'update:manifest-accepted', 'update:rolled-out'])
     assert.is(provider.provider!.leases.get(d.order)?.sequence, 1)
     const env = await docker.listContainers({ filters: { label: [`${LABEL_LEASE}=${d.order}`] } })
     assert.is(env.length, 1)
@@ -133,7 +135,9 @@ if (docker == null) {
       assert.match(err.message, /memory/)
     }
     assert.is(provider.provider!.leases.get(d.order)?.state, 'running')
-    await tenant.tenant!.close(d.order, 'test done')
+    const closeSteps: string[] = []
+    await tenant.tenant!.close(d.order, 'test done', { onProgress: (e) => closeSteps.push(e.type) })
+    assert.equal(closeSteps, ['close:signed', 'close:sent'])
     for (let i = 0; i < 50; i++) {
       const left = await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${d.order}`] } })
       if (left.length === 0) break
