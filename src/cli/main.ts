@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander'
+import { readFileSync } from 'node:fs'
 import { keysCommand } from './commands/keys.ts'
 import { CliError } from './output.ts'
 
@@ -7,11 +8,23 @@ export type CommandModule = (program: Command) => void
 /** Command groups that live in their own files; each registers itself on the program. */
 const optionalModules = ['./commands/sdl.ts', './commands/committee.ts', './commands/node.ts', './commands/market.ts', './commands/devnet.ts']
 
+/** souk's version from its package.json, found upwards from here (a checkout runs src/, a package dist/src/) */
+function soukVersion (): string {
+  for (let dir = new URL('./', import.meta.url); dir.pathname !== '/'; dir = new URL('../', dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'))
+      if (pkg?.name === 'souk') return String(pkg.version)
+    } catch {}
+  }
+  return 'unknown'
+}
+
 export async function buildProgram (): Promise<Command> {
   const program = new Command()
   program
     .name('souk')
     .description('a peer-to-peer marketplace for container compute')
+    .version(soukVersion(), '-V, --version', 'print souk\'s version')
     .option('--home <dir>', 'node home directory (default $SOUK_HOME or ~/.souk)')
     .option('--debug', 'print stack traces for unexpected errors')
     .showHelpAfterError()

@@ -8,6 +8,11 @@ export interface ServiceUnitOptions {
   home: string
   /** the command that runs souk (absolute), e.g. /opt/souk/bin/souk */
   souk: string
+  /**
+   * the Node.js 24 binary (absolute) that runs it: systemd's PATH finds the system's Node, which
+   * may be older than souk needs, so the unit names the one the CLI runs on
+   */
+  node?: string
   /** a provider with the iptables firewall needs root; otherwise a plain user */
   description?: string
   /** open files: every peer connection and container log stream is one */
@@ -37,7 +42,7 @@ export function serviceUnit (o: ServiceUnitOptions): string {
     `WorkingDirectory=${o.home}`,
     ...env,
     // logs go to the journal (journalctl -u …); the file in the home is turned off
-    `ExecStart=${quote(o.souk)} --home ${quote(o.home)} node start --set log.file=`,
+    `ExecStart=${o.node != null ? `${quote(o.node)} ` : ''}${quote(o.souk)} --home ${quote(o.home)} node start --set log.file=`,
     'ExecReload=/bin/kill -HUP $MAINPID',
     // SIGTERM stops the daemon cleanly: leases keep running and are adopted at the next start
     'KillSignal=SIGTERM',

@@ -9,7 +9,7 @@ import type { GpuSupport } from '../runtime/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Souk } from '../node.ts'
 
-export const HEALTH_CHECKS = ['peers', 'bootstrap', 'committee', 'runtime', 'gpu', 'disk', 'clock'] as const
+export const HEALTH_CHECKS = ['peers', 'bootstrap', 'committee', 'runtime', 'storage', 'gpu', 'disk', 'clock'] as const
 export type HealthCheckName = typeof HEALTH_CHECKS[number]
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip'
 
@@ -171,6 +171,30 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     }
   }
 
+  /** storage the runtime cannot hold to size: declined orders are lost business, accepted ones a risk the operator took */
+  async function storage (): Promise<HealthCheck> {
+    const p = node.provider
+    if (p == null) return { name: 'storage', status: 'skip', detail: 'not a provider' }
+    let st: { declinedStorage?: Array<{ kind: string, why: string }>, acceptedUnenforcedStorage?: Array<{ kind: string, why: string }> }
+    try {
+      st = await within(runtimeTimeoutMs, p.status()) as typeof st
+    } catch (err: any) {
+      return { name: 'storage', status: 'skip', detail: `provider status unavailable: ${String(err?.message ?? err).slice(0, 200)}` }
+    }
+    const declined = st.declinedStorage ?? []
+    const accepted = st.acceptedUnenforcedStorage ?? []
+    if (declined.length > 0) {
+      return {
+        name: 'storage',
+        status: 'warn',
+        detail: `declines every order that asks for ${declined.map((d) => d.kind).join(' or ')} storage: ${declined.map((d) => d.why).join('; ')}`,
+        fix: 'most deployment files ask for ephemeral storage: give the engine a storage driver that can limit it (overlay2 on xfs mounted with pquota; docs/provider-docker.md, "What a lease becomes"), or set provider.sandbox.unenforcedStorage: accept to take such orders without the limit'
+      }
+    }
+    if (accepted.length > 0) return { name: 'storage', status: 'warn', detail: `accepts ${accepted.map((d) => d.kind).join(' and ')} storage it cannot hold to size (provider.sandbox.unenforcedStorage): a lease can fill the disk` }
+    return { name: 'storage', status: 'ok', detail: 'every storage kind offered is held to its size' }
+  }
+
   async function gpuSupport (): Promise<GpuSupport> {
     if (init.gpuSupport != null) return await init.gpuSupport()
     const { runtimeGpuSupport } = await import('./gpu-offer.ts')
@@ -223,7 +247,7 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
 
   let last: HealthReport | undefined
   async function check (opts: { signal?: AbortSignal } = {}): Promise<HealthReport> {
-    const checks = [peers(), bootstrap(), committee(), ...await Promise.all([runtime(), gpu(), disk(), clock(opts.signal)])]
+    const checks = [peers(), bootstrap(), committee(), ...await Promise.all([runtime(), storage(), gpu(), disk(), clock(opts.signal)])]
     const failing = checks.filter((c) => c.status === 'fail').map((c) => c.name)
     last = { ok: failing.length === 0, failing, checks, time: Date.now() }
     return last

@@ -23,6 +23,7 @@ const nodes: Souk[] = []
 const servers: Array<{ stop: () => Promise<void> }> = []
 const logger = createLogger({ level: 'error', destination: process.stderr })
 // the runtime under test is the one named in the config, not the engine other tests use
+const engine = process.env.DOCKER_HOST
 delete process.env.DOCKER_HOST
 
 test.after(async () => {
@@ -77,6 +78,26 @@ test('a provider whose Docker engine is stopped: the runtime check fails, naming
   // and provider status names where the runtime is, not only "docker"
   const ps = await controlClient({ socketPath: join(node.home, 'control.sock') }).get<any>('/v1/provider')
   assert.is(ps.runtimeEndpoint, sock)
+})
+
+test('a provider whose engine cannot limit ephemeral storage: the storage check warns that it declines such orders, and names both fixes', async () => {
+  if (engine == null) { process.stdout.write('storage check: DOCKER_HOST unset, skipped\n'); return }
+  const c = cfg(['provider'])
+  c.provider.dockerHost = engine
+  c.provider.sandbox.unenforcedStorage = 'decline'
+  const runtime = dockerRuntime({ dockerHost: engine, instance: 'souk-health-test', pull: 'never' })({})
+  const { node, health } = await start(c, { committee: [genesisCommitteeFile([generateIdentity()])], runtime })
+  const ps = await node.provider!.status() as { declinedStorage: Array<{ kind: string }> }
+  const r = await health()
+  if (ps.declinedStorage.length === 0) {
+    // an engine that limits every kind (overlay2 on xfs with pquota): nothing to warn about
+    assert.is(check(r, 'storage').status, 'ok')
+    return
+  }
+  assert.is(check(r, 'storage').status, 'warn')
+  assert.match(check(r, 'storage').detail, /declines every order that asks for ephemeral/)
+  assert.match(check(r, 'storage').fix, /pquota.*unenforcedStorage: accept/)
+  assert.not.ok(r.failing.includes('storage'), 'a warning, not a failure')
 })
 
 test('a validator whose committee cannot reach its threshold: the committee check fails as stalled', async () => {

@@ -19,7 +19,11 @@ test('install-service writes the unit and prints how to enable it', () => {
   assert.match(r.stdout, /journalctl -u souk-provider/)
   const unit = readFileSync(out, 'utf8')
   assert.match(unit, new RegExp(`^User=${userInfo().username}$`, 'm'))
-  assert.match(unit, new RegExp(`^ExecStart=${join(root, 'bin/souk')} --home ${join(dir, 'home')} node start --set log.file=$`, 'm'))
+  assert.match(unit, new RegExp(`^ExecStart=${process.execPath} ${join(root, 'bin/souk')} --home ${join(dir, 'home')} node start --set log.file=$`, 'm'))
+  // systemd's PATH finds the system's Node (older here): the unit's command runs souk without it
+  const exec = unit.match(/^ExecStart=(.*) --home /m)![1].split(' ')
+  const bare = spawnSync(exec[0], [...exec.slice(1), '--version'], { encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } })
+  assert.is(bare.status, 0, `${bare.stdout}${bare.stderr}`)
   assert.match(unit, /^Restart=on-failure$/m)
   assert.match(unit, /^LimitNOFILE=65536$/m)
   assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m)

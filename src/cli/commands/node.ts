@@ -156,13 +156,14 @@ export function nodeCommand (program: Command): void {
     .option('--name <name>', 'the unit name', 'souk')
     .option('--output <file>', 'where to write the unit (default /etc/systemd/system/NAME.service when run as root, else ./NAME.service)')
     .option('--souk <path>', 'the souk command the unit runs (default: this one)')
+    .option('--node <path>', 'the Node.js 24 binary that runs it (default: the one running this command)')
     .option('--docker-host <url>', 'DOCKER_HOST for the daemon (it overrides provider.dockerHost)')
     .action(async (opts) => {
       const h = home()
       if (!/^[A-Za-z0-9_.@-]+$/.test(opts.name)) throw new CliError(`--name ${JSON.stringify(opts.name)}: letters, digits, _ . @ - only`)
       const souk = resolvePath(opts.souk ?? fileURLToPath(new URL('../../../bin/souk', import.meta.url)))
       const user = opts.user ?? userInfo().username
-      const unit = serviceUnit({ user, home: h, souk, environment: opts.dockerHost != null ? { DOCKER_HOST: opts.dockerHost } : undefined })
+      const unit = serviceUnit({ user, home: h, souk, node: resolvePath(opts.node ?? process.execPath), environment: opts.dockerHost != null ? { DOCKER_HOST: opts.dockerHost } : undefined })
       const file = resolvePath(opts.output ?? (process.getuid?.() === 0 ? `/etc/systemd/system/${opts.name}.service` : `${opts.name}.service`))
       await writeFile(file, unit, { mode: 0o644 })
       print(`wrote ${file}`)
