@@ -14,6 +14,7 @@ import type { ContainerRuntime, DeployedLease, ProgressEvent } from '../runtime/
 import type { Manifest } from '../sdl/types.ts'
 import { canonicalManifestBytes } from '../sdl/canonical.ts'
 import { checkManifest, readManifest, ManifestRefusal } from '../net/manifest.ts'
+import { sameBytes } from '../net/authority.ts'
 import { systemClock } from './clock.ts'
 import { MarketError, MarketErrorCode } from './errors.ts'
 import type { Clock, Timer } from './clock.ts'
@@ -193,14 +194,23 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       return lease
     }
 
-    interface Prepared { lease: ProviderLease, leaseId: string, manifest: Manifest, bytes: Uint8Array, first: boolean, sequence: number }
+    /** `repeat`: the first manifest sent again (a tenant's retry), answered as the first was, run once */
+    interface Prepared { lease: ProviderLease, leaseId: string, manifest: Manifest, bytes: Uint8Array, first: boolean, sequence: number, repeat?: boolean }
+    /** first deployments under way, so that a repeat of their manifest waits for the same outcome */
+    const firstDeploys = new Map<string, Promise<DeployedLease>>()
 
     /** every check, synchronously: a refusal is thrown before anything runs */
     function prepare (remotePeer: string, frame: ManifestFrame): Prepared {
       const leaseId = toHex(frame.lease)
       const lease = lookup(leaseId, remotePeer)
       const first = frame.sequence === 0
-      if (first && lease.state !== 'awaiting-manifest') throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest`)
+      if (first && lease.state !== 'awaiting-manifest') {
+        // a tenant retrying after a network failure sends the same bytes again: the same answer (manifest spec §5)
+        if (lease.sequence <= 0 && lease.manifest != null && lease.manifestBytes != null && sameBytes(lease.manifestBytes, frame.manifest)) {
+          return { lease, leaseId, manifest: lease.manifest, bytes: lease.manifestBytes, first, sequence: 0, repeat: true }
+        }
+        throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest`)
+      }
       if (!first && lease.rollout != null) throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} is still rolling out manifest ${lease.rollout.sequence}`)
       const expected = first ? lease.order.body.manifestHash : updates.get(leaseId)?.manifestHash
       if (!first && (expected == null || updates.get(leaseId)?.sequence !== frame.sequence)) {
@@ -259,7 +269,17 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
 
     async function run (p: Prepared, opts: { signal?: AbortSignal }): Promise<DeployedLease> {
       const { lease, leaseId, manifest } = p
-      if (p.first) return await deployFirst(lease, manifest, opts)
+      if (p.repeat === true) {
+        const under = firstDeploys.get(leaseId)
+        if (under != null) return await under
+        if (lease.state === 'running' && lease.deployed != null) return lease.deployed
+        throw new LeaseRefusedError(LeaseRefusal.OUT_OF_SEQUENCE, `lease ${leaseId} already has its manifest, and its deployment is not running (${lease.state})`)
+      }
+      if (p.first) {
+        const d = deployFirst(lease, manifest, opts)
+        firstDeploys.set(leaseId, d)
+        try { return await d } finally { firstDeploys.delete(leaseId) }
+      }
       const onProgress = (evt: ProgressEvent): void => emit(leaseId, evt.type, evt.detail)
       lease.lastUpdate = { sequence: p.sequence }
       try {

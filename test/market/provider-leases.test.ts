@@ -113,6 +113,20 @@ if (docker == null) {
     assert.equal(released, [order.idHex])
   })
 
+  test('a manifest sent twice at once (a retry while the first deploy runs) is deployed once, and both get its answer', async () => {
+    const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime })
+    const { order, bid, manifest } = lease()
+    leases.leaseWon(order, bid)
+    try {
+      const [a, b] = await Promise.all([0, 1].map(async () => await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })))
+      assert.is(a.services[0].urls[0].url, b.services[0].urls[0].url)
+      assert.is((await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })).length, 1, 'one container, not two')
+    } finally {
+      await leases.close(order.idHex, 'test done')
+      leases.stop()
+    }
+  })
+
   test('the tenant\'s manifest runs, serves its page, takes a signed update, and closing removes everything', async () => {
     const leases = providerLeases({ manifestTimeoutMs: 60_000 })({ signer: provider, runtime })
     const { order, bid, manifest } = lease()
@@ -128,8 +142,14 @@ if (docker == null) {
         if (!page.includes('hello from souk')) await new Promise((resolve) => setTimeout(resolve, 100))
       }
       assert.match(page, /hello from souk/)
-      // the same manifest again as sequence 0 is refused; an update needs the tenant's signature first
-      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 }))).code, 'out-of-sequence')
+      // the same manifest again as sequence 0 (a retry after a network failure) gets the same
+      // answer and runs nothing twice; another manifest as sequence 0 is refused
+      const again = await leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest, sequence: 0 })
+      assert.is(again.services[0].urls[0].url, url)
+      assert.is((await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${order.idHex}`] } })).length, 1, 'one container, not two')
+      const other = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=other')).manifest)
+      assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: other, sequence: 0 }))).code, 'out-of-sequence')
+      // an update needs the tenant's signature first
       const next = canonicalManifestBytes(loadSdl(sdlText.replace('GREETING=hello', 'GREETING=bye')).manifest)
       assert.is((await refusal(leases.handleManifest(tenant.peerId.toString(), { lease: order.id, manifest: next, sequence: 1 }))).code, 'out-of-sequence')
       leases.acceptUpdate(tenant.peerId.toString(), signMessage<ManifestUpdateBody>(tenant, MessageTag.MANIFEST_UPDATE, { lease: order.id, manifestHash: sha256(next), sequence: 1 }))
