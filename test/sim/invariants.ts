@@ -24,7 +24,8 @@ export class Invariants {
   private readonly committeeAt: (h: number) => CommitteeInfo
   /** height → header hash (hex) decided by an honest validator */
   readonly headers = new Map<number, string>()
-  private readonly times = new Map<number, number>()
+  /** height → committee time of the batch decided there */
+  readonly times = new Map<number, number>()
   private readonly checked = new Set<number>()
   private readonly votes = new Map<string, string>()
   readonly leases = new Map<string, string>()
