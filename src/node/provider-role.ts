@@ -10,7 +10,8 @@ import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, form
 import type { BidEngine, ProviderLeases, SavedProviderLease, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
+// the inventory by its own file: the folder's index also holds the runtimes, which load their clients
+import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/inventory.ts'
 import type { ContainerRuntime, Inventory, SandboxReport, DeployedLease, RuntimeNotice, ResourceRequest, FitReason } from '../runtime/index.ts'
 import { ingress, planRoutes, leaseHostname } from '../runtime/ingress/index.ts'
 import type { Ingress, IngressRoute } from '../runtime/ingress/index.ts'
