@@ -188,7 +188,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   // a port picked at random is kept in the store and asked for again, so URLs survive a restart
   const ingressState = records<{ port: number }>(components.store, 'provider-ingress')
   const preferPort = 'init' in ingressPlan && ingressPlan.init.port === 0 ? ingressState.get('http')?.port : undefined
-  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger }) : undefined
+  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger, metrics: components.metrics }) : undefined
   /** notices about a lease's hostnames (refused accept names), by lease */
   const routeNotices = new Map<string, RuntimeNotice[]>()
   function applyRoutes (leaseId: string, routes: IngressRoute[], notices: RuntimeNotice[]): void {
