@@ -29,7 +29,6 @@ import type {
 } from './interface.ts'
 import type { Manifest } from '../sdl/types.ts'
 
-
 export interface DockerRuntimeInit {
   /** `unix:///var/run/docker.sock` or `tcp://host:port`; defaults to DOCKER_HOST, then the default socket */
   dockerHost?: string
@@ -187,7 +186,6 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     return specs
   }
 
-
   /** create and start containers; returns the IDs created so far even on failure (in `created`) */
   async function startReplicas (specs: ContainerSpec[], created: string[], opts: DeployOptions): Promise<RuntimeNotice[]> {
     const notices: RuntimeNotice[] = []
@@ -209,7 +207,7 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
       try {
         await call('container.remove', async () => await docker.getContainer(id).remove({ force: true, v: false }))
       } catch (err) {
-        if (!(isStatus(err, 404, 409))) throw err
+        if (!isStatus(err, 404, 409)) throw err
       }
     }
   }
@@ -231,8 +229,6 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     await firewall?.remove(leaseId)
     noticesByLease.delete(leaseId)
   }
-
-  /** the Linux bridge of a lease network: Docker names it br-<first 12 of the network ID> unless told otherwise */
 
   async function deploy (lease: LeaseRef, manifest: Manifest, opts: DeployOptions = {}): Promise<DeployedLease> {
     checkLeaseId(lease.leaseId)
@@ -350,7 +346,6 @@ function createDockerRuntime (init: DockerRuntimeInit, components: DockerRuntime
     const volumes = (await call('volume.list', async () => await docker.listVolumes({ filters: filter }))).Volumes ?? []
     return { leases: ownedLeaseSummaries(containers, networks, volumes), containers }
   }
-
 
   async function list (): Promise<LeaseSummary[]> {
     return [...(await ownedLeases()).leases.values()]

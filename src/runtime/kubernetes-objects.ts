@@ -41,7 +41,6 @@ export interface KubernetesObjectsInit {
 
 export type Workload = { kind: 'Deployment', obj: k8s.V1Deployment } | { kind: 'StatefulSet', obj: k8s.V1StatefulSet }
 
-
 export interface KubernetesObjects {
   namespace: k8s.V1Namespace
   networkPolicy: k8s.V1NetworkPolicy

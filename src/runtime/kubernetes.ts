@@ -36,7 +36,6 @@ export interface KubernetesRuntimeInit extends KubernetesObjectsInit {
   ingressClassName?: string
 }
 
-
 export interface KubernetesRuntimeComponents {
   kubeConfig?: k8s.KubeConfig
   onApiCall?: (name: string, ms: number) => void
@@ -250,7 +249,6 @@ function createKubernetesRuntime (init: KubernetesRuntimeInit, components: Kuber
     const ingresses = ingressInit != null ? (await call('ingress.list', async () => await net.listNamespacedIngress({ namespace: ns, labelSelector: ingressSelector(leaseId) }))).items : []
     return leaseStatusOf(leaseId, { namespace, workloads, pods, services, ingresses }, nodeHost)
   }
-
 
   async function servicePods (leaseId: string, service?: string): Promise<k8s.V1Pod[]> {
     if (await readNamespace(leaseId) == null) throw new LeaseNotFoundError(leaseId)
