@@ -1,4 +1,4 @@
-// Every metric souk defines reaches a running daemon's /metrics: a small devnet (one validator,
+// Every metric souk defines reaches a running daemon's /metrics: a small devnet (four validators,
 // one Docker provider, one tenant, each its own `souk node start` process on loopback) is
 // scraped, and each name the code registers, or names in a metric-name table, must appear on
 // some role's endpoint. A metric defined in code but never registered on the node (built without
@@ -67,7 +67,9 @@ if (docker == null) {
   })
 
   test('every metric souk defines is on the /metrics of a running validator, provider or tenant', async () => {
-    const state = await devnetUp(dir, { validators: 1, providers: 1 })
+    // four validators: every other node bootstraps from two of them, so the devnet is connected
+    // without waiting on peer discovery, which a loaded machine can hold up past devnetUp's patience
+    const state = await devnetUp(dir, { validators: 4, providers: 1 })
     const seen = new Map<string, Set<string>>()
     for (const n of state.nodes) {
       const { metricsPort } = JSON.parse(readFileSync(join(n.home, 'node.json'), 'utf8')) as { metricsPort: number }
