@@ -13,7 +13,6 @@ import type { SoukNode, Reachability } from './net/index.ts'
 import type { WanSettings } from './net/wan/index.ts'
 import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
 import type { CommitteeFile, CommitteeStatus } from './committee/index.ts'
-import { dockerRuntime, kubernetesRuntime } from './runtime/index.ts'
 import type { ContainerRuntime } from './runtime/index.ts'
 import { createMetricsRegistry } from './api/index.ts'
 import type { MetricsRegistry } from './api/index.ts'
@@ -128,9 +127,17 @@ export async function readCommitteeFiles (path: string): Promise<CommitteeFile[]
   return files
 }
 
-function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home: string): ContainerRuntime {
+/**
+ * The runtime the provider's configuration names. Its client library is loaded here, when a
+ * provider starts, and only the one it uses: a tenant or a validator never holds either.
+ */
+async function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home: string): Promise<ContainerRuntime> {
   const p = config.provider
-  if (p.runtime === 'kubernetes') return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
+  if (p.runtime === 'kubernetes') {
+    const { kubernetesRuntime } = await import('./runtime/kubernetes.ts')
+    return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
+  }
+  const { dockerRuntime } = await import('./runtime/docker.ts')
   const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases
@@ -205,7 +212,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics, committeeKeys: () => chain.files().at(-1)?.info.validators ?? [] })
+      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? await defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics, committeeKeys: () => chain.files().at(-1)?.info.validators ?? [] })
       await provider.start()
     }
     if (roles.has('tenant')) {
@@ -275,8 +282,8 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       events.safeDispatchEvent('node:stop', {})
       for (const off of unforward) off()
       await tenant?.stop().catch(() => {})
-      await provider?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'provider stop'))
-      await validator?.stop().catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'validator stop'))
+      await provider?.stop().catch((err: unknown) => logger.warn({ err: String((err as Error | undefined)?.message ?? err) }, 'provider stop'))
+      await validator?.stop().catch((err: unknown) => logger.warn({ err: String((err as Error | undefined)?.message ?? err) }, 'validator stop'))
       chain.stop()
       await net.stop().catch(() => {})
       store.close()

@@ -59,8 +59,6 @@ export const MetricName = {
   GOSSIP_PUBLISHED: 'souk_gossip_published_total',
   /** labels: protocol, result */
   STREAM_REQUESTS: 'souk_stream_requests_total',
-  /** labels: result */
-  SYNC_ORDERS: 'souk_sync_orders_total',
   /** labels: bound (which limit on what strangers may add refused something) */
   BOUND_HIT: 'souk_bound_hits_total',
   /** no labels: keys checked against the key rule for the first time (each costs about a signature check) */

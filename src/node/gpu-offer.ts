@@ -1,7 +1,9 @@
 // The GPUs a provider offers: what nvidia-smi finds, when its runtime can attach them. The
 // provider role calls this instead of offering nvidia-smi's list as it is.
-import * as k8s from '@kubernetes/client-node'
-import { detectNvidiaGpus, checkDockerGpuSupport, checkKubernetesGpuSupport, dockerClient, gpusToOffer } from '../runtime/index.ts'
+// by their own files: the folder's index also holds the runtimes, whose clients are loaded only
+// for a provider that finds GPUs to offer
+import { detectNvidiaGpus } from '../runtime/nvidia-smi.ts'
+import { checkDockerGpuSupport, checkKubernetesGpuSupport, gpusToOffer } from '../runtime/gpu-support.ts'
 import type { GpuDevice, GpuSupport } from '../runtime/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { Logger } from './logger.ts'
@@ -10,16 +12,18 @@ import { runtimeEndpoint } from './health.ts'
 /** asks the provider's engine or cluster whether it can attach GPUs */
 export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport> {
   if (config.provider.runtime === 'kubernetes') {
+    const k8s = await import('@kubernetes/client-node')
     const kc = new k8s.KubeConfig()
     try {
       if (config.provider.kubeconfig !== '') kc.loadFromFile(config.provider.kubeconfig)
       else kc.loadFromDefault()
-    } catch (err: any) {
-      return { reason: `the kubeconfig did not load (${String(err?.message ?? err).slice(0, 160)}); GPUs are not offered` }
+    } catch (err) {
+      return { reason: `the kubeconfig did not load (${String((err as { message?: unknown } | null)?.message ?? err).slice(0, 160)}); GPUs are not offered` }
     }
     return await checkKubernetesGpuSupport(kc)
   }
   const endpoint = runtimeEndpoint(config)
+  const { dockerClient } = await import('../runtime/docker-client.ts')
   return await checkDockerGpuSupport(dockerClient(endpoint), endpoint)
 }
 

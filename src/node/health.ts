@@ -4,7 +4,8 @@
 // GET /v1/health on the control socket answers the same report.
 import { statfs } from 'node:fs/promises'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { detectNvidiaGpus } from '../runtime/index.ts'
+// by its own file: the folder's index also holds the runtimes, which load their clients
+import { detectNvidiaGpus } from '../runtime/nvidia-smi.ts'
 import type { GpuSupport } from '../runtime/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
 import type { Souk } from '../node.ts'

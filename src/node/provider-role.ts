@@ -10,7 +10,8 @@ import { bidEngine, providerLeases, LeaseRefusedError, memoryDecisionStore, form
 import type { BidEngine, ProviderLeases, SavedProviderLease, Decision, PricingConfig, UsageMeter, UsageRecord, ReservationProvider, ReservationDemand, HistoryEntry, LeaseHistory } from '../market/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { sendUsage } from './usage-protocol.ts'
-import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/index.ts'
+// the inventory by its own file: the folder's index also holds the runtimes, which load their clients
+import { inventory, hostCapacity, unenforcedKinds, FIT_REASON_CODE } from '../runtime/inventory.ts'
 import type { ContainerRuntime, Inventory, SandboxReport, DeployedLease, RuntimeNotice, ResourceRequest, FitReason } from '../runtime/index.ts'
 import { ingress, planRoutes, leaseHostname } from '../runtime/ingress/index.ts'
 import type { Ingress, IngressRoute } from '../runtime/ingress/index.ts'
@@ -187,7 +188,7 @@ export async function providerRole (config: SoukConfig, components: ProviderRole
   // a port picked at random is kept in the store and asked for again, so URLs survive a restart
   const ingressState = records<{ port: number }>(components.store, 'provider-ingress')
   const preferPort = 'init' in ingressPlan && ingressPlan.init.port === 0 ? ingressState.get('http')?.port : undefined
-  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger }) : undefined
+  let ing: Ingress | undefined = 'init' in ingressPlan ? ingress({ ...ingressPlan.init, preferPort })({ runtime, logger, metrics: components.metrics }) : undefined
   /** notices about a lease's hostnames (refused accept names), by lease */
   const routeNotices = new Map<string, RuntimeNotice[]>()
   function applyRoutes (leaseId: string, routes: IngressRoute[], notices: RuntimeNotice[]): void {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander'
-import { devnetUp, devnetStatus, devnetDown, devnetCut, devnetPartition, devnetHeal, devnetKill, devnetStart } from '../../node/devnet.ts'
-import { ensureExampleImage, EXAMPLE_IMAGE } from '../../node/test-image.ts'
-import { dockerClient } from '../../runtime/index.ts'
 import { print, printJson } from '../output.ts'
 import { NodeError, NodeErrorCode } from '../../node/errors.ts'
+
+// loaded when a devnet command runs: the devnet loads the Docker client, which every other
+// command (a daemon started with `souk node start` among them) does without
+const devnetModule = async (): Promise<typeof import('../../node/devnet.ts')> => await import('../../node/devnet.ts')
 
 const DEFAULT_DIR = './.souk-devnet'
 
@@ -19,7 +20,7 @@ export function devnetCommand (program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (opts) => {
       if (opts.wan != null && !/^\d{1,10}$/.test(String(opts.wanSeed))) throw new NodeError(NodeErrorCode.DEVNET_WAN, `--wan-seed must be a whole number, not ${JSON.stringify(opts.wanSeed)}`)
-      const state = await devnetUp(opts.dir, {
+      const state = await (await devnetModule()).devnetUp(opts.dir, {
         validators: Number(opts.validators),
         providers: Number(opts.providers),
         netns: opts.netns === true,
@@ -38,12 +39,14 @@ export function devnetCommand (program: Command): void {
     })
   devnet.command('image').description('build the example image souk/busybox:latest from Debian\'s busybox-static if it is missing (no registry needed)')
     .action(async () => {
+      const { ensureExampleImage, EXAMPLE_IMAGE } = await import('../../node/test-image.ts')
+      const { dockerClient } = await import('../../runtime/docker-client.ts')
       const built = await ensureExampleImage(dockerClient())
       print(built === 'built' ? `built ${EXAMPLE_IMAGE}` : `${EXAMPLE_IMAGE} is present`)
     })
   devnet.command('status').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
     .action(async (opts) => {
-      const s = await devnetStatus(opts.dir)
+      const s = await (await devnetModule()).devnetStatus(opts.dir)
       if (opts.json === true) { printJson(s); return }
       for (const n of s) print(`${n.name.padEnd(12)} ${n.running ? 'running' : 'stopped'}  ${n.running ? `${n.peers ?? 0} peers` : ''}  ${n.peerId}${n.ip != null ? `  ${n.ip}` : ''}`)
       if (s.some((n) => !n.running)) process.exitCode = 1
@@ -54,31 +57,31 @@ export function devnetCommand (program: Command): void {
     .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
     .action(async (a: string, b: string | undefined, opts) => {
       const names = (x: string): string[] => x.split(',').map((s) => s.trim()).filter((s) => s !== '')
-      if (b == null) await devnetPartition(opts.dir, [names(a)])
-      else await devnetCut(opts.dir, names(a), names(b))
+      if (b == null) await (await devnetModule()).devnetPartition(opts.dir, [names(a)])
+      else await (await devnetModule()).devnetCut(opts.dir, names(a), names(b))
       print(`cut ${a} from ${b ?? 'every other node'}`)
     })
   devnet.command('heal').description('restore every link cut').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
     .action(async (opts) => {
-      const n = await devnetHeal(opts.dir)
+      const n = await (await devnetModule()).devnetHeal(opts.dir)
       print(`healed ${n} link${n === 1 ? '' : 's'}`)
     })
   devnet.command('kill').description('kill one node at once (SIGKILL, as a crash would); `souk devnet start` brings it back from its home')
     .argument('<node>', 'node name, e.g. provider-0')
     .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
     .action(async (name: string, opts) => {
-      print(await devnetKill(opts.dir, name) ? `killed ${name}` : `${name} was not running`)
+      print(await (await devnetModule()).devnetKill(opts.dir, name) ? `killed ${name}` : `${name} was not running`)
     })
   devnet.command('start').description('start one stopped node again from its home')
     .argument('<node>', 'node name, e.g. provider-0')
     .option('--dir <dir>', 'the devnet directory', DEFAULT_DIR)
     .action(async (name: string, opts) => {
-      const n = await devnetStart(opts.dir, name)
+      const n = await (await devnetModule()).devnetStart(opts.dir, name)
       print(`started ${n.name.padEnd(12)} ${n.peerId}`)
     })
   devnet.command('down').option('--dir <dir>', 'the devnet directory', DEFAULT_DIR).option('--json', 'print as JSON')
     .action(async (opts) => {
-      const r = await devnetDown(opts.dir)
+      const r = await (await devnetModule()).devnetDown(opts.dir)
       if (opts.json === true) { printJson(r); return }
       print(`stopped ${r.stopped} nodes${r.removed > 0 ? `, removed ${r.removed} leftover containers` : ''}`)
     })
