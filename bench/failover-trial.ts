@@ -59,9 +59,11 @@ export async function failoverTrial (dir: string, greeting: string, opts: { bidW
   await devnetKill(dir, winner.name, 'SIGKILL')
   const until = killAt + (opts.timeoutMs ?? 90_000)
   let detectMs: number | undefined
+  let seen = ''
   for (;;) {
-    if (Date.now() > until) throw new Error(`no failover within ${opts.timeoutMs ?? 90_000} ms of the kill (${detectMs != null ? `lost after ${detectMs} ms` : 'never declared lost'})`)
+    if (Date.now() > until) throw new Error(`no failover within ${opts.timeoutMs ?? 90_000} ms of the kill (${detectMs != null ? `lost after ${detectMs} ms` : 'never declared lost'}); the tenant's deployments: ${seen}`)
     const list: any = await tenant.get('/v1/leases')
+    seen = JSON.stringify(list.tenant.filter((d: any) => d.order === result.order || d.origin === result.order).map((d: any) => ({ order: d.order.slice(0, 12), state: d.state, provider: d.provider?.slice(-6), reason: d.reason, history: d.history })))
     const first = list.tenant.find((d: any) => d.order === result.order)
     const lost = (first?.history ?? []).find((s: any) => s.type === 'lost')
     if (lost != null && detectMs == null) { detectMs = lost.time - killAt; log(`declared lost after ${detectMs} ms`) }
