@@ -185,6 +185,8 @@ export function failover (kit: FailoverKit): Failover {
         const why = `ordering again failed: ${String(err?.message ?? err)}`
         const tip = failed ?? d
         if (!kit.stopping.aborted) {
+          // on the lease that was lost and on the order that did not replace it
+          if (tip !== d) step(d, { time: Date.now(), type: 'gave-up', order: tip.order, message: why })
           step(tip, { time: Date.now(), type: 'gave-up', order: tip.order, message: why })
           say({ type: 'failover:gave-up', detail: { order: tip.order, reason: why } })
         }

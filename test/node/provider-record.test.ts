@@ -39,6 +39,8 @@ if (docker == null) {
   let tenant: Souk
   let honest: Souk
   let bad: Souk
+  /** the deployment that failed over and runs on the honest provider */
+  let running = ''
 
   test.before(async () => {
     const started = await startValidators({ root, identities: validators, committee, logger, config: marketConfig })
@@ -66,7 +68,8 @@ if (docker == null) {
 
   test('a provider that wins and never serves loses its next auction to a dearer honest one; the record is the same everywhere', async () => {
     const events: DeployProgressEvent[] = []
-    const d = await tenant.tenant!.deploy(web, { failover: { manifestTimeoutMs: 5_000, maxFailovers: 2 }, onProgress: (e) => events.push(e) })
+    const d = await tenant.tenant!.deploy(web, { failover: { manifestTimeoutMs: 5_000, maxFailovers: 2, lostAfterMs: 3_000, probeMs: 500 }, onProgress: (e) => events.push(e) })
+    running = d.order
     const types = events.map((e) => e.type)
     assert.ok(types.includes('failover:provider-failed'), types.join(','))
     assert.is(d.state, 'running')
@@ -99,6 +102,24 @@ if (docker == null) {
     assert.ok(cheapBid.total < honestBid.total, 'the failed provider bid lower')
     assert.is(d2.provider, honest.peerId, 'and the honest, dearer provider won')
     assert.is(d2.state, 'running')
+  })
+
+  test('a tenant node that was down checks its leases when it starts, and fails over the one whose provider is gone', async () => {
+    const home = tenant.home
+    await tenant.stop()
+    nodes.splice(nodes.indexOf(tenant), 1)
+    // the provider goes for good while the tenant is down (its containers keep running, as after kill -9)
+    await honest.stop()
+    nodes.splice(nodes.indexOf(honest), 1)
+    tenant = await createNode({ home, config: marketConfig(['tenant'], [nodes[0].net.multiaddrs()[0]]), committee, logger })
+    nodes.push(tenant)
+    let d = tenant.tenant!.get(running)
+    for (let i = 0; i < 300 && !(d?.history ?? []).some((s) => s.type === 'gave-up'); i++) { await sleep(100); d = tenant.tenant!.get(running) }
+    const steps = (d?.history ?? []).map((s) => s.type)
+    assert.equal(steps.slice(-3), ['lost', 'closed', 'gave-up'], JSON.stringify(d?.history))
+    assert.is(d!.closeCode, 'provider-lost')
+    // no provider is left that the order accepts: the bad one is denied and has a failure, the honest one is gone
+    assert.match(d!.history!.at(-1)!.message, /no lease/)
   })
 }
 
