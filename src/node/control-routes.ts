@@ -60,7 +60,8 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
       signal,
       bidWindowMs: typeof body.bidWindowMs === 'number' ? body.bidWindowMs : undefined,
       ...(typeof body.failover === 'boolean' ? { failover: body.failover } : {}),
-      onProgress: (e: DeployProgressEvent) => push({ event: e })
+      onProgress: (e: DeployProgressEvent) => push({ event: e }),
+      onFailover: (e) => push({ event: e })
     }).then((d) => push({ result: deploymentView(d) }), (err: any) => push({ error: { code: err?.code ?? 'ERR_DEPLOY_FAILED', message: String(err?.message ?? err), detail: err?.detail } }))
       .finally(() => { finished = true; wake?.() })
     return (async function * () {

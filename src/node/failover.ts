@@ -259,7 +259,12 @@ export function failover (kit: FailoverKit): Failover {
       if (on === false) return await kit.deploy(sdl, opts)
       const settings: FailoverSettings = { ...kit.defaults, ...(typeof on === 'object' ? on : {}) }
       let order: string | undefined
-      const emit = (e: DeployProgressEvent | FailoverProgressEvent): void => { try { opts.onProgress?.(e as DeployProgressEvent) } catch {} }
+      const emit = (e: DeployProgressEvent | FailoverProgressEvent): void => {
+        try {
+          if (e.type.startsWith('failover:')) opts.onFailover?.(e as FailoverProgressEvent)
+          else opts.onProgress?.(e as DeployProgressEvent)
+        } catch {}
+      }
       try {
         return await kit.deploy(sdl, {
           ...opts,

@@ -121,7 +121,6 @@ export type DeployProgressEvent =
   | { type: 'deploy:lease-final', detail: { provider: string, prices: Price[], height: number, bids: number } }
   | { type: 'deploy:manifest-accepted', detail: { provider: string } }
   | { type: 'deploy:services-running', detail: { services: ServiceView[] } }
-  | FailoverProgressEvent
 
 export interface DeployOptions {
   signal?: AbortSignal
@@ -133,6 +132,8 @@ export interface DeployOptions {
   accept?: WireAccept
   /** fail over when the provider is lost or fails (default: tenant.failover.enabled); persistent data does not move */
   failover?: boolean | Partial<FailoverSettings>
+  /** the failover's steps during this deploy (the new order's own steps come through onProgress) */
+  onFailover?: (evt: FailoverProgressEvent) => void
   /** the provider must take the manifest within this long, or the lease failed (`provider-failed`) */
   manifestTimeoutMs?: number
 }

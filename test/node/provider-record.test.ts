@@ -20,6 +20,7 @@ import { dockerRuntime } from '../../src/runtime/index.ts'
 import { Protocol } from '../../src/net/index.ts'
 import { parseAmount } from '../../src/wire/index.ts'
 import type { DeployProgressEvent } from '../../src/node/tenant-role.ts'
+import type { FailoverProgressEvent } from '../../src/node/failover.ts'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 import { marketConfig, startValidators } from '../helpers/network.ts'
 
@@ -67,8 +68,8 @@ if (docker == null) {
   })
 
   test('a provider that wins and never serves loses its next auction to a dearer honest one; the record is the same everywhere', async () => {
-    const events: DeployProgressEvent[] = []
-    const d = await tenant.tenant!.deploy(web, { failover: { manifestTimeoutMs: 5_000, maxFailovers: 2, lostAfterMs: 3_000, probeMs: 500 }, onProgress: (e) => events.push(e) })
+    const events: Array<DeployProgressEvent | FailoverProgressEvent> = []
+    const d = await tenant.tenant!.deploy(web, { failover: { manifestTimeoutMs: 5_000, maxFailovers: 2, lostAfterMs: 3_000, probeMs: 500 }, onProgress: (e) => events.push(e), onFailover: (e) => events.push(e) })
     running = d.order
     const types = events.map((e) => e.type)
     assert.ok(types.includes('failover:provider-failed'), types.join(','))
