@@ -105,6 +105,12 @@ export function failover (kit: FailoverKit): Failover {
     d.history = [...(d.history ?? []), s].slice(-64)
     kit.save(d)
   }
+  /** the end of this deployment's failovers: said once, and never tried again */
+  const giveUp = (d: Deployment, why: string, order = d.order): void => {
+    delete d.failingOver
+    delete d.failover
+    step(d, { time: Date.now(), type: 'gave-up', order, message: why })
+  }
   const chainOf = (d: Deployment): Deployment[] => {
     const out: Deployment[] = []
     let cur: Deployment | undefined = kit.get(d.origin ?? d.order) ?? d
@@ -139,13 +145,13 @@ export function failover (kit: FailoverKit): Failover {
       const count = (d.failovers ?? 0) + 1
       if (count > settings.maxFailovers) {
         const why = `${settings.maxFailovers} failover(s) already; the deployment stops here (tenant.failover.maxFailovers)`
-        step(d, { time: Date.now(), type: 'gave-up', order: d.order, message: why })
+        giveUp(d, why)
         say({ type: 'failover:gave-up', detail: { order: d.order, reason: why } })
         return undefined
       }
       if (d.source == null) {
         const why = 'the deployment file was not kept with the deployment; deploy it again'
-        step(d, { time: Date.now(), type: 'gave-up', order: d.order, message: why })
+        giveUp(d, why)
         say({ type: 'failover:gave-up', detail: { order: d.order, reason: why } })
         return undefined
       }
@@ -186,8 +192,8 @@ export function failover (kit: FailoverKit): Failover {
         const tip = failed ?? d
         if (!kit.stopping.aborted) {
           // on the lease that was lost and on the order that did not replace it
-          if (tip !== d) step(d, { time: Date.now(), type: 'gave-up', order: tip.order, message: why })
-          step(tip, { time: Date.now(), type: 'gave-up', order: tip.order, message: why })
+          if (tip !== d) giveUp(d, why, tip.order)
+          giveUp(tip, why)
           say({ type: 'failover:gave-up', detail: { order: tip.order, reason: why } })
         }
         throw err
