@@ -64,7 +64,12 @@ if (docker == null) {
   test.after(async () => {
     for (const n of nodes.reverse()) await n.stop().catch(() => {})
     rmSync(root, { recursive: true, force: true })
-    for (const c of await docker.listContainers({ all: true, filters: { label: [`souk.instance=${instance}`] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => {})
+    // the honest provider stops with its leases running (the second test): their containers,
+    // networks and volumes go here, or the shared engine runs out of address pools
+    const filters = { label: [`souk.instance=${instance}`] }
+    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})
+    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => {})
+    for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove().catch(() => {})
   })
 
   test('a provider that wins and never serves loses its next auction to a dearer honest one; the record is the same everywhere', async () => {
