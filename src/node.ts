@@ -19,6 +19,8 @@ import type { MetricsRegistry } from './api/index.ts'
 import { leaseBook } from './node/lease-book.ts'
 import type { LeaseBook, LeaseRecord, ExpiryRecord } from './node/lease-book.ts'
 import { validatorRole } from './node/validator-role.ts'
+import { providerRecordOf } from './node/record-protocol.ts'
+import type { ProviderRecordView } from './node/record-protocol.ts'
 import type { ValidatorRole } from './node/validator-role.ts'
 import { providerRole } from './node/provider-role.ts'
 import type { ProviderRole } from './node/provider-role.ts'
@@ -111,6 +113,11 @@ export interface Souk extends TypedEventTarget<SoukEvents> {
   ready: (opts?: ReadyOptions) => Promise<void>
   /** what `ready()` still waits for, one sentence a need; empty when ready */
   missing: () => string[]
+  /**
+   * A provider's record (protocols/committee.md §6.2), by peer ID or key: a validator's own ledger,
+   * else the figures f + 1 validators of the latest committee file agree on.
+   */
+  providerRecord: (peer: string, opts?: { signal?: AbortSignal }) => Promise<ProviderRecordView>
   /** stops the roles, then the network, then closes the store */
   stop: () => Promise<void>
 }
@@ -264,6 +271,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       await waitReady(readiness, o)
     },
     missing: () => missingNeeds(readiness),
+    providerRecord: async (peer, o = {}) => await providerRecordOf(net, chain.files(), peer, validator != null ? (p) => validator!.committee.providerRecord(p) : undefined, o.signal),
     status: () => {
       const addresses = net.multiaddrs()
       return {

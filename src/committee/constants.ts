@@ -62,6 +62,10 @@ export const MAX_TALLY_BIDS = 4
  * more than f validators of its epoch stopped before tallying)
  */
 export const CLOSE_TIMEOUT_MS = 60_000
+/** a lease open this long (committee time) with no failure counted against it counts as served (§6.2) */
+export const SERVED_AFTER_MS = 5 * 60_000
+/** a `provider-failed` Close counts against the provider only when ordered this soon after the lease (§6.2) */
+export const PROVIDER_FAILED_WINDOW_MS = 10 * 60_000
 
 /** evidence entries kept */
 export const MAX_EVIDENCE = 10_000

@@ -20,6 +20,8 @@ import { tallyEntry, tallyCounts, namedBids, tallyNeed } from './auction.ts'
 import type { Closing, TallyEntry } from './auction.ts'
 import type { BidCandidate } from './matching.ts'
 import { leaseLeaf, merkleRoot } from './merkle.ts'
+import { ProviderRecords } from './record.ts'
+import type { CloseCode } from '../wire/constants.ts'
 import { EMPTY32, equal, hex, sha256 } from './bytes.ts'
 
 export const ITEM_TAGS: readonly string[] = [MessageTag.ORDER, MessageTag.BID, MessageTag.CLOSE, CommitteeTag.CHANGE, CommitteeTag.APPROVE, CommitteeTag.TALLY]
@@ -47,7 +49,7 @@ export const ExpiryCode = {
 export type ExpiryCode = typeof ExpiryCode[keyof typeof ExpiryCode]
 
 export interface Expiry { order: Uint8Array, tenant: Uint8Array, code: ExpiryCode, reason: string, height: number }
-export interface Closure { order: Uint8Array, by: Uint8Array, reason: string, close: Uint8Array, height: number }
+export interface Closure { order: Uint8Array, by: Uint8Array, reason: string, close: Uint8Array, height: number, code?: CloseCode }
 
 interface OrderEntry { msg: SignedMessage<OrderBody>, time: number, bids: BidCandidate[], tenant: string, closing?: number }
 interface ChangeEntry { msg: SignedMessage<ChangeBody>, approvals: Set<string>, approved: boolean }
@@ -110,6 +112,8 @@ export class Ledger {
   /** IDs of every item ordered within the freshness window, with their creation time */
   private readonly included = new Map<string, number>()
   private readonly changes = new Map<string, ChangeEntry>()
+  /** every provider's record (record.ts): as of the last final batch */
+  readonly records = new ProviderRecords()
 
   /** membership changes ordered so far, with the approvals counted for each */
   pendingChanges (): PendingChange[] {
@@ -262,7 +266,7 @@ export class Ledger {
         if (l == null || l.closed || closing.has(o)) continue
         if (!equal(c.signer, l.tenant) && !equal(c.signer, l.provider)) continue
         closing.add(o)
-        closed.push({ order: c.body.lease, by: c.signer, reason: c.body.reason, close: c.id, height })
+        closed.push({ order: c.body.lease, by: c.signer, reason: c.body.reason, close: c.id, height, ...(c.body.code != null ? { code: c.body.code } : {}) })
       } else if (m.tag === CommitteeTag.CHANGE) {
         const c = m as SignedMessage<ChangeBody>
         if (c.body.epoch !== committee.epoch || !equal(c.signer, c.body.validator)) continue
@@ -384,7 +388,8 @@ export class Ledger {
   }
 
   private resolve (e: OrderEntry, counted: readonly BidCandidate[], seed: Uint8Array, height: number, leases: Lease[], expired: Expiry[]): void {
-    const r = match(e.msg.id, e.msg.body, counted, seed)
+    // the record as of the batch before this one: apply() moves it only once this batch is final
+    const r = match(e.msg.id, e.msg.body, counted, seed, this.records.lookup)
     if (r.winner != null) {
       const b = r.winner.msg
       leases.push({ order: e.msg.id, bid: b.id, tenant: e.msg.signer, provider: b.signer, prices: b.body.prices, height, index: 0 })
@@ -445,8 +450,18 @@ export class Ledger {
       this.deadlines = this.deadlines.filter(([, o]) => this.orders.has(o))
       for (const [h, c] of this.closings) if (c.orders.every((o) => !this.orders.has(o))) this.closings.delete(h)
     }
-    for (const l of p.leases) this.leases.set(hex(l.order), { tenant: l.tenant, provider: l.provider, closed: false })
-    for (const c of p.closed) { const l = this.leases.get(hex(c.order)); if (l != null) { l.closed = true; l.close = c.close } }
+    for (const l of p.leases) {
+      this.leases.set(hex(l.order), { tenant: l.tenant, provider: l.provider, closed: false })
+      this.records.leaseMade(hex(l.order), l.tenant, l.provider, p.time)
+    }
+    for (const c of p.closed) {
+      const l = this.leases.get(hex(c.order))
+      if (l == null) continue
+      l.closed = true
+      l.close = c.close
+      this.records.leaseClosed(hex(c.order), c.code, equal(c.by, l.tenant), p.time)
+    }
+    this.records.advance(p.time)
     for (const c of p.newChanges) this.changes.set(c.msg.idHex, c)
     for (const [cid, who] of p.newApprovals) this.changes.get(cid)?.approvals.add(who)
     for (const cid of p.approved) {

@@ -9,7 +9,9 @@ import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
 import { parseAmount } from '../wire/amount.ts'
 import { auditorName, auditorNames, verifyAttestation } from '../market/attestation.ts'
-import { compare, sha256 } from './bytes.ts'
+import { compare, hex, sha256 } from './bytes.ts'
+import { acceptMisfit } from './record.ts'
+import type { RecordLookup } from './record.ts'
 
 export interface BidCandidate {
   msg: SignedMessage<BidBody>
@@ -33,8 +35,13 @@ function attestedBy (bid: BidBody, provider: Uint8Array): Set<string> {
   return names
 }
 
-/** Why a bid by `provider` (its signer's key) does not fit the order, or undefined when it fits. */
-export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array): string | undefined {
+/**
+ * Why a bid by `provider` (its signer's key) does not fit the order, or undefined when it fits.
+ * With `record`, the order's `accept` (or its default) is judged against the provider's record.
+ */
+export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array, record?: RecordLookup): string | undefined {
+  const refused = acceptMisfit(order.accept, hex(provider), record)
+  if (refused != null) return `provider ${refused}`
   let auditors: Set<string> | undefined
   if (bid.prices.length !== order.groups.length) return `has ${bid.prices.length} prices for ${order.groups.length} groups`
   for (let i = 0; i < order.groups.length; i++) {
@@ -86,14 +93,14 @@ export interface MatchResult {
 }
 
 /** the winner among `candidates` (the bids that count) */
-export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[], seed: Uint8Array = NO_SEED): MatchResult {
+export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[], seed: Uint8Array = NO_SEED, record?: RecordLookup): MatchResult {
   let best: { c: BidCandidate, total: Array<[string, bigint]>, tie: Uint8Array } | undefined
   let counted = 0
   const misfits: string[] = []
   for (const c of candidates) {
     if (c.msg.body.expiresAt < order.bidDeadline) continue
     counted++
-    const why = misfit(order, c.msg.body, c.msg.signer)
+    const why = misfit(order, c.msg.body, c.msg.signer, record)
     if (why != null) {
       if (misfits.length < 3) misfits.push(`bid ${c.msg.idHex.slice(0, 12)} ${why}`)
       continue

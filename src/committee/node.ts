@@ -30,6 +30,7 @@ import { CatchUp } from './catch-up.ts'
 import { EvidenceBook } from './evidence-book.ts'
 import { Tallier } from './tallies.ts'
 import { replay } from './replay.ts'
+import type { ProviderRecord } from './record.ts'
 import { Step } from './consensus.ts'
 
 export type { Clock, Transport, CommitteeNodeInit, CommitteeComponents, CommitteeEvents, BatchEvent, CertifiedEvent, LeaseEvent, ProposerPolicy } from './core.ts'
@@ -102,6 +103,8 @@ export interface CommitteeNode {
    * ordered it; undefined while the lease is open or unknown here
    */
   closeOf: (orderHex: string) => Uint8Array | undefined
+  /** a provider's record (key in hex) as of the last final batch, and that batch's height (§6.2) */
+  providerRecord: (providerHex: string) => { height: number, record: ProviderRecord }
   on: <K extends keyof CommitteeEvents>(type: K, fn: (e: CommitteeEvents[K]) => void) => () => void
 }
 
@@ -160,6 +163,9 @@ class CommitteeNodeImpl implements CommitteeNode {
     return l?.close != null ? this.c.persist.item(l.close) : undefined
   }
   committeeFiles (): CommitteeFile[] { return this.c.epochs.valid() }
+  providerRecord (providerHex: string): { height: number, record: ProviderRecord } {
+    return { height: this.c.ledger.height, record: { ...this.c.ledger.records.get(providerHex.toLowerCase()) } }
+  }
   evidence (): Evidence[] { return this.c.evidence.all() }
   submit (msg: SignedMessage | Uint8Array, opts: SubmitOptions = {}): SubmitResult { return this.c.intake.submit(msg, opts) }
   shed (m: SignedMessage): string | undefined { return this.c.intake.shed(m) }

@@ -77,7 +77,7 @@ export class Tallier {
       const m = c.pool.get(id) as SignedMessage<BidBody> | undefined
       if (m != null && at != null && at < deadline) bids.set(id, m)
     }
-    const ranked = [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer) == null && m.body.expiresAt >= deadline, total: totals(m.body), tie: tieKey(order.id, m.id) }))
+    const ranked = [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline, total: totals(m.body), tie: tieKey(order.id, m.id) }))
     ranked.sort((a, b) => {
       if (a.fits !== b.fits) return a.fits ? -1 : 1
       for (let i = 0; i < Math.min(a.total.length, b.total.length); i++) {

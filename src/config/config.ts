@@ -55,6 +55,10 @@ export interface SoukConfig {
     decisionTimeoutMs: number
     /** `akash1…=<souk auditor key>`: Akash auditor addresses in deployment files, as souk auditors */
     akashAuditors: string[]
+    /** failover of deployments whose provider is lost or failed (docs/tenant.md); `souk deploy --failover` turns it on for one */
+    failover: { enabled: boolean, lostAfterMs: number, probeMs: number, manifestTimeoutMs: number, maxFailovers: number }
+    /** which providers orders accept: by record (protocols/committee.md §6.2) and by peer ID or key */
+    accept: { maxFailurePermille: number, minServed: number, allow: string[], deny: string[] }
   }
   provider: {
     runtime: 'docker' | 'kubernetes'
@@ -131,7 +135,13 @@ export function defaultConfig (): SoukConfig {
     committee: { file: 'committee.json', batchIntervalMs: 100, minBatchIntervalMs: 40, idleBatchIntervalMs: 5000 },
     api: { metricsHost: '127.0.0.1', metricsPort: 0 },
     log: { level: 'info', file: '', maxBytes: 10 * 1024 * 1024, keep: 5 },
-    tenant: { bidWindowMs: 2000, decisionTimeoutMs: 30_000, akashAuditors: [] },
+    tenant: {
+      bidWindowMs: 2000,
+      decisionTimeoutMs: 30_000,
+      akashAuditors: [],
+      failover: { enabled: false, lostAfterMs: 60_000, probeMs: 5_000, manifestTimeoutMs: 30_000, maxFailovers: 3 },
+      accept: { maxFailurePermille: 500, minServed: 0, allow: [], deny: [] }
+    },
     provider: {
       runtime: 'docker',
       dockerHost: 'unix:///var/run/docker.sock',
@@ -242,7 +252,10 @@ function check (c: SoukConfig, problems: Problem[]): void {
     ['committee.minBatchIntervalMs', c.committee.minBatchIntervalMs],
     ['committee.idleBatchIntervalMs', c.committee.idleBatchIntervalMs],
     ['tenant.bidWindowMs', c.tenant.bidWindowMs],
-    ['tenant.decisionTimeoutMs', c.tenant.decisionTimeoutMs]
+    ['tenant.decisionTimeoutMs', c.tenant.decisionTimeoutMs],
+    ['tenant.failover.lostAfterMs', c.tenant.failover.lostAfterMs],
+    ['tenant.failover.probeMs', c.tenant.failover.probeMs],
+    ['tenant.failover.manifestTimeoutMs', c.tenant.failover.manifestTimeoutMs]
   ]
   for (const [path, v] of positive) if (!Number.isInteger(v) || v <= 0) problems.push({ path, message: 'must be a whole number of ms above 0' })
   if (!Number.isInteger(c.network.relayCircuitDataLimit) || c.network.relayCircuitDataLimit < 0) problems.push({ path: 'network.relayCircuitDataLimit', message: 'must be a whole number of bytes (0: no limit)' })

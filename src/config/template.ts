@@ -67,6 +67,13 @@ export function configTemplate (roles: Role[], opts: { listenPort?: number, boot
       '  decisionTimeoutMs: 30000',
       '  # Akash auditor addresses in deployment files (signedBy), as souk auditor keys: akash1…=<key hex or peer ID>',
       '  akashAuditors: []',
+      '  # failover (souk deploy --failover, or enabled for every deployment): a provider silent for lostAfterMs,',
+      '  # or one that does not take the manifest within manifestTimeoutMs, loses the lease and the deployment is',
+      '  # ordered again without it, at most maxFailovers times. Only while this node runs; persistent data does not move.',
+      '  failover: { enabled: false, lostAfterMs: 60000, probeMs: 5000, manifestTimeoutMs: 30000, maxFailovers: 3 }',
+      '  # which providers orders accept: failures at most maxFailurePermille/1000 of their leases (failures + served),',
+      '  # at least minServed served leases, and allow/deny lists of peer IDs or keys (docs/tenant.md)',
+      '  accept: { maxFailurePermille: 500, minServed: 0, allow: [], deny: [] }',
       ''
     )
   }

@@ -12,6 +12,8 @@ export interface BuildOrderOptions {
   bidWindowMs: number
   /** ms since the Unix epoch; the deadline is now + bidWindowMs */
   now: number
+  /** which providers the order accepts (wire.md §4.1); left out when absent */
+  accept?: OrderBody['accept']
 }
 
 export function buildOrder (loaded: LoadedSdl, opts: BuildOrderOptions): OrderBody {
@@ -25,7 +27,8 @@ export function buildOrder (loaded: LoadedSdl, opts: BuildOrderOptions): OrderBo
   const body: OrderBody = {
     groups: loaded.groups.map(toWireGroup),
     manifestHash: new Uint8Array(Buffer.from(loaded.manifestHash, 'hex')),
-    bidDeadline: opts.now + opts.bidWindowMs
+    bidDeadline: opts.now + opts.bidWindowMs,
+    ...(opts.accept != null ? { accept: opts.accept } : {})
   }
   try {
     // the same bound every node applies to the signed order (signed no earlier than `now`)

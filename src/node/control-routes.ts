@@ -12,8 +12,8 @@ import { NodeError, NodeErrorCode } from './errors.ts'
 import type { HealthInit, HealthMonitor } from './health.ts'
 
 /** a deployment as the CLI shows it: without the order and manifest bytes */
-export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close'> {
-  const { orderBytes: _o, manifest: _m, close: _c, ...rest } = d
+export function deploymentView (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close' | 'source'> {
+  const { orderBytes: _o, manifest: _m, close: _c, source: _s, ...rest } = d
   return rest
 }
 
@@ -59,7 +59,9 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
     tenant.deploy(body.sdl, {
       signal,
       bidWindowMs: typeof body.bidWindowMs === 'number' ? body.bidWindowMs : undefined,
-      onProgress: (e: DeployProgressEvent) => push({ event: e })
+      ...(typeof body.failover === 'boolean' ? { failover: body.failover } : {}),
+      onProgress: (e: DeployProgressEvent) => push({ event: e }),
+      onFailover: (e) => push({ event: e })
     }).then((d) => push({ result: deploymentView(d) }), (err: any) => push({ error: { code: err?.code ?? 'ERR_DEPLOY_FAILED', message: String(err?.message ?? err), detail: err?.detail } }))
       .finally(() => { finished = true; wake?.() })
     return (async function * () {
@@ -136,6 +138,8 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
 
   // where the runtime is, so `provider status` never shows a bare "docker" for an engine that is not there
   server.route('GET', '/v1/provider', async () => ({ ...await need(node.provider, 'provider').status(), runtimeEndpoint: runtimeEndpoint(node.config) }))
+  // any node: a provider's record as the committee's ledger has it (protocols/committee.md §6.2)
+  server.route('GET', '/v1/providers/:peer/record', async ({ params, signal }) => await node.providerRecord(params.peer, { signal }))
   server.route('GET', '/v1/provider/explain/:order', async ({ params }) => {
     const d = await need(node.provider, 'provider').explain(params.order)
     if (d == null) throw new ApiError('ERR_NOT_FOUND', `this provider has no decision about order ${params.order}`, 404)

@@ -80,7 +80,11 @@ export const NodeErrorCode = {
   /** a backup could not be written; the message says what and where */
   BACKUP_FAILED: 'ERR_BACKUP_FAILED',
   /** a running validator's store is not backed up: stop it first */
-  BACKUP_LIVE_VALIDATOR: 'ERR_BACKUP_LIVE_VALIDATOR'
+  BACKUP_LIVE_VALIDATOR: 'ERR_BACKUP_LIVE_VALIDATOR',
+  /** a provider named neither by a peer ID nor by a key */
+  BAD_PEER: 'ERR_BAD_PEER',
+  /** fewer than f + 1 validators gave the same record */
+  NO_RECORD_QUORUM: 'ERR_NO_RECORD_QUORUM'
 } as const
 export type NodeErrorCode = typeof NodeErrorCode[keyof typeof NodeErrorCode]
 

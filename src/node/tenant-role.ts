@@ -2,8 +2,8 @@
 // order, follows bids, waits for the committee's certified lease (or its expiry), hands the
 // manifest to the winning provider over a direct stream, and watches the services come up.
 import { peerIdFromString } from '@libp2p/peer-id'
-import { signMessage, openMessage, MessageTag, toHex, sha256, MAX_MESSAGE_AGE_MS } from '../wire/index.ts'
-import type { SignedMessage, OrderBody, BidBody, CloseBody, Price, ManifestUpdateBody } from '../wire/index.ts'
+import { signMessage, openMessage, MessageTag, toHex, sha256, MAX_MESSAGE_AGE_MS, CloseCode, DEFAULT_ACCEPT } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody, CloseBody, Price, ManifestUpdateBody, WireAccept } from '../wire/index.ts'
 import { Topic, unreachableHint } from '../net/index.ts'
 import type { SoukNode, LeaseLogLine, LeaseEvent } from '../net/index.ts'
 import { buildOrder, usageAuditor, addAmounts } from '../market/index.ts'
@@ -25,6 +25,8 @@ import { records } from './records.ts'
 import { waitReady } from './readiness.ts'
 import { DeployError, DeployErrorCode } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { failover, isTenantFault } from './failover.ts'
+import type { FailoverSettings, FailoverStep, FailoverProgressEvent } from './failover.ts'
 
 const STATUS_POLL_MS = 100
 const AKASH_ADDRESS = /^akash1[02-9ac-hj-np-z]{38,58}$/
@@ -93,6 +95,23 @@ export interface Deployment {
   /** the signed order envelope and the canonical manifest, for resends and updates */
   orderBytes: Uint8Array
   manifest: Uint8Array
+  /** the code of the Close this node sent for a lease that failed (`provider-failed`) */
+  closeCode?: CloseCode
+  /** failover settings, when this deployment fails over (failover.ts) */
+  failover?: FailoverSettings
+  /** the deployment file, kept so a failover can order it again */
+  source?: string | LoadedSdl
+  /** the first order of a chain of failovers, the one this replaced, the one that replaced it */
+  origin?: string
+  replaces?: string
+  replacedBy?: string
+  /** failovers along the chain up to this lease, and the providers it left (peer IDs) */
+  failovers?: number
+  excluded?: string[]
+  /** what happened across providers (failovers), oldest first */
+  history?: FailoverStep[]
+  /** a failover begun and not finished (saved first, so a restart finishes it) */
+  failingOver?: { code: CloseCode, reason: string, at: number }
 }
 
 export type DeployProgressEvent =
@@ -118,6 +137,14 @@ export interface DeployOptions {
    * leaves nothing behind: no order is published, or a lease that still comes is closed.
    */
   onAbort?: 'close' | 'keep'
+  /** which providers the order accepts (default: tenant.accept in souk.yaml) */
+  accept?: WireAccept
+  /** fail over when the provider is lost or fails (default: tenant.failover.enabled); persistent data does not move */
+  failover?: boolean | Partial<FailoverSettings>
+  /** the failover's steps during this deploy (the new order's own steps come through onProgress) */
+  onFailover?: (evt: FailoverProgressEvent) => void
+  /** the provider must take the manifest within this long, or the lease failed (`provider-failed`) */
+  manifestTimeoutMs?: number
 }
 
 export type UpdateProgressEvent =
@@ -172,6 +199,8 @@ export interface TenantRole {
   exec: (order: string, opts: { service?: string, command: string[], tty?: boolean, signal?: AbortSignal }) => Promise<ExecHandle>
   /** usage statements the provider sent and this node countersigned */
   usage: (order: string) => UsageLine[]
+  /** failovers as they happen, in the background as well as during deploy() */
+  onFailover: (fn: (e: FailoverProgressEvent) => void) => () => void
   start: () => Promise<void>
   stop: () => Promise<void>
 }
@@ -199,8 +228,8 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     d.services = closedServices(d.services)
     save(d)
   }
-  const deploymentOf = (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close'> => {
-    const { orderBytes: _o, manifest: _m, close: _c, ...rest } = d
+  const deploymentOf = (d: Deployment): Omit<Deployment, 'orderBytes' | 'manifest' | 'close' | 'source'> => {
+    const { orderBytes: _o, manifest: _m, close: _c, source: _s, ...rest } = d
     return rest
   }
 
@@ -295,6 +324,13 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     return answers.filter((a): a is ExplainAnswer => a?.decision != null)
   }
 
+  /** tenant.accept from souk.yaml, on the order only when it is not the default (older nodes refuse the field) */
+  const configAccept = (): WireAccept | undefined => {
+    const a = config.tenant.accept
+    if (a.maxFailurePermille === DEFAULT_ACCEPT.maxFailurePermille && a.minServed === DEFAULT_ACCEPT.minServed && a.allow.length === 0 && a.deny.length === 0) return undefined
+    const key = (p: string): Uint8Array => /^[0-9a-f]{64}$/i.test(p) ? new Uint8Array(Buffer.from(p, 'hex')) : publicKeyOfPeerId(p)!
+    return { maxFailurePermille: a.maxFailurePermille, minServed: a.minServed, allow: a.allow.map(key), deny: a.deny.map(key) }
+  }
   const auditor = usageAuditor({ signer: identity })
   const auditorMap = akashAuditorMap(config.tenant)
   let stopUsage: (() => Promise<void>) | undefined
@@ -362,11 +398,12 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
    * the committee so that nobody is billed for it. The Close is saved with the state, so a node
    * killed before sending it sends it when it starts.
    */
-  const fail = (d: Deployment, reason: string): void => {
+  const fail = (d: Deployment, reason: string, code?: CloseCode): void => {
     d.state = 'failed'
     d.reason = reason
     if (d.provider != null && d.close == null) {
-      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason: `the tenant gave up on the deployment: ${reason}`.slice(0, 400) })
+      if (code != null) d.closeCode = code
+      const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason: `the tenant gave up on the deployment: ${reason}`.slice(0, 400), ...(code != null ? { code } : {}) })
       d.close = close.bytes
       d.closedAt ??= close.createdAt
     }
@@ -425,15 +462,17 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     // the provider starts billing once it has the manifest, not before this
     d.startedAt = Date.now()
     save(d)
+    // a provider that never takes the manifest failed the lease (provider-failed, failover.ts)
+    const deadline = (opts.manifestTimeoutMs ?? d.failover?.manifestTimeoutMs) != null ? AbortSignal.timeout((opts.manifestTimeoutMs ?? d.failover?.manifestTimeoutMs)!) : undefined
     try {
-      result = await net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal: opts.signal })
+      result = await net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal: opts.signal != null && deadline != null ? AbortSignal.any([opts.signal, deadline]) : opts.signal ?? deadline })
     } catch (err: any) {
       if (opts.signal?.aborted === true) throw err
-      fail(d, `provider ${d.provider ?? '?'} unreachable: ${String(err?.message ?? err)}${await hintFor(d)}`)
+      fail(d, `provider ${d.provider ?? '?'} ${deadline?.aborted === true ? 'did not take the manifest in time' : 'unreachable'}: ${String(err?.message ?? err)}${await hintFor(d)}`, CloseCode.PROVIDER_FAILED)
       throw new DeployError(DeployErrorCode.PROVIDER_UNREACHABLE, d.reason!)
     }
     if (!result.ok) {
-      fail(d, `provider refused the manifest: ${result.reason} (${result.code})`)
+      fail(d, `provider refused the manifest: ${result.reason} (${result.code})`, isTenantFault(result.code) ? undefined : CloseCode.PROVIDER_FAILED)
       throw new DeployError(DeployErrorCode.MANIFEST_REFUSED, d.reason!)
     }
     d.state = 'deploying'
@@ -521,7 +560,8 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
     if (d.state === 'deploying') await awaitRunning(d, opts, quiet)
   }
 
-  return {
+  const role: TenantRole = {
+    onFailover: (fn) => fo.onFailover(fn),
     async start () {
       // a close this node did not send (the provider's, or one sent from another node with this key);
       // one of its own still being sent finishes on its own
@@ -570,8 +610,10 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
           background('resumed deployment', d, ready.then(async () => { stopping.signal.throwIfAborted(); await resume(d) }))
         }
       }
+      fo.start()
     },
     async stop () {
+      await fo.stop()
       stopClosed?.()
       stopLate?.()
       stopping.abort(new NodeError(NodeErrorCode.STOPPED, 'the node is stopping'))
@@ -592,7 +634,7 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
         if (err?.code !== 'ERR_NOT_READY') throw err
         throw new DeployError(DeployErrorCode.NO_PEERS, `no peer listened for orders within ${config.tenant.decisionTimeoutMs} ms, so nothing was published; check network.bootstrap and run souk node status`)
       }
-      const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now() })
+      const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? config.tenant.bidWindowMs, now: Date.now(), accept: opts.accept ?? configAccept() })
       const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
       const d: Deployment = {
         order: order.idHex, state: 'ordering', createdAt: Date.now(), bidDeadline: body.bidDeadline,
@@ -759,4 +801,40 @@ export function tenantRole (config: SoukConfig, components: { identity: Identity
       return d
     }
   }
+  // failover (failover.ts) wraps deploy, status and events: a deployment is followed across providers
+  const plain = { deploy: role.deploy, status: role.status, events: role.events }
+  const fo = failover({
+    logger,
+    defaults: { ...config.tenant.failover },
+    accept: configAccept,
+    get: (order) => live.get(order),
+    find,
+    all: () => [...live.values()],
+    save,
+    deploy: plain.deploy,
+    close: (d, reason, code) => {
+      if (d.close == null) {
+        const close = signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(d.order, 'hex'), reason: reason.slice(0, 400), code })
+        d.closedAt ??= close.createdAt
+        d.close = close.bytes
+        d.closeCode = code
+      }
+      d.state = 'closing'
+      d.reason = reason
+      save(d)
+      background('close of a lost lease', d, sendClose(d))
+    },
+    probe: async (d, signal) => {
+      const r = await net.leaseRequest(providerOf(d), { type: 'status', lease: Buffer.from(d.order, 'hex') }, { signal }).next()
+      if (r.value != null) heard(d)
+      return r.value != null
+    },
+    status: plain.status,
+    events: plain.events,
+    stopping: stopping.signal
+  })
+  role.deploy = fo.deploy
+  role.status = fo.status
+  role.events = fo.events
+  return role
 }

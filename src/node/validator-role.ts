@@ -13,6 +13,7 @@ import { committeeTransport } from './committee-transport.ts'
 import type { CommitteeTransport } from './committee-transport.ts'
 import type { LeaseBook } from './lease-book.ts'
 import type { Logger } from './logger.ts'
+import { handleRecord } from './record-protocol.ts'
 
 export interface ValidatorRole {
   readonly committee: CommitteeNode
@@ -45,6 +46,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
       logger: (line) => logger.debug({ committee: line })
     })
     const unsubs: Array<() => void> = []
+    let unhandleRecord: (() => Promise<void>) | undefined
 
     const publish = (topic: string, tag: string, body: unknown): void => {
       const msg = signMessage(identity, tag, body)
@@ -56,6 +58,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
       committee,
       async start () {
         await transport.start((from, data, key) => committee.handleMessage(from, data, key))
+        unhandleRecord = await handleRecord(net, (p) => committee.providerRecord(p))
         // a bid that can no longer count is dropped before gossip checks its signature
         unsubs.push(net.gossip.addPrecheck(Topic.BIDS, (m) => committee.shed(m)))
         for (const t of [Topic.ORDERS, Topic.BIDS, Topic.LEASES]) {
@@ -73,6 +76,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
       },
       async stop () {
         for (const u of unsubs.splice(0)) u()
+        await unhandleRecord?.().catch(() => {})
         committee.stop()
         await transport.stop()
       }

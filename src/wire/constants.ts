@@ -54,6 +54,26 @@ export const MAX_GPU_MODELS = 16
 export const MAX_REPLICAS = 1000
 export const MAX_DENOM_LENGTH = 128
 export const MAX_REASON_LENGTH = 512
+/** providers an order's `accept.allow` or `accept.deny` may name */
+export const MAX_ACCEPT_PROVIDERS = 64
+
+/**
+ * The machine-readable reasons a Close may carry (wire.md §4.3). Only a tenant's Close with one
+ * of them counts against its provider's record (committee.md §6.2).
+ */
+export const CloseCode = {
+  /** the provider stopped answering and sending usage while the lease ran */
+  PROVIDER_LOST: 'provider-lost',
+  /** the provider never took the manifest within its deadline */
+  PROVIDER_FAILED: 'provider-failed'
+} as const
+export type CloseCode = typeof CloseCode[keyof typeof CloseCode]
+
+/**
+ * What an order accepts of a provider's record when it says nothing (`accept` absent): a provider
+ * with more counted failures than served leases does not fit; no served minimum; no lists.
+ */
+export const DEFAULT_ACCEPT = { maxFailurePermille: 500, minServed: 0 } as const
 export const MAX_PROOF_LENGTH = 64
 export const MAX_CERT_SIGNATURES = 256
 /** price amounts are decimal strings: up to 30 integer and 18 fraction digits */

@@ -22,6 +22,12 @@ function renderEvent (e: any): void {
     case 'deploy:services-running': print('✓ services running'); break
     case 'deploy:closing': print(`  aborted: closing the lease with ${short(d.provider)}`); break
     case 'deploy:kept': print(`  aborted: the deployment goes on (${d.state as string}); souk lease list follows it`); break
+    case 'failover:provider-lost': print(`✗ provider ${short(d.provider)} lost: silent for ${Math.round(d.silentMs / 1000)} s`); break
+    case 'failover:provider-failed': print(`✗ provider ${short(d.provider)} failed: ${String(d.reason)}`); break
+    case 'failover:closed': print(`✓ lease ${String(d.order).slice(0, 12)} closed as ${String(d.code)}`); break
+    case 'failover:ordering': print(`↻ failover ${String(d.failover)} of ${String(d.of)}: ordering again without ${(d.excluded ?? []).map(short).join(', ')}`); break
+    case 'failover:running': print(`✓ running again on ${short(d.provider)} after ${String(d.failovers)} failover(s): lease ${String(d.order)}`); break
+    case 'failover:gave-up': print(`✗ failover stopped: ${String(d.reason)}`); break
     default: print(`  ${e.type}`)
   }
 }
@@ -40,6 +46,8 @@ export function deployCommand (program: Command): void {
     .argument('<file>', 'Akash SDL v2.0 deployment file')
     .option('--bid-window <ms>', 'how long providers may bid, ms')
     .option('--dry-run', 'ask the providers what they would bid, or every reason they would not; publishes no order')
+    .option('--failover', 'when the provider is lost or never takes the manifest, close the lease and deploy again on another provider (tenant.failover in souk.yaml sets the timings). Only while this node runs; persistent storage does not move: the new provider starts with empty volumes')
+    .option('--no-failover', 'no failover for this deployment, whatever tenant.failover.enabled says')
     .option('--json', 'print the outcome as JSON')
     .action(async (file: string, opts) => {
       const report = await checkSdlFile(file)
@@ -50,6 +58,8 @@ export function deployCommand (program: Command): void {
       const sdl = await readFile(file, 'utf8')
       const body: Record<string, unknown> = { sdl }
       if (opts.bidWindow != null) body.bidWindowMs = Number(opts.bidWindow)
+      // --failover first, then --no-failover: neither given leaves it undefined (souk.yaml decides)
+      if (typeof opts.failover === 'boolean') body.failover = opts.failover
       if (opts.dryRun === true) {
         const r: any = await client(program).post('/v1/deploy/dry-run', body)
         if (opts.json === true) { printJson(r); return }
@@ -113,6 +123,12 @@ export function leaseCommand (program: Command): void {
       const recent = r.provider?.recent ?? []
       if (recent.length > 0) print('recent    (souk lease events shows all)')
       for (const e of recent) print(`  ${eventLine(e)}`)
+      if (r.error != null) print(`provider  unreachable: ${String(r.error.message)}`)
+      if (Array.isArray(r.chain) && r.chain.length > 1) {
+        print(`failover  ${r.chain.length - 1} time(s); leases, oldest first:`)
+        for (const x of r.chain) print(`  ${String(x.order).slice(0, 16)}  ${String(x.state).padEnd(8)} ${short(x.provider)}${x.reason != null ? `  (${String(x.reason)})` : ''}`)
+      }
+      for (const h of r.history ?? []) print(`  ${new Date(h.time).toISOString().slice(0, 19)}Z  ${String(h.type).padEnd(8)} ${String(h.order).slice(0, 12)}  ${String(h.message)}`)
     })
   lease.command('logs').argument('<id>', 'lease ID').option('-f, --follow', 'keep following').option('--tail <n>', 'lines per replica from the end').option('--service <name>', 'one service only').option('--json', 'print JSON lines')
     .action(async (id: string, opts) => {
@@ -218,6 +234,19 @@ export function providerCommand (program: Command): void {
       print(`gpus free     ${s.free.gpus.length} of ${s.capacity.gpus.length}`)
       print(`open bids     ${s.reservations.filter((r: any) => r.state === 'open').length}`)
       for (const l of s.leases) print(`lease         ${l.lease.slice(0, 16)}  ${l.state}${l.closeReason != null ? `  ${l.closeReason}` : ''}`)
+    })
+  provider.command('record').argument('<peer>', 'a provider\'s peer ID or key (64 hex digits)').description('the provider\'s record from the committee\'s ledger: leases won, served, closed as lost or failed').option('--json', 'print as JSON')
+    .action(async (peer: string, opts) => {
+      const r: any = await client(program).get(`/v1/providers/${encodeURIComponent(peer)}/record`)
+      if (opts.json === true) { printJson(r); return }
+      const x = r.record
+      print(`provider   ${String(r.provider)}`)
+      print(`won        ${String(x.won)}`)
+      print(`served     ${String(x.served)}  (open 5 min without a counted failure)`)
+      print(`lost       ${String(x.lost)}  (closed by their tenant as provider-lost)`)
+      print(`failed     ${String(x.failed)}  (closed by their tenant as provider-failed)`)
+      if (x.uncounted > 0) print(`uncounted  ${String(x.uncounted)}  (failure closes that did not count)`)
+      print(`as of      batch ${String(r.height)}${r.source === 'validators' ? ` (${String(r.agreeing)} of ${String(r.asked)} validators agree; ${String(r.needed)} needed)` : ' (this validator\'s ledger)'}`)
     })
   provider.command('explain').argument('<order>', 'order ID or a unique prefix (as deploy prints it)').description('why this provider bid on an order, or why not').option('--json', 'print as JSON')
     .action(async (order: string, opts) => {

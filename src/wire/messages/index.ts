@@ -26,7 +26,7 @@ export type { OrderExpiredBody } from './order-expired.ts'
 export { validateCommitteeChain }
 export type { CommitteeChainBody } from './committee-chain.ts'
 export type { ManifestUpdateBody } from './manifest-update.ts'
-export type { OrderBody, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
+export type { OrderBody, WireAccept, WireGroup, WireResources, WireStorage, WireGpuModel } from './order.ts'
 export type { BidBody, AuditorAttestation } from './bid.ts'
 export type { CloseBody } from './close.ts'
 export type { LeaseCertificateBody, CommitteeSignature } from './lease-certificate.ts'

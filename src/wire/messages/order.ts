@@ -2,7 +2,7 @@ import { map, field, str, uint, bool, bytes, arr, strMap, price } from '../schem
 import type { Price } from '../schema.ts'
 import {
   HASH_BYTES, MAX_ATTRIBUTES, MAX_BID_WINDOW_MS, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MAX_GPU_MODELS,
-  MAX_GROUPS, MAX_NAME_LENGTH, MAX_REPLICAS, MAX_SERVICES_PER_GROUP, MAX_STORAGE_VOLUMES, MessageTag
+  MAX_ACCEPT_PROVIDERS, MAX_GROUPS, MAX_NAME_LENGTH, MAX_REPLICAS, MAX_SERVICES_PER_GROUP, MAX_STORAGE_VOLUMES, MessageTag
 } from '../constants.ts'
 import { schemaError } from '../errors.ts'
 import type { MessageHead } from '../envelope.ts'
@@ -28,6 +28,21 @@ export interface WireGroup {
   maxPrice: Price
 }
 
+/**
+ * Which providers the tenant accepts, by their record (committee.md §6.2) and by key. Absent, the
+ * committee applies DEFAULT_ACCEPT and no lists.
+ */
+export interface WireAccept {
+  /** a provider with failures fits only while failed × 1000 ≤ this × (failed + served) */
+  maxFailurePermille: number
+  /** served leases a provider needs to fit */
+  minServed: number
+  /** provider keys (32 bytes); not empty: only these fit */
+  allow: Uint8Array[]
+  /** provider keys that never fit (a failover lists the providers it left) */
+  deny: Uint8Array[]
+}
+
 /** A tenant's request for compute. The tenant is the envelope's signer. */
 export interface OrderBody {
   groups: WireGroup[]
@@ -35,6 +50,7 @@ export interface OrderBody {
   manifestHash: Uint8Array
   /** bids must be final before this time (ms since the Unix epoch) */
   bidDeadline: number
+  accept?: WireAccept
 }
 
 const MAX_BYTES_FIELD = 2 ** 50 // a pebibyte: more than any one replica asks for
@@ -98,17 +114,29 @@ function group (v: unknown, path: string): WireGroup {
   }
 }
 
+function accept (v: unknown, path: string): WireAccept {
+  const o = map(v, path, ['maxFailurePermille', 'minServed', 'allow', 'deny'])
+  const key = (x: unknown, p: string): Uint8Array => bytes(x, p, HASH_BYTES)
+  return {
+    maxFailurePermille: uint(o.maxFailurePermille, field(path, 'maxFailurePermille'), 1000),
+    minServed: uint(o.minServed, field(path, 'minServed'), 1_000_000),
+    allow: arr(o.allow, field(path, 'allow'), MAX_ACCEPT_PROVIDERS, key),
+    deny: arr(o.deny, field(path, 'deny'), MAX_ACCEPT_PROVIDERS, key)
+  }
+}
+
 /**
  * With `head` (the message's createdAt) the deadline is also bounded: at most MAX_BID_WINDOW_MS
  * after the order was made, so no order (nor its bids) stays open for longer than that anywhere.
  */
 export function validateOrder (v: unknown, path: string, head?: MessageHead): OrderBody {
-  const o = map(v, path, ['groups', 'manifestHash', 'bidDeadline'])
-  const body = {
+  const o = map(v, path, ['groups', 'manifestHash', 'bidDeadline'], ['accept'])
+  const body: OrderBody = {
     groups: arr(o.groups, field(path, 'groups'), MAX_GROUPS, group, 1),
     manifestHash: bytes(o.manifestHash, field(path, 'manifestHash'), HASH_BYTES),
     bidDeadline: uint(o.bidDeadline, field(path, 'bidDeadline'))
   }
+  if (o.accept !== undefined) body.accept = accept(o.accept, field(path, 'accept'))
   if (head != null && body.bidDeadline > head.createdAt + MAX_BID_WINDOW_MS) {
     throw schemaError(field(path, 'bidDeadline'), `must be at most ${MAX_BID_WINDOW_MS} ms after the order's createdAt (it is ${body.bidDeadline - head.createdAt} ms after)`)
   }
