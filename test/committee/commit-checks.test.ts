@@ -1,0 +1,203 @@
+// The commit rules against forged input, fed straight to a validator: a commit (2f+1 precommits
+// of one round, distinct members) is what makes a synced batch final, and a last commit is what
+// gives a proposal its committee time. Each forged input below is built with the validators'
+// real keys and refused for the reason the rule gives; the honest input beside it, one vote
+// different, is accepted, so every assertion can fail both ways. Four validators: f = 1, 2f+1 = 3.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { signMessage } from '../../src/wire/envelope.ts'
+import type { SignedMessage } from '../../src/wire/envelope.ts'
+import type { Identity } from '../../src/identity/identity.ts'
+import { openStore } from '../../src/store/index.ts'
+import { committeeNode, buildCommittee, signCommitteeFile, encodeFrame, Ledger, CommitteeTag, VoteType } from '../../src/committee/index.ts'
+import type { CommitteeFile, CommitteeNode, ProposalBody, VoteBody, HeaderBody, BatchEvent } from '../../src/committee/index.ts'
+import { encodeHeader, idsHash, medianTime, batchValue } from '../../src/committee/batch.ts'
+import { Scheduler } from '../sim/scheduler.ts'
+import { peek } from '../sim/peek.ts'
+import { key, FAST, GENESIS_TIME } from './harness.ts'
+
+const hx = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+const v = [0, 1, 2, 3].map((i) => key(1, i))
+const info = buildCommittee({ epoch: 0, startHeight: 1, genesisTime: GENESIS_TIME, validators: v.map((k) => k.publicKey) })
+const genesis: CommitteeFile = { info, signatures: v.map((k) => signCommitteeFile(info, k)) }
+
+let nonce = 0
+const opts = (createdAt: number): { createdAt: number, nonce: Uint8Array } => {
+  const b = new Uint8Array(16); new DataView(b.buffer).setUint32(0, ++nonce); return { createdAt, nonce: b }
+}
+
+function precommit (by: Identity, height: number, round: number, value: Uint8Array, createdAt: number): SignedMessage<VoteBody> {
+  return signMessage<VoteBody>(by, CommitteeTag.VOTE, { epoch: 0, height, round, type: VoteType.PRECOMMIT, value }, opts(createdAt))
+}
+
+/**
+ * An empty batch on top of `ledger` (a mirror of the validator's), proposed by `proposer` with
+ * `lastCommit`; its committee time is the median of the last commit, as the header rule asks, so
+ * the last commit is the only thing that can be wrong with it.
+ */
+function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>): SignedMessage<ProposalBody> {
+  const h = ledger.height + 1
+  const time = h === 1 ? GENESIS_TIME : medianTime(lastCommit.map((m) => m.createdAt))
+  const plan = ledger.plan(h, time, [])
+  const header: HeaderBody = {
+    chain: ledger.chain,
+    epoch: 0,
+    height: h,
+    parent: ledger.head,
+    time,
+    proposer: proposer.publicKey,
+    lastCommit: idsHash(lastCommit.map((m) => m.id)),
+    items: idsHash([]),
+    itemCount: 0,
+    leaseCount: 0,
+    outcomes: plan.outcomes,
+    next: plan.next?.hash ?? new Uint8Array(0)
+  }
+  const body: ProposalBody = { epoch: 0, height: h, round: 0, validRound: -1, header: encodeHeader(header), leaseRoot: plan.leaseRoot, items: [], lastCommit: lastCommit.map((m) => m.bytes) }
+  return signMessage<ProposalBody>(proposer, CommitteeTag.PROPOSAL, body, opts(time + 1))
+}
+
+/** the value (header hash) a proposal puts to the vote */
+const valueOf = (p: SignedMessage<ProposalBody>): Uint8Array => batchValue(p).hash
+
+interface Validator {
+  node: CommitteeNode
+  sched: Scheduler
+  /** every line it logged */
+  log: string[]
+  /** every frame it sent */
+  sent: Uint8Array[]
+  batches: BatchEvent[]
+  /** a frame from validator i, as its transport would deliver it */
+  from: (i: number, frame: Parameters<typeof encodeFrame>[0]) => void
+  run: (ms: number) => void
+  /** the votes it signed at (height, round, type): value hex, '' for nil */
+  votes: (height: number, round: number, type: string) => string[]
+  close: () => void
+}
+
+/** validator v0 with an empty store and no peers but what the test hands it */
+function validator (): Validator {
+  const sched = new Scheduler()
+  const store = openStore({ path: ':memory:' })
+  const log: string[] = []
+  const sent: Uint8Array[] = []
+  const batches: BatchEvent[] = []
+  const now = (): number => GENESIS_TIME + Math.floor(sched.now)
+  let alive = true
+  const node = committeeNode({ committee: genesis, ...FAST })({
+    signer: v[0],
+    store,
+    clock: { now, setTimer: (ms, fn) => sched.after(ms, () => { if (alive) fn() }) },
+    transport: { broadcast: (d) => sent.push(d), send: (_to, d) => sent.push(d) },
+    logger: (l) => log.push(l)
+  })
+  node.on('batch', (e) => batches.push(e))
+  node.start()
+  return {
+    node,
+    sched,
+    log,
+    sent,
+    batches,
+    from: (i, frame) => node.handleMessage(`v${i}`, encodeFrame(frame), v[i].publicKey),
+    run: (ms) => sched.run(sched.now + ms, () => {}),
+    votes: (height, round, type) => sent.map(peek).filter((p) => p.vote != null && p.signer === hx(v[0].publicKey) && p.vote.height === height && p.vote.round === round && p.vote.type === type).map((p) => p.value ?? ''),
+    close: () => { alive = false; node.stop(); store.close() }
+  }
+}
+
+const sync = (p: SignedMessage<ProposalBody>, commit: Array<SignedMessage<VoteBody>>): Parameters<typeof encodeFrame>[0] =>
+  ({ kind: 'batches', body: { batches: [{ proposal: p.bytes, commit: commit.map((m) => m.bytes) }] } })
+
+// height 1, proposed by v1 (the proposer of height 1, round 0): the batch every test starts from
+const ledger1 = new Ledger(info)
+const p1 = proposal(ledger1, v[1], [])
+const h1 = valueOf(p1)
+
+test('a synced batch whose commit gathers 2f+1 precommits from two rounds is not applied', () => {
+  const val = validator()
+  try {
+    // v1 and v2 precommit in round 0, v3 in round 1: three members, but no round has a quorum
+    // (round 0 may have decided nothing, and another value may be decided in a later round)
+    for (const commit of [
+      [precommit(v[1], 1, 0, h1, GENESIS_TIME + 10), precommit(v[2], 1, 0, h1, GENESIS_TIME + 11), precommit(v[3], 1, 1, h1, GENESIS_TIME + 12)],
+      [precommit(v[3], 1, 1, h1, GENESIS_TIME + 12), precommit(v[1], 1, 0, h1, GENESIS_TIME + 10), precommit(v[2], 1, 0, h1, GENESIS_TIME + 11)]
+    ]) {
+      val.from(1, sync(p1, commit))
+      assert.equal(val.batches, [], 'a commit mixing rounds makes nothing final')
+      assert.is(val.node.status().height, 1)
+      assert.ok(val.log.includes('synced batch 1 lacks a commit'), `refused for its commit: ${val.log.slice(-3).join(' | ')}`)
+    }
+    // the honest commit: the same three validators, all in round 1
+    val.from(1, sync(p1, [precommit(v[1], 1, 1, h1, GENESIS_TIME + 10), precommit(v[2], 1, 1, h1, GENESIS_TIME + 11), precommit(v[3], 1, 1, h1, GENESIS_TIME + 12)]))
+    assert.equal(val.batches.map((b) => [b.height, hx(b.header)]), [[1, hx(h1)]], 'a commit of one round applies the batch')
+    assert.is(val.node.status().height, 2)
+  } finally {
+    val.close()
+  }
+})
+
+/** a fresh validator that has applied height 1 (by catch-up, with an honest commit); the commit and a mirror ledger */
+function atHeight2 (): { val: Validator, commit: Array<SignedMessage<VoteBody>>, ledger: Ledger, leader: Identity } {
+  const val = validator()
+  const commit = [1, 2, 3, 0].map((i) => precommit(v[i], 1, 0, h1, GENESIS_TIME + 10 + i))
+  val.from(1, sync(p1, commit.slice(0, 3)))
+  assert.is(val.node.status().height, 2, 'height 1 applied')
+  const ledger = new Ledger(info)
+  ledger.apply(ledger.plan(1, GENESIS_TIME, []), h1)
+  const leader = v.find((k) => hx(k.publicKey) === val.node.status().leader)!
+  assert.ok(leader != null && leader !== v[0], 'the proposer of height 2 is another validator')
+  return { val, commit, ledger, leader }
+}
+
+test('a proposal whose last commit holds 2f valid precommits gets a nil prevote', () => {
+  // the forged proposal: two real precommits for batch 1 (its proposer picks the committee time
+  // from fewer timestamps than a quorum, so f Byzantine validators would set the time alone)
+  {
+    const { val, commit, ledger, leader } = atHeight2()
+    try {
+      const forged = proposal(ledger, leader, commit.slice(0, 2))
+      val.from(v.indexOf(leader), { kind: 'msg', body: forged.bytes })
+      val.run(100)
+      assert.equal(val.votes(2, 0, VoteType.PREVOTE), [''], 'prevote nil in round 0')
+      assert.ok(val.log.some((l) => l.includes('is invalid: last commit has 2 precommits; 3 needed')), `the reason is logged: ${val.log.filter((l) => l.includes('invalid')).join(' | ')}`)
+    } finally {
+      val.close()
+    }
+  }
+  // the honest one: the same, with a third precommit
+  {
+    const { val, commit, ledger, leader } = atHeight2()
+    try {
+      const honest = proposal(ledger, leader, commit.slice(0, 3))
+      val.from(v.indexOf(leader), { kind: 'msg', body: honest.bytes })
+      val.run(100)
+      assert.equal(val.votes(2, 0, VoteType.PREVOTE), [hx(valueOf(honest))], 'prevote for the batch in round 0')
+      assert.not.ok(val.log.some((l) => l.includes('is invalid')), val.log.filter((l) => l.includes('invalid')).join(' | '))
+    } finally {
+      val.close()
+    }
+  }
+})
+
+test('a synced batch whose last commit holds 2f precommits is not applied, even with a commit of its own', () => {
+  const { val, commit, ledger, leader } = atHeight2()
+  try {
+    const forged = proposal(ledger, leader, commit.slice(0, 2))
+    const hf = valueOf(forged)
+    val.from(1, sync(forged, [1, 2, 3].map((i) => precommit(v[i], 2, 0, hf, GENESIS_TIME + 100 + i))))
+    assert.is(val.node.status().height, 2, 'batch 2 is not applied')
+    assert.ok(val.log.some((l) => l.includes('is invalid: last commit has 2 precommits; 3 needed')), `refused for its last commit: ${val.log.filter((l) => l.includes('invalid')).join(' | ')}`)
+    assert.ok(val.log.includes('batch 2 has 2f+1 precommits but does not check here'))
+    // the honest batch, its last commit a quorum, is applied
+    const honest = proposal(ledger, leader, commit.slice(0, 3))
+    const hh = valueOf(honest)
+    val.from(1, sync(honest, [1, 2, 3].map((i) => precommit(v[i], 2, 0, hh, GENESIS_TIME + 100 + i))))
+    assert.equal(val.batches.map((b) => [b.height, hx(b.header)]), [[1, hx(h1)], [2, hx(hh)]])
+  } finally {
+    val.close()
+  }
+})
+
+test.run()
