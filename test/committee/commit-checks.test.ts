@@ -124,10 +124,11 @@ test('a synced batch whose commit gathers 2f+1 precommits from two rounds is not
       [precommit(v[1], 1, 0, h1, GENESIS_TIME + 10), precommit(v[2], 1, 0, h1, GENESIS_TIME + 11), precommit(v[3], 1, 1, h1, GENESIS_TIME + 12)],
       [precommit(v[3], 1, 1, h1, GENESIS_TIME + 12), precommit(v[1], 1, 0, h1, GENESIS_TIME + 10), precommit(v[2], 1, 0, h1, GENESIS_TIME + 11)]
     ]) {
+      const before = val.log.length
       val.from(1, sync(p1, commit))
       assert.equal(val.batches, [], 'a commit mixing rounds makes nothing final')
       assert.is(val.node.status().height, 1)
-      assert.ok(val.log.includes('synced batch 1 lacks a commit'), `refused for its commit: ${val.log.slice(-3).join(' | ')}`)
+      assert.ok(val.log.slice(before).includes('synced batch 1 lacks a commit'), `refused for its commit: ${val.log.slice(before).join(' | ')}`)
     }
     // the honest commit: the same three validators, all in round 1
     val.from(1, sync(p1, [precommit(v[1], 1, 1, h1, GENESIS_TIME + 10), precommit(v[2], 1, 1, h1, GENESIS_TIME + 11), precommit(v[3], 1, 1, h1, GENESIS_TIME + 12)]))
