@@ -32,12 +32,12 @@ function precommit (by: Identity, height: number, round: number, value: Uint8Arr
 
 /**
  * An empty batch on top of `ledger` (a mirror of the validator's), proposed by `proposer` with
- * `lastCommit`; its committee time is the median of the last commit, as the header rule asks, so
- * the last commit is the only thing that can be wrong with it.
+ * `lastCommit`; its committee time is the median of the last commit, as the header rule asks,
+ * unless `forged` names another, so only what a test forges can be wrong with it.
  */
-function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>): SignedMessage<ProposalBody> {
+function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>, forged: { time?: number } = {}): SignedMessage<ProposalBody> {
   const h = ledger.height + 1
-  const time = h === 1 ? GENESIS_TIME : medianTime(lastCommit.map((m) => m.createdAt))
+  const time = forged.time ?? (h === 1 ? GENESIS_TIME : medianTime(lastCommit.map((m) => m.createdAt)))
   const plan = ledger.plan(h, time, [])
   const header: HeaderBody = {
     chain: ledger.chain,
@@ -152,34 +152,43 @@ function atHeight2 (): { val: Validator, commit: Array<SignedMessage<VoteBody>>,
   return { val, commit, ledger, leader }
 }
 
+/** what validator v0 prevotes in round 0 of height 2 on a proposal from the leader */
+function prevoteOn (make: (at: ReturnType<typeof atHeight2>) => SignedMessage<ProposalBody>): { prevotes: string[], value: string, invalid: string[] } {
+  const at = atHeight2()
+  try {
+    const p = make(at)
+    at.val.from(v.indexOf(at.leader), { kind: 'msg', body: p.bytes })
+    at.val.run(100)
+    return { prevotes: at.val.votes(2, 0, VoteType.PREVOTE), value: hx(valueOf(p)), invalid: at.val.log.filter((l) => l.includes('is invalid')) }
+  } finally {
+    at.val.close()
+  }
+}
+
 test('a proposal whose last commit holds 2f valid precommits gets a nil prevote', () => {
-  // the forged proposal: two real precommits for batch 1 (its proposer picks the committee time
-  // from fewer timestamps than a quorum, so f Byzantine validators would set the time alone)
-  {
-    const { val, commit, ledger, leader } = atHeight2()
-    try {
-      const forged = proposal(ledger, leader, commit.slice(0, 2))
-      val.from(v.indexOf(leader), { kind: 'msg', body: forged.bytes })
-      val.run(100)
-      assert.equal(val.votes(2, 0, VoteType.PREVOTE), [''], 'prevote nil in round 0')
-      assert.ok(val.log.some((l) => l.includes('is invalid: last commit has 2 precommits; 3 needed')), `the reason is logged: ${val.log.filter((l) => l.includes('invalid')).join(' | ')}`)
-    } finally {
-      val.close()
-    }
-  }
+  // the forged proposal: two real precommits for batch 1 (its proposer takes the committee time
+  // from fewer timestamps than a quorum, so f Byzantine validators could set it alone)
+  const forged = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 2)))
+  assert.equal(forged.prevotes, [''], 'prevote nil in round 0')
+  assert.ok(forged.invalid.some((l) => l.endsWith('is invalid: last commit has 2 precommits; 3 needed')), forged.invalid.join(' | '))
   // the honest one: the same, with a third precommit
-  {
-    const { val, commit, ledger, leader } = atHeight2()
-    try {
-      const honest = proposal(ledger, leader, commit.slice(0, 3))
-      val.from(v.indexOf(leader), { kind: 'msg', body: honest.bytes })
-      val.run(100)
-      assert.equal(val.votes(2, 0, VoteType.PREVOTE), [hx(valueOf(honest))], 'prevote for the batch in round 0')
-      assert.not.ok(val.log.some((l) => l.includes('is invalid')), val.log.filter((l) => l.includes('invalid')).join(' | '))
-    } finally {
-      val.close()
-    }
+  const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
+  assert.equal(honest.prevotes, [honest.value], 'prevote for the batch in round 0')
+  assert.equal(honest.invalid, [])
+})
+
+test('a proposal whose header time is not the median of its last commit gets a nil prevote', () => {
+  // the proposer moves committee time an hour ahead (it would expire orders and settle auctions
+  // early); the last commit itself is a full, honest quorum
+  const median = medianTime([GENESIS_TIME + 11, GENESIS_TIME + 12, GENESIS_TIME + 13])
+  for (const time of [median + 3_600_000, median + 1, median - 1]) {
+    const forged = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3), { time }))
+    assert.equal(forged.prevotes, [''], `prevote nil on time ${time - median} ms off the median`)
+    assert.ok(forged.invalid.some((l) => l.endsWith(`is invalid: time ${time}, the last commit gives ${median}`)), forged.invalid.join(' | '))
   }
+  const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
+  assert.equal(honest.prevotes, [honest.value], 'prevote for the batch whose time is the median')
+  assert.equal(honest.invalid, [])
 })
 
 test('a synced batch whose last commit holds 2f precommits is not applied, even with a commit of its own', () => {
