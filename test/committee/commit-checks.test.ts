@@ -35,7 +35,7 @@ function precommit (by: Identity, height: number, round: number, value: Uint8Arr
  * `lastCommit`; its committee time is the median of the last commit, as the header rule asks,
  * unless `forged` names another, so only what a test forges can be wrong with it.
  */
-function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>, forged: { time?: number } = {}): SignedMessage<ProposalBody> {
+function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>, forged: { time?: number, parent?: Uint8Array } = {}): SignedMessage<ProposalBody> {
   const h = ledger.height + 1
   const time = forged.time ?? (h === 1 ? GENESIS_TIME : medianTime(lastCommit.map((m) => m.createdAt)))
   const plan = ledger.plan(h, time, [])
@@ -43,7 +43,7 @@ function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedM
     chain: ledger.chain,
     epoch: 0,
     height: h,
-    parent: ledger.head,
+    parent: forged.parent ?? ledger.head,
     time,
     proposer: proposer.publicKey,
     lastCommit: idsHash(lastCommit.map((m) => m.id)),
@@ -189,6 +189,20 @@ test('a proposal whose header time is not the median of its last commit gets a n
   const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
   assert.equal(honest.prevotes, [honest.value], 'prevote for the batch whose time is the median')
   assert.equal(honest.invalid, [])
+})
+
+test('a proposal naming another parent than the last final batch gets a nil prevote', () => {
+  // another batch of height 1 (one v2 might propose in round 1, never decided) and no batch; the last
+  // commit is the honest quorum for the real batch 1, so only the parent is forged
+  const other = valueOf(proposal(new Ledger(info), v[2], [], { time: GENESIS_TIME }))
+  assert.not.equal(hx(other), hx(h1))
+  for (const parent of [other, new Uint8Array(32)]) {
+    const forged = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3), { parent }))
+    assert.equal(forged.prevotes, [''], `prevote nil on parent ${hx(parent).slice(0, 8)}`)
+    assert.ok(forged.invalid.some((l) => l.endsWith('is invalid: wrong parent')), forged.invalid.join(' | '))
+  }
+  const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
+  assert.equal(honest.prevotes, [honest.value], 'prevote for the batch on top of batch 1')
 })
 
 test('a synced batch whose last commit holds 2f precommits is not applied, even with a commit of its own', () => {
