@@ -9,8 +9,8 @@ import { signMessage } from '../../src/wire/envelope.ts'
 import type { SignedMessage } from '../../src/wire/envelope.ts'
 import type { Identity } from '../../src/identity/identity.ts'
 import { openStore } from '../../src/store/index.ts'
-import { committeeNode, buildCommittee, signCommitteeFile, encodeFrame, Ledger, CommitteeTag, VoteType } from '../../src/committee/index.ts'
-import type { CommitteeFile, CommitteeNode, ProposalBody, VoteBody, HeaderBody, BatchEvent } from '../../src/committee/index.ts'
+import { committeeNode, buildCommittee, signCommitteeFile, encodeFrame, finalizeBytes, leaseLeaf, merkleRoot, Ledger, CommitteeTag, VoteType } from '../../src/committee/index.ts'
+import type { CommitteeFile, CommitteeNode, ProposalBody, VoteBody, HeaderBody, BatchEvent, CertifiedEvent } from '../../src/committee/index.ts'
 import { encodeHeader, idsHash, medianTime, batchValue } from '../../src/committee/batch.ts'
 import { Scheduler } from '../sim/scheduler.ts'
 import { peek } from '../sim/peek.ts'
@@ -35,7 +35,7 @@ function precommit (by: Identity, height: number, round: number, value: Uint8Arr
  * `lastCommit`; its committee time is the median of the last commit, as the header rule asks,
  * unless `forged` names another, so only what a test forges can be wrong with it.
  */
-function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>, forged: { time?: number, parent?: Uint8Array } = {}): SignedMessage<ProposalBody> {
+function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedMessage<VoteBody>>, forged: { time?: number, parent?: Uint8Array, leaseRoot?: Uint8Array } = {}): SignedMessage<ProposalBody> {
   const h = ledger.height + 1
   const time = forged.time ?? (h === 1 ? GENESIS_TIME : medianTime(lastCommit.map((m) => m.createdAt)))
   const plan = ledger.plan(h, time, [])
@@ -53,7 +53,7 @@ function proposal (ledger: Ledger, proposer: Identity, lastCommit: Array<SignedM
     outcomes: plan.outcomes,
     next: plan.next?.hash ?? new Uint8Array(0)
   }
-  const body: ProposalBody = { epoch: 0, height: h, round: 0, validRound: -1, header: encodeHeader(header), leaseRoot: plan.leaseRoot, items: [], lastCommit: lastCommit.map((m) => m.bytes) }
+  const body: ProposalBody = { epoch: 0, height: h, round: 0, validRound: -1, header: encodeHeader(header), leaseRoot: forged.leaseRoot ?? plan.leaseRoot, items: [], lastCommit: lastCommit.map((m) => m.bytes) }
   return signMessage<ProposalBody>(proposer, CommitteeTag.PROPOSAL, body, opts(time + 1))
 }
 
@@ -68,6 +68,7 @@ interface Validator {
   /** every frame it sent */
   sent: Uint8Array[]
   batches: BatchEvent[]
+  certified: CertifiedEvent[]
   /** a frame from validator i, as its transport would deliver it */
   from: (i: number, frame: Parameters<typeof encodeFrame>[0]) => void
   run: (ms: number) => void
@@ -83,6 +84,7 @@ function validator (): Validator {
   const log: string[] = []
   const sent: Uint8Array[] = []
   const batches: BatchEvent[] = []
+  const certified: CertifiedEvent[] = []
   const now = (): number => GENESIS_TIME + Math.floor(sched.now)
   let alive = true
   const node = committeeNode({ committee: genesis, ...FAST })({
@@ -93,6 +95,7 @@ function validator (): Validator {
     logger: (l) => log.push(l)
   })
   node.on('batch', (e) => batches.push(e))
+  node.on('certified', (e) => certified.push(e))
   node.start()
   return {
     node,
@@ -100,6 +103,7 @@ function validator (): Validator {
     log,
     sent,
     batches,
+    certified,
     from: (i, frame) => node.handleMessage(`v${i}`, encodeFrame(frame), v[i].publicKey),
     run: (ms) => sched.run(sched.now + ms, () => {}),
     votes: (height, round, type) => sent.map(peek).filter((p) => p.vote != null && p.signer === hx(v[0].publicKey) && p.vote.height === height && p.vote.round === round && p.vote.type === type).map((p) => p.value ?? ''),
@@ -203,6 +207,50 @@ test('a proposal naming another parent than the last final batch gets a nil prev
   }
   const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
   assert.equal(honest.prevotes, [honest.value], 'prevote for the batch on top of batch 1')
+})
+
+test('a proposal whose lease root is not the matching result gets a nil prevote', () => {
+  // an empty batch claiming a lease nobody matched: once final, its finalize signatures would
+  // certify that lease (a certificate covers the header hash, and so the lease root)
+  const madeUp = leaseLeaf({ order: new Uint8Array(32).fill(1), bid: new Uint8Array(32).fill(2), tenant: key(2, 0).publicKey, provider: key(3, 0).publicKey })
+  for (const leaseRoot of [merkleRoot([madeUp]), new Uint8Array(32).fill(7)]) {
+    const forged = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3), { leaseRoot }))
+    assert.equal(forged.prevotes, [''], 'prevote nil')
+    assert.ok(forged.invalid.some((l) => l.endsWith('is invalid: lease root differs from the matching result')), forged.invalid.join(' | '))
+  }
+  const honest = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3)))
+  assert.equal(honest.prevotes, [honest.value], 'prevote for the batch with the recomputed lease root')
+})
+
+test('finalize signatures that do not check make no certificate', () => {
+  const { val } = atHeight2()
+  try {
+    // v0 signed its own finalize for batch 1 when it applied it; two more make the certificate
+    assert.equal(val.certified, [])
+    const fin = (i: number, sig: Uint8Array): Parameters<typeof encodeFrame>[0] => ({ kind: 'fin', body: { epoch: 0, height: 1, header: h1, validator: v[i].publicKey, sig } })
+    const good = (i: number, header = h1): Uint8Array => v[i].sign(finalizeBytes(info.chain, 0, 1, header))
+    const other = valueOf(proposal(new Ledger(info), v[2], []))
+    const forged: Array<[number, Uint8Array, string]> = [
+      [1, new Uint8Array(64), 'zeros'],
+      [1, good(2), 'v2\'s signature under v1\'s key'],
+      [2, good(2, other), 'v2\'s signature of another header'],
+      [2, v[2].sign(finalizeBytes(info.chain, 0, 2, h1)), 'v2\'s signature for another height'],
+      [1, v[1].sign(finalizeBytes(new Uint8Array(32).fill(3), 0, 1, h1)), 'v1\'s signature on another chain']
+    ]
+    for (const [i, sig, what] of forged) {
+      val.from(i, fin(i, sig))
+      val.run(10)
+      assert.equal(val.certified, [], `${what} does not count toward the certificate`)
+    }
+    assert.equal(val.node.evidence(), [], 'and none is taken for evidence')
+    // the real signatures of v1 and v2 do count, though forged ones came first under their names
+    val.from(1, fin(1, good(1)))
+    assert.equal(val.certified, [], 'two of three')
+    val.from(2, fin(2, good(2)))
+    assert.equal(val.certified.map((e) => [e.height, hx(e.header), e.signatures]), [[1, hx(h1), 3]])
+  } finally {
+    val.close()
+  }
 })
 
 test('a synced batch whose last commit holds 2f precommits is not applied, even with a commit of its own', () => {
