@@ -1,8 +1,11 @@
-// The commit rules against forged input, fed straight to a validator: a commit (2f+1 precommits
-// of one round, distinct members) is what makes a synced batch final, and a last commit is what
-// gives a proposal its committee time. Each forged input below is built with the validators'
-// real keys and refused for the reason the rule gives; the honest input beside it, one vote
-// different, is accepted, so every assertion can fail both ways. Four validators: f = 1, 2f+1 = 3.
+// The rules that make a batch final and its header true, against forged input fed straight to a
+// validator: a commit (2f+1 precommits of one round, distinct members) makes a synced batch final;
+// a proposal's last commit (a quorum too) gives its committee time, the median of its timestamps;
+// the header names the last final batch as its parent; the lease root is recomputed from the
+// items; a finalize signature counts toward a certificate only when it verifies. Each forged input
+// is built with the validators' real keys and refused for the reason its rule gives; the honest
+// input beside it, one thing different, is accepted, so every assertion can fail both ways.
+// Four validators: f = 1, 2f+1 = 3.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { signMessage } from '../../src/wire/envelope.ts'
@@ -198,7 +201,7 @@ test('a proposal whose header time is not the median of its last commit gets a n
 test('a proposal naming another parent than the last final batch gets a nil prevote', () => {
   // another batch of height 1 (one v2 might propose in round 1, never decided) and no batch; the last
   // commit is the honest quorum for the real batch 1, so only the parent is forged
-  const other = valueOf(proposal(new Ledger(info), v[2], [], { time: GENESIS_TIME }))
+  const other = valueOf(proposal(new Ledger(info), v[2], []))
   assert.not.equal(hx(other), hx(h1))
   for (const parent of [other, new Uint8Array(32)]) {
     const forged = prevoteOn(({ commit, ledger, leader }) => proposal(ledger, leader, commit.slice(0, 3), { parent }))
