@@ -21,6 +21,7 @@ import {
 } from '../../src/committee/index.ts'
 import { decodeExecRequest, decodeExecInput, decodeExecReply } from '../../src/node/exec-protocol.ts'
 import { decodeExplainRequest, decodeExplainAnswer } from '../../src/node/explain-protocol.ts'
+import { decodeRecordRequest, decodeRecordAnswer } from '../../src/node/record-protocol.ts'
 import { decodeUsageStatementFrame, decodeUsageAnswerFrame } from '../../src/node/usage-protocol.ts'
 import { loadSdl } from '../../src/sdl/index.ts'
 import { parseRequest, parseNdjsonLine, controlServer } from '../../src/api/index.ts'
@@ -266,6 +267,8 @@ export function targets (): Target[] {
     input: cborInput([frame('souk/exec-output', { stream: 'stdout', data: u8('hi\n') }), frame('souk/exec-exit', { code: 0 }), frame('souk/exec-error', { code: 'ERR_NOT_LEASE_TENANT', reason: 'no' })]),
     run: fromFrame(64 * 1024, decodeExecReply)
   })
+  out.push({ name: 'frame/record-request', weight: 1, kind: 'bytes', boundMs: 1000, input: cborInput([frame('souk/record-request', { provider: h(1) })]), run: fromFrame(1024, decodeRecordRequest) })
+  out.push({ name: 'frame/record-answer', weight: 1, kind: 'bytes', boundMs: 1000, input: cborInput([frame('souk/record-answer', { height: 12, won: 3, served: 2, lost: 1, failed: 0, uncounted: 0 })]), run: fromFrame(1024, decodeRecordAnswer) })
   out.push({ name: 'frame/explain-request', weight: 1, kind: 'bytes', boundMs: 1000, input: cborInput([frame('souk/explain-request', { order: h(1) })]), run: fromFrame(16 * 1024, decodeExplainRequest) })
   out.push({
     name: 'frame/explain-request-v2',
