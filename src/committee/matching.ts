@@ -9,7 +9,7 @@ import type { BidBody } from '../wire/messages/bid.ts'
 import type { SignedMessage } from '../wire/envelope.ts'
 import { parseAmount } from '../wire/amount.ts'
 import { auditorName, auditorNames, verifyAttestation } from '../market/attestation.ts'
-import { compare, hex, sha256 } from './bytes.ts'
+import { compare, sha256 } from './bytes.ts'
 import { acceptMisfit } from './record.ts'
 import type { RecordLookup } from './record.ts'
 
@@ -40,7 +40,7 @@ function attestedBy (bid: BidBody, provider: Uint8Array): Set<string> {
  * With `record`, the order's `accept` (or its default) is judged against the provider's record.
  */
 export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array, record?: RecordLookup): string | undefined {
-  const refused = acceptMisfit(order.accept, hex(provider), record)
+  const refused = acceptMisfit(order.accept, provider, record)
   if (refused != null) return `provider ${refused}`
   let auditors: Set<string> | undefined
   if (bid.prices.length !== order.groups.length) return `has ${bid.prices.length} prices for ${order.groups.length} groups`

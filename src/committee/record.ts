@@ -5,7 +5,7 @@
 // identities cost nothing, so a record only ever keeps a provider out; a fresh key starts clean.
 import type { WireAccept } from '../wire/messages/order.ts'
 import { CloseCode, DEFAULT_ACCEPT } from '../wire/constants.ts'
-import { hex } from './bytes.ts'
+import { equal, hex } from './bytes.ts'
 import { SERVED_AFTER_MS, PROVIDER_FAILED_WINDOW_MS } from './constants.ts'
 
 export interface ProviderRecord {
@@ -28,13 +28,14 @@ export type RecordLookup = (providerHex: string) => Readonly<ProviderRecord>
 interface OpenLease { provider: string, tenant: string, time: number, served: boolean }
 
 /** why the order does not accept this provider (its key, hex), or undefined when it does */
-export function acceptMisfit (accept: WireAccept | undefined, providerHex: string, record: RecordLookup | undefined): string | undefined {
+export function acceptMisfit (accept: WireAccept | undefined, provider: Uint8Array, record: RecordLookup | undefined): string | undefined {
+  // runs for every bid of every order a batch settles: keys compared as bytes, hex only for the lookup
   if (accept != null) {
-    if (accept.deny.some((k) => hex(k) === providerHex)) return 'is on the order\'s deny list'
-    if (accept.allow.length > 0 && !accept.allow.some((k) => hex(k) === providerHex)) return 'is not on the order\'s allow list'
+    if (accept.deny.some((k) => equal(k, provider))) return 'is on the order\'s deny list'
+    if (accept.allow.length > 0 && !accept.allow.some((k) => equal(k, provider))) return 'is not on the order\'s allow list'
   }
   if (record == null) return undefined
-  const r = record(providerHex)
+  const r = record(hex(provider))
   const maxPermille = accept?.maxFailurePermille ?? DEFAULT_ACCEPT.maxFailurePermille
   const minServed = accept?.minServed ?? DEFAULT_ACCEPT.minServed
   const failures = r.lost + r.failed
