@@ -7,7 +7,7 @@ import { checkDockerGpuSupport, checkKubernetesGpuSupport, gpusToOffer } from '.
 import type { GpuDevice, GpuSupport } from '../runtime/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { Logger } from './logger.ts'
-import { runtimeEndpoint } from './health.ts'
+import { runtimeEndpoint } from './runtime-endpoint.ts'
 
 /** asks the provider's engine or cluster whether it can attach GPUs */
 export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport> {

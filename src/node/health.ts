@@ -8,7 +8,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { detectNvidiaGpus } from '../runtime/nvidia-smi.ts'
 import type { GpuSupport } from '../runtime/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
-import type { Souk } from '../node.ts'
+import type { Souk } from './create-node.ts'
+import { runtimeEndpoint } from './runtime-endpoint.ts'
 
 export const HEALTH_CHECKS = ['peers', 'bootstrap', 'committee', 'runtime', 'storage', 'gpu', 'disk', 'clock'] as const
 export type HealthCheckName = typeof HEALTH_CHECKS[number]
@@ -53,14 +54,6 @@ export interface HealthInit {
 export interface HealthMonitor {
   check: (opts?: { signal?: AbortSignal }) => Promise<HealthReport>
   stop: () => void
-}
-
-/** where the provider's runtime is: the Docker endpoint (DOCKER_HOST wins over souk.yaml) or the kubeconfig */
-export function runtimeEndpoint (config: Souk['config']): string {
-  const p = config.provider
-  if (p.runtime === 'kubernetes') return p.kubeconfig !== '' ? `kubeconfig ${p.kubeconfig}` : `kubeconfig ${process.env.KUBECONFIG ?? '~/.kube/config (or in-cluster)'}`
-  const fromEnv = process.env.DOCKER_HOST
-  return fromEnv != null && fromEnv !== '' ? fromEnv : p.dockerHost
 }
 
 async function within<T> (ms: number, p: Promise<T>): Promise<T> {

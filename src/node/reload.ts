@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { loadConfig, ConfigError, CONFIG_FILE } from '../config/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import { MarketError } from '../market/index.ts'
-import type { Souk } from '../node.ts'
+import type { Souk } from './create-node.ts'
 
 /** settings a running node can take: prices and attributes reach new bids; the log level applies at once */
 export const RELOADABLE = ['provider.prices', 'provider.denom', 'provider.pricingScript', 'provider.attributes', 'log.level'] as const

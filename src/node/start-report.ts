@@ -1,7 +1,7 @@
 // What a starting daemon tells its operator at the default log level, beyond "node started":
 // every bootstrap address that failed and why (and when it is reached later), and a runtime that
 // does not answer, GPUs it cannot attach, a disk nearly full — each with the fix.
-import type { Souk } from '../node.ts'
+import type { Souk } from './create-node.ts'
 import type { Logger } from './logger.ts'
 import { healthMonitor } from './health.ts'
 import type { HealthInit, HealthReport } from './health.ts'

@@ -26,7 +26,7 @@ import { decodeUsageStatementFrame, decodeUsageAnswerFrame } from '../../src/nod
 import { loadSdl } from '../../src/sdl/index.ts'
 import { parseRequest, parseNdjsonLine, controlServer } from '../../src/api/index.ts'
 import { registerRoutes } from '../../src/node/control-routes.ts'
-import type { Souk } from '../../src/node.ts'
+import type { Souk } from '../../src/node/create-node.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Rng, mutateBytes, mutateText, mutateTree, writeTree, clone } from './mutate.ts'
 

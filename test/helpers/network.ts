@@ -1,8 +1,8 @@
 // The in-process network the node tests build: every node on loopback in the test network, a
 // committee of validators started first, the first one the others' bootstrap.
 import { join } from 'node:path'
-import { createNode } from '../../src/node.ts'
-import type { Souk } from '../../src/node.ts'
+import { createNode } from '../../src/node/create-node.ts'
+import type { Souk } from '../../src/node/create-node.ts'
 import { defaultConfig } from '../../src/config/index.ts'
 import type { SoukConfig, Role } from '../../src/config/index.ts'
 import type { Identity } from '../../src/identity/index.ts'

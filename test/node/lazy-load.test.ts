@@ -22,7 +22,7 @@ test('the command line, the daemon and the node load no container runtime client
   const { buildProgram } = await import('../../src/cli/main.ts')
   await buildProgram()
   await import('../../src/node/daemon.ts')
-  await import('../../src/node.ts')
+  await import('../../src/node/create-node.ts')
   assert.ok(loaded.some((l) => l.pkg === 'libp2p'), 'the hook sees the packages the node loads')
   assert.equal(clientsLoaded(), [])
 })

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { genesisCommitteeFile } from '../../src/committee/index.ts'
 import { committeeJson } from '../../src/node/genesis.ts'
 import { generateIdentity } from '../../src/identity/index.ts'
-import { createNode } from '../../src/node.ts'
+import { createNode } from '../../src/node/create-node.ts'
 import { HOME_LOCK_FILE } from '../../src/node/home-guard.ts'
 import { HomeInUseError } from '../../src/node/errors.ts'
 

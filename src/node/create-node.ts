@@ -2,44 +2,44 @@
 // provider, validator, any mix). The library's front door for running souk inside a program.
 import { join } from 'node:path'
 import { readFile } from 'node:fs/promises'
-import { loadConfig, dockerSandboxInit, kubernetesSandboxInit, kubernetesIngressInit } from './config/index.ts'
-import type { SoukConfig, Role } from './config/index.ts'
-import { loadOrCreateKey } from './identity/index.ts'
-import type { Identity } from './identity/index.ts'
-import { openStore } from './store/index.ts'
-import type { Store } from './store/index.ts'
-import { createSoukLibp2p, reachabilityOf, MAX_SYNC_ORDERS } from './net/index.ts'
-import type { SoukNode, Reachability } from './net/index.ts'
-import type { WanSettings } from './net/wan/index.ts'
-import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from './committee/index.ts'
-import type { CommitteeFile, CommitteeStatus } from './committee/index.ts'
-import type { ContainerRuntime } from './runtime/index.ts'
-import { createMetricsRegistry } from './api/index.ts'
-import type { MetricsRegistry } from './api/index.ts'
-import { leaseBook } from './node/lease-book.ts'
-import type { LeaseBook, LeaseRecord, ExpiryRecord } from './node/lease-book.ts'
-import { validatorRole } from './node/validator-role.ts'
-import { providerRecordOf } from './node/record-protocol.ts'
-import type { ProviderRecordView } from './node/record-protocol.ts'
-import type { ValidatorRole } from './node/validator-role.ts'
-import { providerRole } from './node/provider-role.ts'
-import type { ProviderRole } from './node/provider-role.ts'
-import { tenantRole } from './node/tenant-role.ts'
-import type { TenantRole } from './node/tenant-role.ts'
-import { createLogger } from './node/logger.ts'
-import { committeeChain } from './node/committee-chain.ts'
-import type { Logger } from './node/logger.ts'
-import { NodeError, NodeErrorCode } from './node/errors.ts'
-import { mergeConfig } from './node/config-merge.ts'
-import type { SoukConfigInput } from './node/config-merge.ts'
-import { acquireHome } from './node/home-guard.ts'
-import type { HomeGuard } from './node/home-guard.ts'
-import { waitReady, missingNeeds } from './node/readiness.ts'
-import type { ReadyOptions } from './node/readiness.ts'
+import { loadConfig, dockerSandboxInit, kubernetesSandboxInit, kubernetesIngressInit } from '../config/index.ts'
+import type { SoukConfig, Role } from '../config/index.ts'
+import { loadOrCreateKey } from '../identity/index.ts'
+import type { Identity } from '../identity/index.ts'
+import { openStore } from '../store/index.ts'
+import type { Store } from '../store/index.ts'
+import { createSoukLibp2p, reachabilityOf, MAX_SYNC_ORDERS } from '../net/index.ts'
+import type { SoukNode, Reachability } from '../net/index.ts'
+import type { WanSettings } from '../net/wan/index.ts'
+import { BoundName, parseCommitteeFiles, verifyCommitteeChain } from '../committee/index.ts'
+import type { CommitteeFile, CommitteeStatus } from '../committee/index.ts'
+import type { ContainerRuntime } from '../runtime/index.ts'
+import { createMetricsRegistry } from '../api/index.ts'
+import type { MetricsRegistry } from '../api/index.ts'
+import { leaseBook } from './lease-book.ts'
+import type { LeaseBook, LeaseRecord, ExpiryRecord } from './lease-book.ts'
+import { validatorRole } from './validator-role.ts'
+import { providerRecordOf } from './record-protocol.ts'
+import type { ProviderRecordView } from './record-protocol.ts'
+import type { ValidatorRole } from './validator-role.ts'
+import { providerRole } from './provider-role.ts'
+import type { ProviderRole } from './provider-role.ts'
+import { tenantRole } from './tenant-role.ts'
+import type { TenantRole } from './tenant-role.ts'
+import { createLogger } from './logger.ts'
+import { committeeChain } from './committee-chain.ts'
+import type { Logger } from './logger.ts'
+import { NodeError, NodeErrorCode } from './errors.ts'
+import { mergeConfig } from './config-merge.ts'
+import type { SoukConfigInput } from './config-merge.ts'
+import { acquireHome } from './home-guard.ts'
+import type { HomeGuard } from './home-guard.ts'
+import { waitReady, missingNeeds } from './readiness.ts'
+import type { ReadyOptions } from './readiness.ts'
 import { TypedEventEmitter } from '@libp2p/interface'
 import type { TypedEventTarget } from '@libp2p/interface'
-import { MAX_MESSAGE_AGE_MS } from './wire/index.ts'
-import type { SignedMessage, OrderBody, BidBody } from './wire/index.ts'
+import { MAX_MESSAGE_AGE_MS } from '../wire/index.ts'
+import type { SignedMessage, OrderBody, BidBody } from '../wire/index.ts'
 
 export interface CreateNodeOptions {
   /** the node home: key, souk.yaml, store, committee file, control socket */
@@ -141,10 +141,10 @@ export async function readCommitteeFiles (path: string): Promise<CommitteeFile[]
 async function defaultRuntime (config: SoukConfig, logger: Logger, owner: string, home: string): Promise<ContainerRuntime> {
   const p = config.provider
   if (p.runtime === 'kubernetes') {
-    const { kubernetesRuntime } = await import('./runtime/kubernetes.ts')
+    const { kubernetesRuntime } = await import('../runtime/kubernetes.ts')
     return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
   }
-  const { dockerRuntime } = await import('./runtime/docker.ts')
+  const { dockerRuntime } = await import('../runtime/docker.ts')
   const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases

@@ -1,0 +1,27 @@
+// The source tree keeps its shape: every import points to its own layer or one below, no folder
+// or file cycle, no `any` beyond a handful, no file too long to read in one sitting.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { cycles, fileGraph, folderGraph, readSources, upwardImports } from './source.ts'
+
+const files = readSources()
+
+test('no import points to a higher layer', () => {
+  assert.equal(upwardImports(files), [])
+})
+
+test('no cycle between folders, and no file loads itself through others', () => {
+  assert.equal(cycles(folderGraph(files)), [])
+  assert.equal(cycles(fileGraph(files)), [])
+})
+
+test('the checks see what they guard: an upward import and a cycle are found', () => {
+  const fake = [
+    { path: 'wire/a.ts', lines: 1, anys: 0, imports: ['node/b.ts'], runtimeImports: ['node/b.ts'] },
+    { path: 'node/b.ts', lines: 1, anys: 0, imports: ['wire/a.ts'], runtimeImports: ['wire/a.ts'] }
+  ]
+  assert.equal(upwardImports(fake).length, 1)
+  assert.equal(cycles(fileGraph(fake)), [['node/b.ts', 'wire/a.ts']])
+})
+
+test.run()
