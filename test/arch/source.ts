@@ -9,6 +9,7 @@ export const SRC = resolve(import.meta.dirname, '../../src')
 
 /** Each top-level folder's layer; an import may point only to its own layer or one below. */
 export const LAYERS: Record<string, number> = {
+  util: 0,
   wire: 0,
   identity: 0,
   sdl: 0,

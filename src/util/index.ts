@@ -1,0 +1,1 @@
+export { errorMessage, errorCode, errorName, errorField } from './errors.ts'
