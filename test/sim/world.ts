@@ -50,6 +50,12 @@ export interface SimResult {
 const GENESIS_TIME = 1_700_000_000_000
 /** batches after the one that closes an auction within which its tallies must have resolved it */
 const RESOLVE_BATCHES = 2
+/**
+ * batches after the one that settles an auction within which its lease must be certified: the
+ * finalize signatures travel once the settling batch is decided, one hop, while the next batch
+ * needs a proposal and two rounds of votes, so they are in before that batch is decided
+ */
+const CERTIFY_BATCHES = 1
 const TIMING = {
   batchIntervalMs: 100,
   proposeTimeoutMs: 150,
@@ -359,7 +365,7 @@ export function simulate (opts: SimOptions): SimResult {
   for (const o of orders) {
     if (o.submitAt < settledFrom) continue
     const closing = closedAt(o.deadline)
-    if (closing == null || inv.maxHeight < closing + RESOLVE_BATCHES) continue
+    if (closing == null || inv.maxHeight < closing + RESOLVE_BATCHES + CERTIFY_BATCHES) continue
     const leased = inv.leases.has(o.id)
     // f Byzantine proposers in a row can each cost a round (propose timeout and votes) before a bid is ordered
     const margin = 300 + f * 400 + 8 * slow
