@@ -102,6 +102,9 @@ export interface DialOptions {
   maxFrames?: number
 }
 
+/** a peer, or addresses of one (each ending in its /p2p/ id) */
+export type DialTarget = Parameters<Libp2p['dialProtocol']>[0]
+
 export interface DialedExchange {
   frames: FrameStream
   /** the exchange's signal: the deadline and the caller's */
@@ -116,7 +119,7 @@ export interface ProtocolDefinition {
   /** the service that serves this protocol with `handler` */
   serve: (components: ProtocolComponents, handler: ExchangeHandler, options?: ServeOptions) => StreamProtocol
   /** opens a stream to `peer` with the spec's limits */
-  dial: (libp2p: Libp2p, peer: PeerId, opts?: DialOptions) => Promise<DialedExchange>
+  dial: (libp2p: Libp2p, peer: DialTarget, opts?: DialOptions) => Promise<DialedExchange>
 }
 
 /** Failures that say the remote misbehaved (or a limit held): logged at warn. */
@@ -222,7 +225,7 @@ export function defineProtocol (spec: ProtocolSpec): ProtocolDefinition {
     }
   }
 
-  const dial = async (libp2p: Libp2p, peer: PeerId, opts: DialOptions = {}): Promise<DialedExchange> => {
+  const dial = async (libp2p: Libp2p, peer: DialTarget, opts: DialOptions = {}): Promise<DialedExchange> => {
     const id = opts.id ?? spec.ids[0]
     if (!spec.ids.includes(id)) throw new NetError(NetErrorCode.CONFIG, `${id} is not a version of ${spec.name}`)
     const timeoutMs = opts.timeoutMs === false ? undefined : opts.timeoutMs ?? spec.dialTimeoutMs
