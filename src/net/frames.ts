@@ -6,6 +6,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 import { encodeCbor, decodeCbor, WireError, schema } from '../wire/index.ts'
 import { FRAME_VERSION } from './constants.ts'
 import { NetError, NetErrorCode } from './errors.ts'
+import { errorMessage, errorName } from '../util/index.ts'
 
 export interface FrameStreamInit {
   /** largest frame read (and written, unless maxWriteBytes says otherwise), bytes */
@@ -36,8 +37,7 @@ export class FrameStream {
     this.signal = init.signal
     this.frames = lp.decode(stream, { maxDataLength: init.maxFrameBytes })[Symbol.asyncIterator]()
     this.onAbort = () => {
-      const reason = this.signal?.reason
-      const timeout = reason?.name === 'TimeoutError'
+      const timeout = errorName(this.signal?.reason) === 'TimeoutError'
       stream.abort(new NetError(timeout ? NetErrorCode.TIMEOUT : NetErrorCode.ABORTED, timeout ? `${stream.protocol ?? 'stream'} timed out` : `${stream.protocol ?? 'stream'} aborted`))
     }
     if (this.signal?.aborted === true) this.onAbort()
@@ -50,7 +50,7 @@ export class FrameStream {
     if (bytes === undefined) return undefined
     try {
       return decodeCbor(bytes, this.maxFrameBytes, 'frame')
-    } catch (err: any) {
+    } catch (err) {
       if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
       throw err
     }
@@ -62,11 +62,11 @@ export class FrameStream {
     let r: IteratorResult<Uint8ArrayList>
     try {
       r = await this.frames.next()
-    } catch (err: any) {
+    } catch (err) {
       this.throwIfAborted()
-      if (err?.name === 'InvalidDataLengthError') throw new NetError(NetErrorCode.FRAME_TOO_LARGE, `frame is larger than ${this.maxFrameBytes} bytes`)
+      if (errorName(err) === 'InvalidDataLengthError') throw new NetError(NetErrorCode.FRAME_TOO_LARGE, `frame is larger than ${this.maxFrameBytes} bytes`)
       if (err instanceof NetError) throw err
-      throw new NetError(NetErrorCode.MALFORMED_FRAME, `stream failed: ${String(err?.message ?? err).slice(0, 200)}`)
+      throw new NetError(NetErrorCode.MALFORMED_FRAME, `stream failed: ${errorMessage(err).slice(0, 200)}`)
     }
     if (r.done === true) return undefined
     if (++this.count > this.maxFrames) throw new NetError(NetErrorCode.TOO_MANY_FRAMES, `more than ${this.maxFrames} frames`)
@@ -96,8 +96,8 @@ export class FrameStream {
   async close (): Promise<void> {
     try {
       if (this.stream.writeStatus === 'writable') await this.stream.close({ signal: this.signal })
-    } catch (err: any) {
-      this.stream.abort(err)
+    } catch (err) {
+      this.stream.abort(err instanceof Error ? err : new Error(errorMessage(err)))
     } finally {
       this.release()
     }
@@ -123,13 +123,18 @@ export class FrameStream {
     if (this.stream.status === 'open') this.stream.abort(err)
   }
 
+  /** true when the stream's signal ended it at a deadline */
+  timedOut (): boolean {
+    return this.signal?.aborted === true && errorName(this.signal.reason) === 'TimeoutError'
+  }
+
   private release (): void {
     this.signal?.removeEventListener('abort', this.onAbort)
   }
 
   private throwIfAborted (): void {
     if (this.signal?.aborted === true) {
-      const timeout = this.signal.reason?.name === 'TimeoutError'
+      const timeout = errorName(this.signal.reason) === 'TimeoutError'
       throw new NetError(timeout ? NetErrorCode.TIMEOUT : NetErrorCode.ABORTED, timeout ? 'timed out' : 'aborted')
     }
   }
@@ -142,7 +147,7 @@ export class FrameStream {
 export function checkFrame<T> (f: () => T): T {
   try {
     return f()
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof WireError) throw new NetError(NetErrorCode.MALFORMED_FRAME, err.message)
     throw err
   }

@@ -1,24 +1,16 @@
-// The record protocol, `/souk/record/1.0.0`: any node asks a validator for a provider's record
-// (protocols/committee.md §6.2) as of its last final batch. One request frame, one answer frame.
-// A validator answers from its ledger; a node that is not one believes figures only when f + 1
-// validators of the latest committee file give the same ones, so no single validator can make a
+// A provider's record as this node reports it: from its own ledger on a validator; otherwise over
+// the record protocol (net/protocols/record.ts) from the validators of the latest committee file,
+// believed only when f + 1 of them give the same figures, so no single validator can make a
 // provider look better or worse than the ledger says (protocols/record.md).
-import type { PeerId, Stream, Connection } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { checkFrame, FrameStream, frameOf } from '../net/index.ts'
-import type { SoukNode } from '../net/index.ts'
-import { schema, HASH_BYTES, toHex } from '../wire/index.ts'
+import { askRecord, RECORD_FIGURES } from '../net/index.ts'
+import type { RecordAnswer, SoukNode } from '../net/index.ts'
+import { toHex } from '../wire/index.ts'
 import type { CommitteeFile, ProviderRecord } from '../committee/index.ts'
 import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import { NodeError, NodeErrorCode } from './errors.ts'
 
-export const RECORD_PROTOCOL = '/souk/record/1.0.0'
-const REQUEST = 'souk/record-request'
-const ANSWER = 'souk/record-answer'
-const MAX_FRAME = 1024
-const FIGURES = ['won', 'served', 'lost', 'failed', 'uncounted'] as const
-
-export interface RecordAnswer { height: number, record: ProviderRecord }
+export * from '../net/protocols/record.ts'
 
 /** what a node reports of a provider's record */
 export interface ProviderRecordView {
@@ -35,53 +27,6 @@ export interface ProviderRecordView {
   answered: number
   /** the f + 1 that had to agree */
   needed: number
-}
-
-export function decodeRecordRequest (v: unknown): { provider: Uint8Array } {
-  const o = frameOf(v, REQUEST, ['provider'])
-  return checkFrame(() => ({ provider: schema.bytes(o.provider, 'frame.provider', HASH_BYTES) }))
-}
-
-export function decodeRecordAnswer (v: unknown): RecordAnswer {
-  const o = frameOf(v, ANSWER, ['height', ...FIGURES])
-  return checkFrame(() => {
-    const record = Object.fromEntries(FIGURES.map((f) => [f, schema.uint(o[f], `frame.${f}`)])) as unknown as ProviderRecord
-    return { height: schema.uint(o.height, 'frame.height'), record }
-  })
-}
-
-/** serves records from this validator's ledger */
-export async function handleRecord (net: SoukNode, lookup: (providerHex: string) => RecordAnswer): Promise<() => Promise<void>> {
-  const serve = (stream: Stream, _connection: Connection): void => {
-    void (async () => {
-      const fs = new FrameStream(stream, { maxFrameBytes: MAX_FRAME, maxFrames: 1, signal: AbortSignal.timeout(10_000) })
-      try {
-        const req = decodeRecordRequest(await fs.readRequired('request'))
-        const a = lookup(toHex(req.provider))
-        await fs.write({ t: ANSWER, v: 1, height: a.height, ...a.record })
-        await fs.close()
-      } catch (err: any) {
-        fs.abort(err)
-      }
-    })()
-  }
-  await net.libp2p.handle(RECORD_PROTOCOL, serve, { maxInboundStreams: 32 })
-  return async () => { await net.libp2p.unhandle(RECORD_PROTOCOL) }
-}
-
-export async function askRecord (net: SoukNode, validator: PeerId, provider: Uint8Array, signal?: AbortSignal): Promise<RecordAnswer> {
-  const s = AbortSignal.any([AbortSignal.timeout(5_000), ...(signal != null ? [signal] : [])])
-  const stream = await net.libp2p.dialProtocol(validator, RECORD_PROTOCOL, { signal: s })
-  const fs = new FrameStream(stream, { maxFrameBytes: MAX_FRAME, maxFrames: 1, signal: s })
-  try {
-    await fs.write({ t: REQUEST, v: 1, provider })
-    const out = decodeRecordAnswer(await fs.readRequired('answer'))
-    await fs.close()
-    return out
-  } catch (err) {
-    fs.abort(err as Error)
-    throw err
-  }
 }
 
 /** a provider named by peer ID or by its key in hex */
@@ -110,7 +55,7 @@ export async function providerRecordOf (net: SoukNode, files: CommitteeFile[], p
   const got = answers.filter((a): a is RecordAnswer => a != null)
   const groups = new Map<string, RecordAnswer[]>()
   for (const a of got) {
-    const k = FIGURES.map((f) => a.record[f]).join(',')
+    const k = RECORD_FIGURES.map((f) => a.record[f]).join(',')
     groups.set(k, [...(groups.get(k) ?? []), a])
   }
   const best = [...groups.values()].sort((a, b) => b.length - a.length)[0] ?? []

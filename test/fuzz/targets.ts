@@ -19,10 +19,10 @@ import {
   encodeFrame, decodeFrame, buildCommittee, decodeCommitteePayload, committeeFileToJson, parseCommitteeFiles, parseLeaseCertificate,
   leaseCertificateToJson, CommitteeTag
 } from '../../src/committee/index.ts'
-import { decodeExecRequest, decodeExecInput, decodeExecReply } from '../../src/node/exec-protocol.ts'
-import { decodeExplainRequest, decodeExplainAnswer } from '../../src/node/explain-protocol.ts'
-import { decodeRecordRequest, decodeRecordAnswer } from '../../src/node/record-protocol.ts'
-import { decodeUsageStatementFrame, decodeUsageAnswerFrame } from '../../src/node/usage-protocol.ts'
+import { decodeExecRequest, decodeExecInput, decodeExecReply } from '../../src/net/index.ts'
+import { decodeExplainRequest, decodeExplainAnswer } from '../../src/net/index.ts'
+import { decodeRecordRequest, decodeRecordAnswer } from '../../src/net/index.ts'
+import { decodeUsageStatementFrame, decodeUsageAnswerFrame } from '../../src/net/index.ts'
 import { loadSdl } from '../../src/sdl/index.ts'
 import { parseRequest, parseNdjsonLine, controlServer } from '../../src/api/index.ts'
 import { registerRoutes } from '../../src/node/control-routes.ts'

@@ -3,7 +3,7 @@
 // answer that is not a clock is a typed error.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { handleTime, decodeTimeFrame, memoryMetrics, MetricName, NetError, NetErrorCode, Protocol, TIME_REQUEST_LIMIT, FrameTag, FRAME_VERSION } from '../../src/net/index.ts'
+import { handleTime, decodeTimeFrame, memoryMetrics, MetricName, NetError, NetErrorCode, Protocol, TIME_REQUEST_LIMIT, FrameTag, FRAME_VERSION, EXCHANGES_METRIC, ExchangeOutcome } from '../../src/net/index.ts'
 import type { SoukNode, MemoryMetrics } from '../../src/net/index.ts'
 import { startNode, stopAll } from './helpers.ts'
 
@@ -49,6 +49,8 @@ test('a peer asking in a loop is answered its burst, then refused, and each refu
   assert.ok(answered >= TIME_REQUEST_LIMIT.burst && answered <= TIME_REQUEST_LIMIT.burst + 1, `answered ${answered}`)
   assert.is(refused, tries - answered)
   assert.is(metrics.get(MetricName.BOUND_HIT, { bound: 'time-requests-per-peer' }), refused)
+  // and as refused exchanges, like every protocol's
+  assert.is(metrics.get(EXCHANGES_METRIC, { protocol: Protocol.TIME, outcome: ExchangeOutcome.REFUSED, code: NetErrorCode.REFUSED }), refused)
   // another peer's allowance is its own
   await asker.clockOffset(answerer.peerId)
 })

@@ -1,0 +1,20 @@
+// Names and limits shared by every stream protocol's service.
+
+/** counter of inbound exchanges; labels: protocol (the id), outcome, code (a refusal's or failure's) */
+export const EXCHANGES_METRIC = 'souk_stream_exchanges_total'
+
+/** how an inbound exchange ended */
+export const ExchangeOutcome = {
+  /** the handler answered */
+  SERVED: 'served',
+  /** refused: by the rate limit or authority check (stream reset), or answered with a refusal */
+  REFUSED: 'refused',
+  /** the stream broke, a frame was bad, or the handler threw */
+  FAILED: 'failed',
+  /** the exchange deadline passed */
+  TIMED_OUT: 'timed-out'
+} as const
+export type ExchangeOutcome = typeof ExchangeOutcome[keyof typeof ExchangeOutcome]
+
+/** peers a protocol's rate limit remembers at most */
+export const RATE_LIMIT_KEYS = 4096
