@@ -11,7 +11,7 @@ import type { SignedMessage, CloseBody } from '../../src/wire/index.ts'
 import { randomBytes } from 'node:crypto'
 import { createSoukLibp2p, roleCid, Topic, Role } from '../../src/net/index.ts'
 import type { SoukNode } from '../../src/net/index.ts'
-import { loopbackConfig, signOrder, startNode, stopAll, waitFor } from './helpers.ts'
+import { loopbackConfig, orderBody, signOrder, startNode, stopAll, waitFor } from './helpers.ts'
 
 /** how many peers the node's DHT routing table holds (not part of the KadDHT interface) */
 const routingTableSize = (n: SoukNode): number => (n.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
@@ -110,6 +110,29 @@ test('a joining node pulls the open orders it missed and validates each like gos
     await joiner.syncOrders(server.peerId)
     const fourth = await joiner.syncOrders(server.peerId).then(() => 'answered', (err: any) => String(err?.message ?? err))
     assert.not.equal(fourth, 'answered', 'a fourth sync request in a row was answered')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
+test('a sync answer carries an order larger than a sync request may be', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    // two groups, each with as many and as long attributes as an order may hold: about 24 KiB
+    const body = orderBody()
+    const attributes: Record<string, string> = {}
+    for (let i = 0; i < 32; i++) attributes[`k${String(i).padStart(2, '0')}`.padEnd(128, 'x')] = 'v'.repeat(256)
+    body.groups = [{ ...body.groups[0], attributes }, { ...body.groups[0], name: 'api', attributes }]
+    const big = signMessage(tenant.identity, MessageTag.ORDER, body)
+    assert.ok(big.bytes.length > 20 * 1024, `the order is ${big.bytes.length} bytes`)
+    const server = await startNode({ openOrders: () => [big.bytes] })
+    nodes.push(server)
+    const joiner = await startNode()
+    nodes.push(joiner)
+    await joiner.dial(server.multiaddrs()[0])
+    assert.equal(await joiner.syncOrders(server.peerId), { received: 1, accepted: 1, ignored: 0, rejected: 0 })
   } finally {
     await stopAll(nodes)
   }

@@ -93,6 +93,8 @@ export const syncDefinition = defineProtocol({
   maxInboundStreams: 2,
   runOnLimitedConnection: true,
   maxFrameBytes: MAX_SYNC_REQUEST_BYTES,
+  // the request is small; the answer's frames may each carry a whole envelope
+  maxWriteBytes: MAX_SYNC_FRAME_BYTES,
   maxFrames: 1,
   // the request must come quickly; the answer then gets SYNC_TIMEOUT_MS
   timeoutMs: REQUEST_TIMEOUT_MS,
