@@ -14,6 +14,7 @@ import type { Status, SyncBatch } from './frames.ts'
 import type { CommitteeInfo } from './committee-file.ts'
 import { equal, hex } from './bytes.ts'
 import type { Core } from './core.ts'
+import { errorMessage } from '../util/index.ts'
 
 interface PendingSync { value: BatchValue, precommits: Array<SignedMessage<VoteBody>>, from: string, signatures?: Uint8Array }
 
@@ -93,8 +94,8 @@ export class CatchUp {
         const committee = c.ledger.committeeAt(h)
         const pre = m.body.epoch === committee.epoch ? memberOf(committee) : undefined
         precommits = b.commit.map((x) => c.verdicts.open(x, CommitteeTag.VOTE, pre) as SignedMessage<VoteBody>)
-      } catch (err: any) {
-        c.log(`dropped a synced batch from ${from}: ${String(err?.message ?? err)}`)
+      } catch (err) {
+        c.log(`dropped a synced batch from ${from}: ${errorMessage(err)}`)
         continue
       }
       const h = m.body.height

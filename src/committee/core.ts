@@ -156,7 +156,9 @@ export class Core {
   catchUp!: CatchUp
   evidence!: EvidenceBook
   tallies!: Tallier
-  private readonly listeners = new Map<string, Set<(e: any) => void>>()
+  private readonly listeners: { [K in keyof CommitteeEvents]: Set<(e: CommitteeEvents[K]) => void> } = {
+    batch: new Set(), certified: new Set(), lease: new Set(), expired: new Set(), closed: new Set(), evidence: new Set(), epoch: new Set()
+  }
   private readonly timers = new Set<() => void>()
 
   constructor (init: ResolvedInit, c: CommitteeComponents, parts: { persist: CommitteePersistence, verdicts: Verdicts, pool: ItemPool, ledger: Ledger, metrics: CommitteeMetrics }) {
@@ -176,18 +178,15 @@ export class Core {
   }
 
   on<K extends keyof CommitteeEvents> (type: K, fn: (e: CommitteeEvents[K]) => void): () => void {
-    let s = this.listeners.get(type)
-    if (s == null) { s = new Set(); this.listeners.set(type, s) }
+    const s = this.listeners[type]
     s.add(fn)
     return () => { s.delete(fn) }
   }
 
-  listening (type: keyof CommitteeEvents): boolean { return (this.listeners.get(type)?.size ?? 0) > 0 }
+  listening (type: keyof CommitteeEvents): boolean { return this.listeners[type].size > 0 }
 
   emit<K extends keyof CommitteeEvents> (type: K, e: CommitteeEvents[K]): void {
-    const s = this.listeners.get(type)
-    if (s == null) return
-    for (const fn of s) fn(e)
+    for (const fn of this.listeners[type]) fn(e)
   }
 
   /** runs fn after ms while the node runs */

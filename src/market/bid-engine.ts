@@ -23,6 +23,7 @@ import { scriptPricing } from './pricing/script.ts'
 import type { ScriptPricingInit } from './pricing/script.ts'
 import type { PricingRequest, PricingStrategy } from './pricing/strategy.ts'
 import type { ReservationDemand, ReservationProvider, ReserveResult } from './reservations.ts'
+import { errorMessage } from '../util/index.ts'
 
 export type PricingConfig = { table: PriceTableConfig } | { script: ScriptPricingInit }
 
@@ -276,8 +277,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     if (reservations.check != null) {
       try {
         reasons.push(...await reservations.check(demand))
-      } catch (err: any) {
-        reasons.push({ code: ReasonCode.RESERVATION_FAILED, message: `capacity check failed: ${String(err?.message ?? err)}` })
+      } catch (err) {
+        reasons.push({ code: ReasonCode.RESERVATION_FAILED, message: `capacity check failed: ${errorMessage(err)}` })
       }
     }
     if (reasons.length === 0) opts.onProgress?.({ type: 'market:order:checked', detail: { order: id } })
@@ -297,7 +298,7 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
         throw new PricingError(ReasonCode.PRICING_FAILED, `pricing gave ${Array.isArray(prices) ? prices.length : 'no'} prices for ${body.groups.length} groups`)
       }
       prices.forEach((p, i) => {
-        try { parseAmount(p.amount) } catch (err: any) { throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${body.groups[i].name}: ${String(err.message)}`) }
+        try { parseAmount(p.amount) } catch (err) { throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${body.groups[i].name}: ${errorMessage(err)}`) }
       })
       body.groups.forEach((g, i) => {
         const p = prices[i]
@@ -307,9 +308,9 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
           reasons.push({ code: ReasonCode.PRICE_ABOVE_MAX, group: g.name, message: `price ${p.amount} > max ${g.maxPrice.amount} ${p.denom} for group ${g.name}` })
         }
       })
-    } catch (err: any) {
+    } catch (err) {
       const code = err instanceof PricingError ? err.reason : ReasonCode.PRICING_FAILED
-      reasons.push({ code, message: String(err?.message ?? err) })
+      reasons.push({ code, message: errorMessage(err) })
     }
     if (reasons.length > 0) return decline(order, reasons, opts)
     opts.onProgress?.({ type: 'market:order:priced', detail: { order: id, prices } })
@@ -335,10 +336,10 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     let res: ReserveResult
     try {
       res = await reservations.reserve(id, demand)
-    } catch (err: any) {
+    } catch (err) {
       openCount--
       tenantDown(req.tenant)
-      return decline(order, [{ code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }], opts)
+      return decline(order, [{ code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }], opts)
     }
     if (!res.ok) {
       openCount--
@@ -369,16 +370,16 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
         auditors: t.attestations,
         expiresAt
       }, { createdAt: now })
-    } catch (err: any) {
-      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be signed: ${String(err?.message ?? err)}` }, 'stopped')
+    } catch (err) {
+      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be signed: ${errorMessage(err)}` }, 'stopped')
     }
     entry.decision = { ...decision, bid: signed.idHex, expiresAt }
     // a failing inventory must not become an unhandled rejection inside a timer; the entry is gone either way
     entry.timer = clock.schedule(expiresAt - now, () => { expire(id).catch(() => {}) })
     try {
       await publishBid(signed)
-    } catch (err: any) {
-      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be published: ${String(err?.message ?? err)}` }, 'stopped')
+    } catch (err) {
+      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be published: ${errorMessage(err)}` }, 'stopped')
     }
     decisions?.inc({ outcome: 'bid', code: '' })
     opts.onProgress?.({ type: 'market:bid:published', detail: { order: id, bid: signed.idHex, prices } })
@@ -430,8 +431,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       let res: ReserveResult
       try {
         res = await reservations.reserve(id, demand)
-      } catch (err: any) {
-        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }
+      } catch (err) {
+        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }
       }
       // the containers run and use the host whether or not the books say they fit: hold the lease as won either way
       const decision: Decision = { order: id, tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], state: 'won' }
@@ -464,8 +465,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       let res: ReserveResult
       try {
         res = await reservations.reserve(id, r.demand)
-      } catch (err: any) {
-        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }
+      } catch (err) {
+        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }
       }
       if (res.ok) {
         recent.delete(id)

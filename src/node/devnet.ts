@@ -24,6 +24,7 @@ import { ensureExampleImage } from './test-image.ts'
 import { NodeError, NodeErrorCode } from './errors.ts'
 import { wanNetwork, wanProfile } from '../net/wan/index.ts'
 import type { ProfileName, Region, WanSettings } from '../net/wan/index.ts'
+import { errorMessage } from '../util/index.ts'
 
 export const DEVNET_FILE = 'devnet.json'
 /** in a node home: the crash point the node arms itself with when the devnet runs with crash points */
@@ -227,7 +228,7 @@ async function removeNamespaces (state: DevnetState): Promise<void> {
 /** whether this machine can run a devnet in namespaces; undefined when it can, else why not */
 export async function netnsUnavailable (): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'network namespaces need root'
-  try { await run('ip', ['netns', 'list']) } catch (err: any) { return `iproute2 cannot list namespaces: ${String(err?.message ?? err)}` }
+  try { await run('ip', ['netns', 'list']) } catch (err) { return `iproute2 cannot list namespaces: ${errorMessage(err)}` }
   return undefined
 }
 
@@ -244,7 +245,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
   if (opts.wan != null) {
     const seed = opts.wan.seed ?? 1
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new NodeError(NodeErrorCode.DEVNET_WAN, `the WAN seed must be a whole number from 0 to 4294967295, not ${String(opts.wan.seed)}`)
-    try { wanProfile(opts.wan.profile) } catch (err: any) { throw new NodeError(NodeErrorCode.DEVNET_WAN, String(err?.message ?? err)) }
+    try { wanProfile(opts.wan.profile) } catch (err) { throw new NodeError(NodeErrorCode.DEVNET_WAN, errorMessage(err)) }
   }
   const dockerHost = opts.dockerHost ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'
   const d = dockerClient(dockerHost)

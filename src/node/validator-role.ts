@@ -14,6 +14,7 @@ import type { CommitteeTransport } from './committee-transport.ts'
 import type { LeaseBook } from './lease-book.ts'
 import type { Logger } from './logger.ts'
 import { handleRecord } from './record-protocol.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface ValidatorRole {
   readonly committee: CommitteeNode
@@ -51,7 +52,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
     const publish = (topic: string, tag: string, body: unknown): void => {
       const msg = signMessage(identity, tag, body)
       book.record(msg)
-      net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
+      net.gossip.publish(topic, msg).catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'publish failed'))
     }
 
     return {
