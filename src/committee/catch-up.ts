@@ -95,7 +95,7 @@ export class CatchUp {
         const pre = m.body.epoch === committee.epoch ? memberOf(committee) : undefined
         precommits = b.commit.map((x) => c.verdicts.open(x, CommitteeTag.VOTE, pre) as SignedMessage<VoteBody>)
       } catch (err) {
-        c.log(`dropped a synced batch from ${from}: ${errorMessage(err)}`)
+        c.log.warn({ from, err: errorMessage(err) }, `dropped a synced batch from ${from}: ${errorMessage(err)}`)
         continue
       }
       const h = m.body.height
@@ -103,7 +103,7 @@ export class CatchUp {
       // a batch without a commit is not kept (one of an epoch this node does not know yet waits)
       const committee = c.ledger.committeeAt(h)
       const known = m.body.epoch === committee.epoch
-      if (known && this.commitOf(candidate, h, committee) == null) { c.log(`synced batch ${h} lacks a commit`); continue }
+      if (known && this.commitOf(candidate, h, committee) == null) { c.log.warn({ from, height: h }, `synced batch ${h} lacks a commit`); continue }
       const list = this.pending.get(h) ?? []
       list.push(candidate)
       this.pending.set(h, list)
@@ -129,7 +129,7 @@ export class CatchUp {
       for (const p of [...list]) {
         const votes = this.commitOf(p, h, committee)
         if (votes == null) {
-          c.log(`synced batch ${h} lacks a commit`)
+          c.log.warn({ from: p.from, height: h }, `synced batch ${h} lacks a commit`)
           list.splice(list.indexOf(p), 1)
           continue
         }
@@ -137,7 +137,7 @@ export class CatchUp {
         const ok = c.checker.validate(p.value)
         if (ok === 'pending') { waiting = true; continue }
         if (ok === 'invalid') {
-          c.log(`batch ${h} has 2f+1 precommits but does not check here`)
+          c.log.error({ from: p.from, height: h, batch: p.value.hashHex }, `batch ${h} has 2f+1 precommits but does not check here`)
           list.splice(list.indexOf(p), 1)
           continue
         }

@@ -66,7 +66,7 @@ export class Checker {
     const r = this.check(v)
     if (r === 'pending') return 'pending'
     if (typeof r === 'string') {
-      this.core.log(`proposal ${v.hashHex.slice(0, 12)} at ${v.header.height} r=${v.msg.body.round} is invalid: ${r}`)
+      this.core.log.warn({ height: v.header.height, round: v.msg.body.round, proposal: v.hashHex, reason: r }, `proposal ${v.hashHex.slice(0, 12)} at ${v.header.height} r=${v.msg.body.round} is invalid: ${r}`)
       this.plans.set(v.hashHex, 'invalid')
       return 'invalid'
     }

@@ -26,6 +26,8 @@ import type { CatchUp } from './catch-up.ts'
 import type { EvidenceBook } from './evidence-book.ts'
 import type { Tallier } from './tallies.ts'
 import type { CommitteeMetrics } from './metrics.ts'
+import { committeeLogger } from './logger.ts'
+import type { CommitteeLogger, CommitteeLogLine } from './logger.ts'
 
 export interface Clock {
   now: () => number
@@ -89,7 +91,8 @@ export interface CommitteeComponents {
   random?: () => number
   /** signature check; the native ed25519 path with the key rule by default */
   verifier?: Verifier
-  logger?: (line: string) => void
+  /** a leveled logger (the node's, scoped), or a callback taking every line at any level */
+  logger?: CommitteeLogger | CommitteeLogLine
   /** the proposer's free choices; see ProposerPolicy */
   proposer?: ProposerPolicy
 }
@@ -139,7 +142,7 @@ export class Core {
   readonly transport: Transport
   readonly random: () => number
   readonly verifier: Verifier
-  readonly log: (line: string) => void
+  readonly log: CommitteeLogger
   readonly persist: CommitteePersistence
   readonly verdicts: Verdicts
   readonly pool: ItemPool
@@ -168,7 +171,7 @@ export class Core {
     this.transport = c.transport
     this.random = c.random ?? Math.random
     this.verifier = c.verifier ?? verifyNative
-    this.log = c.logger ?? (() => {})
+    this.log = committeeLogger(c.logger)
     this.proposer = c.proposer ?? {}
     this.persist = parts.persist
     this.verdicts = parts.verdicts

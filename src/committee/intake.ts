@@ -132,7 +132,7 @@ export class Intake {
     try {
       m = c.verdicts.open(bytes, tags, this.precheck)
     } catch (err) {
-      c.log(`dropped an item from ${from}: ${String((err as Error)?.message ?? err)}`)
+      c.log.debug({ from, err: errorMessage(err) }, `dropped an item from ${from}: ${errorMessage(err)}`)
       return
     }
     this.admit(m, { relay: false, requested: false })

@@ -244,7 +244,7 @@ class CommitteeNodeImpl implements CommitteeNode {
     try {
       frame = decodeFrame(data)
     } catch (err) {
-      c.log(`bad frame from ${from}: ${errorMessage(err)}`)
+      c.log[member ? 'warn' : 'debug']({ from, err: errorMessage(err) }, `bad frame from ${from}: ${errorMessage(err)}`)
       return
     }
     if (!member && !GUEST_KINDS.has(frame.kind) && !(CANDIDATE_KINDS.has(frame.kind) && sender != null && c.ledger.joining(hex(sender)))) { c.metrics.hit(BoundName.NON_MEMBER); return }
@@ -263,7 +263,7 @@ class CommitteeNodeImpl implements CommitteeNode {
           for (const m of frame.body.msgs) {
             try { c.intake.onEnvelope(from, m, true) } catch (err) {
               if (err instanceof CommitteeError && err.code === CommitteeErrorCode.INCONSISTENT) throw err
-              c.log(`dropped a message from ${from}: ${errorMessage(err)}`)
+              c.log.warn({ from, err: errorMessage(err) }, `dropped a message from ${from}: ${errorMessage(err)}`)
             }
           }
           break
@@ -273,7 +273,7 @@ class CommitteeNodeImpl implements CommitteeNode {
       }
     } catch (err) {
       if (err instanceof CommitteeError && err.code === CommitteeErrorCode.INCONSISTENT) throw err
-      c.log(`dropped ${frame.kind} from ${from}: ${errorMessage(err)}`)
+      c.log[member ? 'warn' : 'debug']({ from, kind: frame.kind, err: errorMessage(err) }, `dropped ${frame.kind} from ${from}: ${errorMessage(err)}`)
     }
   }
 }

@@ -44,7 +44,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
         setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) }
       },
       transport,
-      logger: (line) => logger.debug({ committee: line })
+      logger: logger.child({ scope: 'committee' })
     })
     const unsubs: Array<() => void> = []
     let unhandleRecord: (() => Promise<void>) | undefined
@@ -72,7 +72,6 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
         unsubs.push(committee.on('lease', (e) => { if (memberAt(e.certificate.height)) publish(Topic.LEASES, MessageTag.LEASE_CERTIFICATE, e.certificate satisfies LeaseCertificateBody) }))
         unsubs.push(committee.on('expired', (e) => { if (memberAt(e.height)) publish(Topic.LEASES, MessageTag.ORDER_EXPIRED, { order: e.order, code: e.code, reason: e.reason, height: e.height } satisfies OrderExpiredBody) }))
         unsubs.push(committee.on('epoch', (f) => { files = [...files, f] }))
-        unsubs.push(committee.on('evidence', (ev) => logger.warn({ evidence: ev.kind ?? 'equivocation' }, 'equivocation evidence recorded')))
         committee.start()
       },
       async stop () {
