@@ -37,7 +37,7 @@ export class Builder {
     const c = this.core
     const ledger = c.ledger
     const h = ledger.height + 1
-    c.log(`propose h=${h} r=${round} valid=${valid?.hashHex.slice(0, 8) ?? '-'}`)
+    c.log.debug({ height: h, round }, `propose h=${h} r=${round} valid=${valid?.hashHex.slice(0, 8) ?? '-'}`)
     const stored = c.persist.signed('proposal', h, round)
     if (stored != null) {
       const m = c.verdicts.trusted(stored.bytes) as SignedMessage<ProposalBody>
@@ -53,7 +53,7 @@ export class Builder {
       for (const v of c.driver.cur?.prevotes.get(validRound)?.withValue(valid.hashHex) ?? []) c.broadcast({ kind: 'msg', body: v.bytes })
     } else {
       const lc = this.chooseLastCommit(h)
-      if (lc == null) { c.log(`cannot propose at ${h}: no last commit`); return undefined }
+      if (lc == null) { c.log.debug({ height: h }, `cannot propose at ${h}: no last commit`); return undefined }
       const items = this.pickItems(lc.time, lc.votes)
       plan = ledger.plan(h, lc.time, items)
       const header: HeaderBody = {

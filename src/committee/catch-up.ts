@@ -14,6 +14,7 @@ import type { Status, SyncBatch } from './frames.ts'
 import type { CommitteeInfo } from './committee-file.ts'
 import { equal, hex } from './bytes.ts'
 import type { Core } from './core.ts'
+import { errorMessage } from '../util/index.ts'
 
 interface PendingSync { value: BatchValue, precommits: Array<SignedMessage<VoteBody>>, from: string, signatures?: Uint8Array }
 
@@ -93,8 +94,8 @@ export class CatchUp {
         const committee = c.ledger.committeeAt(h)
         const pre = m.body.epoch === committee.epoch ? memberOf(committee) : undefined
         precommits = b.commit.map((x) => c.verdicts.open(x, CommitteeTag.VOTE, pre) as SignedMessage<VoteBody>)
-      } catch (err: any) {
-        c.log(`dropped a synced batch from ${from}: ${String(err?.message ?? err)}`)
+      } catch (err) {
+        c.log.warn({ from, err: errorMessage(err) }, `dropped a synced batch from ${from}: ${errorMessage(err)}`)
         continue
       }
       const h = m.body.height
@@ -102,7 +103,7 @@ export class CatchUp {
       // a batch without a commit is not kept (one of an epoch this node does not know yet waits)
       const committee = c.ledger.committeeAt(h)
       const known = m.body.epoch === committee.epoch
-      if (known && this.commitOf(candidate, h, committee) == null) { c.log(`synced batch ${h} lacks a commit`); continue }
+      if (known && this.commitOf(candidate, h, committee) == null) { c.log.warn({ from, height: h }, `synced batch ${h} lacks a commit`); continue }
       const list = this.pending.get(h) ?? []
       list.push(candidate)
       this.pending.set(h, list)
@@ -128,7 +129,7 @@ export class CatchUp {
       for (const p of [...list]) {
         const votes = this.commitOf(p, h, committee)
         if (votes == null) {
-          c.log(`synced batch ${h} lacks a commit`)
+          c.log.warn({ from: p.from, height: h }, `synced batch ${h} lacks a commit`)
           list.splice(list.indexOf(p), 1)
           continue
         }
@@ -136,7 +137,7 @@ export class CatchUp {
         const ok = c.checker.validate(p.value)
         if (ok === 'pending') { waiting = true; continue }
         if (ok === 'invalid') {
-          c.log(`batch ${h} has 2f+1 precommits but does not check here`)
+          c.log.error({ from: p.from, height: h, batch: p.value.hashHex }, `batch ${h} has 2f+1 precommits but does not check here`)
           list.splice(list.indexOf(p), 1)
           continue
         }

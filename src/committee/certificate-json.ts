@@ -7,6 +7,7 @@ import { MessageTag } from '../wire/constants.ts'
 import { WireError } from '../wire/errors.ts'
 import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import { fromHex, hex } from './bytes.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface LeaseCertificateJson {
   format: 'souk-lease-certificate/1'
@@ -40,6 +41,9 @@ export function leaseCertificateToJson (c: LeaseCertificateBody): LeaseCertifica
 
 const HEX = /^([0-9a-f]{2})*$/
 
+/** a field of a parsed JSON value, undefined unless the value is an object */
+const field = (v: unknown, k: string): unknown => typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined
+
 /** Reads a certificate from JSON, a signed souk/lease-certificate envelope, or its bare CBOR body. */
 export function parseLeaseCertificate (data: Uint8Array): LeaseCertificateBody {
   const text = Buffer.from(data).toString('utf8').trim()
@@ -61,15 +65,15 @@ export function parseLeaseCertificate (data: Uint8Array): LeaseCertificateBody {
         batch: b(o.batch, 'batch'),
         index: o.index,
         proof: Array.isArray(o.proof) ? o.proof.map((x: unknown, i: number) => b(x, `proof[${i}]`)) : o.proof,
-        signatures: Array.isArray(o.signatures) ? o.signatures.map((s: any, i: number) => ({ validator: s?.validator, sig: b(s?.sig, `signatures[${i}].sig`) })) : o.signatures
+        signatures: Array.isArray(o.signatures) ? o.signatures.map((s: unknown, i: number) => ({ validator: field(s, 'validator'), sig: b(field(s, 'sig'), `signatures[${i}].sig`) })) : o.signatures
       }, 'certificate')
     }
     const v = decodeCbor(data, 256 * 1024, 'certificate')
     if (Array.isArray(v)) return openMessage<LeaseCertificateBody>(data, { expect: MessageTag.LEASE_CERTIFICATE, maxBytes: 256 * 1024 }).body
     return validateLeaseCertificate(v, 'certificate')
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof CommitteeError) throw err
     if (err instanceof WireError) throw new CommitteeError(CommitteeErrorCode.BAD_CERTIFICATE, err.message)
-    throw new CommitteeError(CommitteeErrorCode.BAD_CERTIFICATE, `not a lease certificate (${String(err?.message ?? err).slice(0, 120)})`)
+    throw new CommitteeError(CommitteeErrorCode.BAD_CERTIFICATE, `not a lease certificate (${errorMessage(err).slice(0, 120)})`)
   }
 }

@@ -69,7 +69,7 @@ export class Certification {
     let sig: Uint8Array
     if (stored != null) {
       if (!equal(stored.value, cert.header)) {
-        c.log(`refusing to sign finalize for height ${h}: signed another header before`)
+        c.log.warn({ height: h }, `refusing to sign finalize for height ${h}: signed another header before`)
         return
       }
       sig = stored.bytes
@@ -113,7 +113,7 @@ export class Certification {
     }
     cert.seen.set(idx, f)
     if (!equal(f.header, cert.header)) {
-      c.log(`validator ${idx} signed finalize for another header at height ${f.height}`)
+      c.log.warn({ validator: idx, height: f.height }, `validator ${idx} signed finalize for another header at height ${f.height}`)
       return
     }
     cert.sigs.set(idx, f.sig)

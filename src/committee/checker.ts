@@ -14,6 +14,7 @@ import type { CommitteeInfo } from './committee-file.ts'
 import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import { equal, fromHex, hex } from './bytes.ts'
 import type { Core } from './core.ts'
+import { errorMessage } from '../util/index.ts'
 
 /** a precheck refusing a precommit whose signer is not a validator of `committee` (before its signature is checked) */
 export function memberOf (committee: CommitteeInfo): (m: SignedMessage) => CommitteeError | undefined {
@@ -65,7 +66,7 @@ export class Checker {
     const r = this.check(v)
     if (r === 'pending') return 'pending'
     if (typeof r === 'string') {
-      this.core.log(`proposal ${v.hashHex.slice(0, 12)} at ${v.header.height} r=${v.msg.body.round} is invalid: ${r}`)
+      this.core.log.warn({ height: v.header.height, round: v.msg.body.round, proposal: v.hashHex, reason: r }, `proposal ${v.hashHex.slice(0, 12)} at ${v.header.height} r=${v.msg.body.round} is invalid: ${r}`)
       this.plans.set(v.hashHex, 'invalid')
       return 'invalid'
     }
@@ -99,7 +100,7 @@ export class Checker {
       let round = -1
       for (const b of lc) {
         let m: SignedMessage<VoteBody>
-        try { m = c.verdicts.open(b, CommitteeTag.VOTE, memberOf(prev)) as SignedMessage<VoteBody> } catch (err: any) { return `last commit: ${String(err?.message ?? err)}` }
+        try { m = c.verdicts.open(b, CommitteeTag.VOTE, memberOf(prev)) as SignedMessage<VoteBody> } catch (err) { return `last commit: ${errorMessage(err)}` }
         const vb = m.body
         if (vb.type !== VoteType.PRECOMMIT || vb.height !== h - 1 || vb.epoch !== prev.epoch || !equal(vb.value, ledger.head)) return 'last commit holds a vote for something else'
         if (round === -1) round = vb.round

@@ -10,6 +10,7 @@ import type { Signer } from '../wire/envelope.ts'
 import { Domain, MAX_VALIDATORS } from './constants.ts'
 import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import { concat, equal, fromHex, hex, sha256, utf8 } from './bytes.ts'
+import { errorMessage } from '../util/index.ts'
 
 export type Verifier = (sig: Uint8Array, message: Uint8Array, publicKey: Uint8Array) => boolean
 
@@ -153,10 +154,10 @@ export function decodeCommitteePayload (payload: Uint8Array): CommitteeInfo {
       validators,
       threshold
     })
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof CommitteeError) throw err
     if (err instanceof WireError) throw bad(err.message)
-    throw bad(`undecodable committee payload (${String(err?.message ?? err)})`)
+    throw bad(`undecodable committee payload (${errorMessage(err)})`)
   }
 }
 

@@ -26,6 +26,8 @@ import type { CatchUp } from './catch-up.ts'
 import type { EvidenceBook } from './evidence-book.ts'
 import type { Tallier } from './tallies.ts'
 import type { CommitteeMetrics } from './metrics.ts'
+import { committeeLogger } from './logger.ts'
+import type { CommitteeLogger, CommitteeLogLine } from './logger.ts'
 
 export interface Clock {
   now: () => number
@@ -89,7 +91,8 @@ export interface CommitteeComponents {
   random?: () => number
   /** signature check; the native ed25519 path with the key rule by default */
   verifier?: Verifier
-  logger?: (line: string) => void
+  /** a leveled logger (the node's, scoped), or a callback taking every line at any level */
+  logger?: CommitteeLogger | CommitteeLogLine
   /** the proposer's free choices; see ProposerPolicy */
   proposer?: ProposerPolicy
 }
@@ -139,7 +142,7 @@ export class Core {
   readonly transport: Transport
   readonly random: () => number
   readonly verifier: Verifier
-  readonly log: (line: string) => void
+  readonly log: CommitteeLogger
   readonly persist: CommitteePersistence
   readonly verdicts: Verdicts
   readonly pool: ItemPool
@@ -156,7 +159,9 @@ export class Core {
   catchUp!: CatchUp
   evidence!: EvidenceBook
   tallies!: Tallier
-  private readonly listeners = new Map<string, Set<(e: any) => void>>()
+  private readonly listeners: { [K in keyof CommitteeEvents]: Set<(e: CommitteeEvents[K]) => void> } = {
+    batch: new Set(), certified: new Set(), lease: new Set(), expired: new Set(), closed: new Set(), evidence: new Set(), epoch: new Set()
+  }
   private readonly timers = new Set<() => void>()
 
   constructor (init: ResolvedInit, c: CommitteeComponents, parts: { persist: CommitteePersistence, verdicts: Verdicts, pool: ItemPool, ledger: Ledger, metrics: CommitteeMetrics }) {
@@ -166,7 +171,7 @@ export class Core {
     this.transport = c.transport
     this.random = c.random ?? Math.random
     this.verifier = c.verifier ?? verifyNative
-    this.log = c.logger ?? (() => {})
+    this.log = committeeLogger(c.logger)
     this.proposer = c.proposer ?? {}
     this.persist = parts.persist
     this.verdicts = parts.verdicts
@@ -176,18 +181,15 @@ export class Core {
   }
 
   on<K extends keyof CommitteeEvents> (type: K, fn: (e: CommitteeEvents[K]) => void): () => void {
-    let s = this.listeners.get(type)
-    if (s == null) { s = new Set(); this.listeners.set(type, s) }
+    const s = this.listeners[type]
     s.add(fn)
     return () => { s.delete(fn) }
   }
 
-  listening (type: keyof CommitteeEvents): boolean { return (this.listeners.get(type)?.size ?? 0) > 0 }
+  listening (type: keyof CommitteeEvents): boolean { return this.listeners[type].size > 0 }
 
   emit<K extends keyof CommitteeEvents> (type: K, e: CommitteeEvents[K]): void {
-    const s = this.listeners.get(type)
-    if (s == null) return
-    for (const fn of s) fn(e)
+    for (const fn of this.listeners[type]) fn(e)
   }
 
   /** runs fn after ms while the node runs */

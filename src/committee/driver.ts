@@ -99,7 +99,7 @@ export class Driver {
         const h = c.ledger.height + 1
         c.timer(this.timeoutMs(kind, round), () => {
           if (this.cur?.height !== h) return
-          c.log(`timeout ${kind} h=${h} r=${round} (at r=${this.cur.round} step=${this.cur.step})`)
+          c.log.debug({ height: h, round }, `timeout ${kind} h=${h} r=${round} (at r=${this.cur.round} step=${this.cur.step})`)
           this.retransmit()
           this.cur.onTimeout(kind, round)
         })
@@ -296,6 +296,9 @@ export class Driver {
     if (plan.bounded.orders > 0) c.metrics.hit(BoundName.LEDGER_ORDERS, plan.bounded.orders)
     if (plan.bounded.deadlines > 0) c.metrics.hit(BoundName.LEDGER_DEADLINE, plan.bounded.deadlines)
     if (plan.bounded.bids > 0) c.metrics.hit(BoundName.LEDGER_BIDS, plan.bounded.bids)
+    if (plan.next != null) c.log.info({ height: h, epoch: plan.next.epoch, startHeight: plan.next.startHeight, validators: plan.next.validators.length }, `epoch ${plan.next.epoch} decided at height ${h}: ${plan.next.validators.length} validators from height ${plan.next.startHeight}`)
+    // a height with nothing in it is routine; one that carries items is worth a line at the default level
+    c.log[plan.items.length > 0 ? 'info' : 'debug']({ height: h, epoch: committee.epoch, items: plan.items.length, leases: plan.leases.length }, `height ${h} decided: ${plan.items.length} items, ${plan.leases.length} leases`)
     c.emit('batch', { height: h, epoch: committee.epoch, header: v.hash, time: plan.time, items: plan.items.length, leases: plan.leases.length, expired: plan.expired.length })
     c.certs.finalize(h, cert)
     c.certs.flushPending(h)

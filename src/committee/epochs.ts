@@ -42,7 +42,10 @@ export class Epochs {
       let sig: Uint8Array
       const stored = c.persist.signed('file', info.epoch, 0)
       if (stored != null && equal(stored.value, info.hash)) sig = stored.bytes
-      else if (stored != null) return
+      else if (stored != null) {
+        c.log.warn({ epoch: info.epoch }, `refusing to sign the committee file of epoch ${info.epoch}: signed another file for that epoch before`)
+        return
+      }
       else {
         sig = c.signer.sign(fileSigningBytes(info))
         c.persist.recordSigned({ kind: 'file', height: info.epoch, round: 0, value: info.hash, bytes: sig })
@@ -78,6 +81,7 @@ export class Epochs {
     this.files.set(s.epoch, next)
     if (before < prev.threshold && next.signatures.length >= prev.threshold) {
       c.persist.saveFile(s.epoch, JSON.stringify(committeeFileToJson(next)))
+      c.log.info({ epoch: s.epoch, signatures: next.signatures.length }, `committee file of epoch ${s.epoch} signed by enough of the previous committee`)
       c.emit('epoch', next)
     }
   }

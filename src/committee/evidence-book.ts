@@ -37,7 +37,10 @@ export class EvidenceBook {
     this.keys.add(e.key)
     this.list.push(e)
     this.perValidator.set(who, mine + 1)
-    if (persist) c.persist.saveEvidence(e.key, encodeCbor({ kind: e.kind, a: e.a, b: e.b }))
+    if (persist) {
+      c.persist.saveEvidence(e.key, encodeCbor({ kind: e.kind, a: e.a, b: e.b }))
+      c.log.warn({ validator: who, kind: e.kind, height: e.height }, `evidence that validator ${who.slice(0, 16)} signed two conflicting ${e.kind} messages`)
+    }
     c.emit('evidence', e)
     if (gossip) c.broadcast({ kind: 'evidence', body: { kind: e.kind, a: e.a, b: e.b } })
     return true
@@ -45,7 +48,11 @@ export class EvidenceBook {
 
   onEvidence (f: EvidenceFrame): void {
     const e = checkEvidence(f, this.core.ledger.chain, this.core.verifier, this.committeeOf)
-    if (e == null) { this.core.metrics.hit(BoundName.EVIDENCE_REFUSED); return }
+    if (e == null) {
+      this.core.metrics.hit(BoundName.EVIDENCE_REFUSED)
+      this.core.log.warn({ kind: f.kind }, `refused ${f.kind} evidence that does not check`)
+      return
+    }
     this.add(e, true)
   }
 

@@ -8,6 +8,7 @@ import { HASH_BYTES, MAX_ENVELOPE_BYTES } from '../wire/constants.ts'
 import { FRAME_TAG, FRAME_VERSION, MAX_FRAME_BYTES, MAX_HAVE, MAX_VALIDATORS, MAX_WANT, SYNC_BATCHES } from './constants.ts'
 import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import type { CommitteeSignature } from '../wire/messages/lease-certificate.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface FinalizeSig { epoch: number, height: number, header: Uint8Array, validator: Uint8Array, sig: Uint8Array }
 export interface FileSig { epoch: number, file: Uint8Array, validator: Uint8Array, sig: Uint8Array }
@@ -122,9 +123,9 @@ export function decodeFrame (data: Uint8Array): Frame {
     if (v.length !== 4 || v[0] !== FRAME_TAG) throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, 'not a committee frame')
     if (v[1] !== FRAME_VERSION) throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `frame version ${String(v[1])} is not supported`)
     return body(str(v[2], 'frame.kind', 16), v[3])
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof CommitteeError) throw err
     if (err instanceof WireError) throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, err.message)
-    throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `undecodable frame (${String(err?.message ?? err).slice(0, 120)})`)
+    throw new CommitteeError(CommitteeErrorCode.BAD_FRAME, `undecodable frame (${errorMessage(err).slice(0, 120)})`)
   }
 }

@@ -14,6 +14,7 @@ import { CommitteeError, CommitteeErrorCode } from './errors.ts'
 import { BoundName } from './metrics.ts'
 import { equal, hex } from './bytes.ts'
 import type { Core } from './core.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface SubmitResult { accepted: boolean, id?: string, reason?: string }
 
@@ -44,8 +45,8 @@ export class Intake {
         if (bad != null) return { accepted: false, id: msg.idHex, reason: bad.message }
         m = opts.verified === true ? c.verdicts.adopt(msg, ITEM_TAGS) : c.verdicts.open(msg.bytes, ITEM_TAGS, this.precheck)
       }
-    } catch (err: any) {
-      return { accepted: false, reason: String(err?.message ?? err) }
+    } catch (err) {
+      return { accepted: false, reason: errorMessage(err) }
     }
     return this.admit(m, { relay: c.init.relay, requested: false })
   }
@@ -131,7 +132,7 @@ export class Intake {
     try {
       m = c.verdicts.open(bytes, tags, this.precheck)
     } catch (err) {
-      c.log(`dropped an item from ${from}: ${String((err as Error)?.message ?? err)}`)
+      c.log.debug({ from, err: errorMessage(err) }, `dropped an item from ${from}: ${errorMessage(err)}`)
       return
     }
     this.admit(m, { relay: false, requested: false })

@@ -32,6 +32,7 @@ import { Tallier } from './tallies.ts'
 import { replay } from './replay.ts'
 import type { ProviderRecord } from './record.ts'
 import { Step } from './consensus.ts'
+import { errorMessage } from '../util/index.ts'
 
 export type { Clock, Transport, CommitteeNodeInit, CommitteeComponents, CommitteeEvents, BatchEvent, CertifiedEvent, LeaseEvent, ProposerPolicy } from './core.ts'
 export type { SubmitResult, SubmitOptions } from './intake.ts'
@@ -242,8 +243,8 @@ class CommitteeNodeImpl implements CommitteeNode {
     let frame: Frame
     try {
       frame = decodeFrame(data)
-    } catch (err: any) {
-      c.log(`bad frame from ${from}: ${String(err?.message ?? err)}`)
+    } catch (err) {
+      c.log[member ? 'warn' : 'debug']({ from, err: errorMessage(err) }, `bad frame from ${from}: ${errorMessage(err)}`)
       return
     }
     if (!member && !GUEST_KINDS.has(frame.kind) && !(CANDIDATE_KINDS.has(frame.kind) && sender != null && c.ledger.joining(hex(sender)))) { c.metrics.hit(BoundName.NON_MEMBER); return }
@@ -260,9 +261,9 @@ class CommitteeNodeImpl implements CommitteeNode {
         case 'have':
           // one bad message does not cost the others
           for (const m of frame.body.msgs) {
-            try { c.intake.onEnvelope(from, m, true) } catch (err: any) {
+            try { c.intake.onEnvelope(from, m, true) } catch (err) {
               if (err instanceof CommitteeError && err.code === CommitteeErrorCode.INCONSISTENT) throw err
-              c.log(`dropped a message from ${from}: ${String(err?.message ?? err)}`)
+              c.log.warn({ from, err: errorMessage(err) }, `dropped a message from ${from}: ${errorMessage(err)}`)
             }
           }
           break
@@ -270,9 +271,9 @@ class CommitteeNodeImpl implements CommitteeNode {
         case 'batches': c.catchUp.onBatches(from, frame.body.batches); break
         case 'evidence': c.evidence.onEvidence(frame.body); break
       }
-    } catch (err: any) {
+    } catch (err) {
       if (err instanceof CommitteeError && err.code === CommitteeErrorCode.INCONSISTENT) throw err
-      c.log(`dropped ${frame.kind} from ${from}: ${String(err?.message ?? err)}`)
+      c.log[member ? 'warn' : 'debug']({ from, kind: frame.kind, err: errorMessage(err) }, `dropped ${frame.kind} from ${from}: ${errorMessage(err)}`)
     }
   }
 }

@@ -2,7 +2,7 @@
 // (and synced, the store runs synchronous=FULL) before it leaves the process, so a restarted
 // validator re-sends what it signed instead of signing something that conflicts with it.
 import type { Store, Migration } from '../store/index.ts'
-import type { StatementSync } from 'node:sqlite'
+import type { SQLOutputValue, StatementSync } from 'node:sqlite'
 import { encodeCbor, decodeCbor } from '../wire/codec.ts'
 
 export const COMMITTEE_MODULE = 'committee'
@@ -51,6 +51,11 @@ function u8 (v: unknown): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
 }
 
+type Row = Record<string, SQLOutputValue>
+// the tables' rows; type aliases, not interfaces, so a row of SQL values can be read as one
+type SignedTableRow = { kind: SignedKind, height: number, round: number, value: Uint8Array, bytes: Uint8Array }
+type BatchTableRow = { height: number, hash: Uint8Array, proposal: Uint8Array, commit_votes: Uint8Array, signatures: Uint8Array | null }
+
 export function committeePersistence (store: Store): CommitteePersistence {
   store.migrate(COMMITTEE_MODULE, COMMITTEE_MIGRATIONS)
   const db = store.db
@@ -60,14 +65,20 @@ export function committeePersistence (store: Store): CommitteePersistence {
     if (s == null) { s = db.prepare(sql); cache.set(sql, s) }
     return s
   }
-  const toRow = (r: any): SignedRow => ({ kind: r.kind, height: r.height, round: r.round, value: u8(r.value), bytes: u8(r.bytes) })
-  const toBatch = (r: any): BatchRow => ({
-    height: r.height,
-    hash: u8(r.hash),
-    proposal: u8(r.proposal),
-    commit: (decodeCbor(u8(r.commit_votes), 1 << 24, 'stored commit') as Uint8Array[]).map(u8),
-    signatures: r.signatures == null ? undefined : u8(r.signatures)
-  })
+  const toRow = (r: Row): SignedRow => {
+    const t = r as SignedTableRow
+    return { kind: t.kind, height: t.height, round: t.round, value: u8(t.value), bytes: u8(t.bytes) }
+  }
+  const toBatch = (row: Row): BatchRow => {
+    const r = row as BatchTableRow
+    return {
+      height: r.height,
+      hash: u8(r.hash),
+      proposal: u8(r.proposal),
+      commit: (decodeCbor(u8(r.commit_votes), 1 << 24, 'stored commit') as Uint8Array[]).map(u8),
+      signatures: r.signatures == null ? undefined : u8(r.signatures)
+    }
+  }
   return {
     store,
     signed: (kind, height, round) => {
@@ -84,7 +95,7 @@ export function committeePersistence (store: Store): CommitteePersistence {
       })
     },
     lockAt: (height) => {
-      const r = q('SELECT round, proposal FROM committee_locks WHERE height = ? ORDER BY round DESC LIMIT 1').get(height) as any
+      const r = q('SELECT round, proposal FROM committee_locks WHERE height = ? ORDER BY round DESC LIMIT 1').get(height) as { round: number, proposal: Uint8Array } | undefined
       return r == null ? undefined : { round: r.round, proposal: u8(r.proposal) }
     },
     saveBatch: (row, items) => {
@@ -106,14 +117,14 @@ export function committeePersistence (store: Store): CommitteePersistence {
       return r == null ? undefined : toBatch(r)
     },
     batches: (from, limit) => q('SELECT * FROM committee_batches WHERE height >= ? ORDER BY height LIMIT ?').all(from, limit).map(toBatch),
-    lastHeight: () => (q('SELECT MAX(height) AS h FROM committee_batches').get() as any)?.h ?? 0,
+    lastHeight: () => (q('SELECT MAX(height) AS h FROM committee_batches').get() as { h: number | null } | undefined)?.h ?? 0,
     item: (id) => {
-      const r = q('SELECT bytes FROM committee_items WHERE id = ?').get(id) as any
+      const r = q('SELECT bytes FROM committee_items WHERE id = ?').get(id) as { bytes: Uint8Array } | undefined
       return r == null ? undefined : u8(r.bytes)
     },
     saveEvidence: (key, bytes) => { q('INSERT OR IGNORE INTO committee_evidence (key, bytes) VALUES (?, ?)').run(key, bytes) },
-    evidence: () => q('SELECT key, bytes FROM committee_evidence ORDER BY key').all().map((r: any) => ({ key: r.key, bytes: u8(r.bytes) })),
+    evidence: () => (q('SELECT key, bytes FROM committee_evidence ORDER BY key').all() as Array<{ key: string, bytes: Uint8Array }>).map((r) => ({ key: r.key, bytes: u8(r.bytes) })),
     saveFile: (epoch, json) => { q('INSERT OR REPLACE INTO committee_files (epoch, json) VALUES (?, ?)').run(epoch, json) },
-    files: () => q('SELECT epoch, json FROM committee_files ORDER BY epoch').all().map((r: any) => ({ epoch: r.epoch, json: r.json }))
+    files: () => (q('SELECT epoch, json FROM committee_files ORDER BY epoch').all() as Array<{ epoch: number, json: string }>).map((r) => ({ epoch: r.epoch, json: r.json }))
   }
 }

@@ -10,6 +10,7 @@ import type { IngressConfig } from './ingress.ts'
 import { checkTenantConfig } from './tenant.ts'
 import { QUANTITY_SETTINGS, parseQuantitySetting } from './units.ts'
 import { defaultListen } from './constants.ts'
+import { errorCode, errorMessage } from '../util/index.ts'
 
 export const ROLES = ['tenant', 'provider', 'validator'] as const
 export type Role = typeof ROLES[number]
@@ -188,7 +189,8 @@ function isPlainObject (v: unknown): v is Record<string, unknown> {
  * `internalUnits`: a number at a capacity setting is already millicpu or bytes (a program's
  * SoukConfig), not souk.yaml's CPUs; strings with units are read as in souk.yaml either way.
  */
-function mergeInto (dst: any, src: unknown, path: string, problems: Problem[], internalUnits = false): void {
+function mergeInto (target: object, src: unknown, path: string, problems: Problem[], internalUnits = false): void {
+  const dst = target as Record<string, unknown> // a settings object, walked key by key; `k in dst` checks each key first
   if (!isPlainObject(src)) { problems.push({ path: path || '(top)', message: 'must be a map' }); return }
   for (const [k, v] of Object.entries(src)) {
     const p = path === '' ? k : `${path}.${k}`
@@ -202,7 +204,7 @@ function mergeInto (dst: any, src: unknown, path: string, problems: Problem[], i
       continue
     }
     if (quantity != null) {
-      try { dst[k] = parseQuantitySetting(quantity, v) } catch (err: any) { problems.push({ path: p, message: String(err?.message ?? err) }) }
+      try { dst[k] = parseQuantitySetting(quantity, v) } catch (err) { problems.push({ path: p, message: errorMessage(err) }) }
       continue
     }
     if (Array.isArray(cur)) {
@@ -310,8 +312,8 @@ function fromText (text: string, template: unknown): unknown {
   return text
 }
 
-function getPath (o: any, path: string): unknown {
-  return path.split('.').reduce((x, k) => (x == null ? undefined : x[k]), o)
+function getPath (o: object, path: string): unknown {
+  return path.split('.').reduce<unknown>((x, k) => (typeof x === 'object' && x !== null ? (x as Record<string, unknown>)[k] : undefined), o)
 }
 
 export interface LoadConfigOptions {
@@ -366,11 +368,11 @@ export async function loadConfig (opts: LoadConfigOptions): Promise<SoukConfig> 
     if (text.length > 256 * 1024) throw new ConfigError(file, [{ path: '(file)', message: 'larger than 256 KiB' }])
     try {
       fileValue = parseYaml(text, { maxAliasCount: 16 })
-    } catch (err: any) {
-      throw new ConfigError(file, [{ path: '(yaml)', message: String(err?.message ?? err).split('\n')[0] }])
+    } catch (err) {
+      throw new ConfigError(file, [{ path: '(yaml)', message: errorMessage(err).split('\n')[0] }])
     }
-  } catch (err: any) {
-    if (err?.code !== 'ENOENT') throw err
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') throw err
   }
   return resolveConfig(fileValue, { env: opts.env ?? process.env, set: opts.set, source: file })
 }

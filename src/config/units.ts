@@ -2,6 +2,7 @@
 // number that is far more likely a unit left out (`cpu: 2000`, `memory: 16`) is refused with both
 // readings, so a typo never becomes a provider offering 2000 CPUs or 16 bytes.
 import { parseCpu, parseSize, formatCpu, formatSize } from '../sdl/index.ts'
+import { errorMessage } from '../util/index.ts'
 
 /** a bare cpu number above this is read as millicpu written without `m` */
 export const MAX_BARE_CPUS = 512
@@ -28,7 +29,7 @@ export function parseQuantitySetting (kind: QuantityKind, value: unknown): numbe
   if (value === 0 || value === '0') return 0
   if (kind === 'cpu') {
     let milli: number
-    try { milli = parseCpu(value) } catch (err: any) { throw new Error(String(err?.message ?? err).replace(/ \(use a number of cpus.*$/, '') + ': use a number of CPUs like 2 or 0.5, or millicpu like 2000m') }
+    try { milli = parseCpu(value) } catch (err) { throw new Error(errorMessage(err).replace(/ \(use a number of cpus.*$/, '') + ': use a number of CPUs like 2 or 0.5, or millicpu like 2000m') }
     if (isBare(value) && Number(value) > MAX_BARE_CPUS) {
       const n = Number(value)
       throw new Error(`${n} would be ${n} CPUs; if you meant ${n} millicpu (${formatCpu(n)} CPU${n === 1000 ? '' : 's'}), write ${n}m or ${formatCpu(n)}`)
@@ -36,7 +37,7 @@ export function parseQuantitySetting (kind: QuantityKind, value: unknown): numbe
     return milli
   }
   let bytes: number
-  try { bytes = parseSize(value) } catch (err: any) { throw new Error(String(err?.message ?? err)) }
+  try { bytes = parseSize(value) } catch (err) { throw new Error(errorMessage(err)) }
   if (isBare(value) && bytes < MIN_BARE_BYTES) {
     const n = Number(value)
     throw new Error(`${n} would be ${n} bytes; if you meant ${n} GiB write ${n}Gi (or ${n}Mi for MiB); sizes take a unit: k, Ki, M, Mi, G, Gi, T, Ti`)

@@ -5,6 +5,7 @@ import { identityFromSeed, generateIdentity } from './identity.ts'
 import type { Identity } from './identity.ts'
 import { KeystoreError, KeystoreErrorCode } from './errors.ts'
 import { KEY_FILE_MAX_BYTES, KEY_FILE_MODE, KEY_FILE_NAME, KEY_FILE_VERSION } from './constants.ts'
+import { errorCode } from '../util/index.ts'
 
 /** The key file's JSON form. The seed is the secret; the rest lets a person check which key it is. */
 export interface KeyFile {
@@ -62,7 +63,7 @@ export async function writeSecretFile (path: string, text: string, overwrite = f
     try {
       await fs.access(path, fsc.F_OK)
       throw new KeystoreError(KeystoreErrorCode.EXISTS, `${path} already exists; refusing to overwrite a key`)
-    } catch (err: any) {
+    } catch (err) {
       if (err instanceof KeystoreError) throw err
     }
   }
@@ -109,8 +110,8 @@ export async function importKey (home: string, text: string, opts: { overwrite?:
 export async function loadOrCreateKey (home: string): Promise<Identity> {
   try {
     return await loadKey(home)
-  } catch (err: any) {
-    if (err?.code === KeystoreErrorCode.NOT_FOUND) return await createKey(home)
+  } catch (err) {
+    if (errorCode(err) === KeystoreErrorCode.NOT_FOUND) return await createKey(home)
     throw err
   }
 }

@@ -3,140 +3,25 @@
 // capacity, which it reserves before the bid goes out. Every order gets a recorded decision:
 // a bid with its prices, or the reasons there was none. A reservation is given back the moment
 // its bid is lost or expires, or its lease closes; nothing is held on "just in case".
-import { MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_LENGTH, MAX_ATTRIBUTE_VALUE_LENGTH, MAX_AUDITORS, MessageTag, signMessage, toHex } from '../wire/index.ts'
-import type { AuditorAttestation, BidBody, OrderBody, Price, SignedMessage, Signer } from '../wire/index.ts'
+// The checks are in bid-checks.ts, pricing in bid-pricing.ts, settings and terms in bid-terms.ts;
+// this file holds the reservations, signs and publishes.
+import { MessageTag, signMessage, toHex } from '../wire/index.ts'
+import type { BidBody, OrderBody, SignedMessage } from '../wire/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
-import { auditorName, auditorNames, verifyAttestation } from './attestation.ts'
 import { systemClock } from './clock.ts'
-import type { Clock, Timer } from './clock.ts'
-import {
-  DEFAULT_BID_VALIDITY_MS, DEFAULT_MAX_BID_WINDOW_MS, DEFAULT_MAX_CONCURRENT_RESERVATIONS, DEFAULT_MAX_DECISIONS,
-  DEFAULT_MAX_RESERVATIONS_PER_TENANT, MarketMetricName, ReasonCode
-} from './constants.ts'
-import { parseAmount } from '../wire/amount.ts'
+import type { Timer } from './clock.ts'
+import { MarketMetricName, ReasonCode } from './constants.ts'
 import { memoryDecisionStore } from './decisions.ts'
-import type { BidState, Decision, DecisionStore, Reason } from './decisions.ts'
-import { MarketError, MarketErrorCode, PricingError } from './errors.ts'
-import { priceTable } from './pricing/price-table.ts'
-import type { PriceTableConfig } from './pricing/price-table.ts'
-import { scriptPricing } from './pricing/script.ts'
-import type { ScriptPricingInit } from './pricing/script.ts'
-import type { PricingRequest, PricingStrategy } from './pricing/strategy.ts'
-import type { ReservationDemand, ReservationProvider, ReserveResult } from './reservations.ts'
-
-export type PricingConfig = { table: PriceTableConfig } | { script: ScriptPricingInit }
-
-/**
- * What a running engine may be given anew (a reload of the provider's settings). Omitted fields
- * keep their value; attestations are checked again over the new attributes.
- */
-export interface BidTermsUpdate {
-  attributes?: Record<string, string>
-  attestations?: AuditorAttestation[]
-  pricing?: PricingConfig | PricingStrategy
-}
-
-export interface BidEngineInit {
-  /** the provider's attributes, sent in every bid and matched against orders exactly */
-  attributes: Record<string, string>
-  /** auditors' signatures over `attributes` and this provider's key; checked at start */
-  attestations?: AuditorAttestation[]
-  /** a price table, a pricing script, or any PricingStrategy */
-  pricing: PricingConfig | PricingStrategy
-  /** how long after the order's bid deadline a bid stands, ms */
-  bidValidityMs?: number
-  /** orders whose deadline is further away get no bid, ms */
-  maxBidWindowMs?: number
-  /** reservations held at once for open bids */
-  maxConcurrentReservations?: number
-  /** reservations held at once for open bids on one tenant's orders */
-  maxReservationsPerTenant?: number
-  /** decisions kept in memory when no store is given */
-  maxDecisions?: number
-}
-
-export type Labels = Record<string, string>
-export interface MarketMetrics {
-  counter: (name: string, help: string) => { inc: (labels?: Labels, by?: number) => void }
-}
-
-export interface BidEngineComponents {
-  /** the provider's key: signs bids */
-  identity: Signer
-  reservations: ReservationProvider
-  clock?: Clock
-  /** sends a signed bid to the network */
-  publishBid: (signed: SignedMessage<BidBody>) => void | Promise<void>
-  store?: DecisionStore
-  metrics?: MarketMetrics
-}
-
-export interface MarketProgressEvent { type: string, detail?: unknown }
-
-export interface HandleOrderOptions {
-  signal?: AbortSignal
-  /** `market:order:checked`, `market:order:priced`, `market:order:reserved`, `market:bid:published`, `market:order:declined`, plus the pricing strategy's events */
-  onProgress?: (evt: MarketProgressEvent) => void
-  /** answer what the engine would do: nothing is reserved, recorded, signed or published */
-  dryRun?: boolean
-}
-
-export interface HeldReservation {
-  order: string
-  state: 'open' | 'won'
-  expiresAt: number
-}
-
-export interface BidEngine {
-  /** decides on an order (already opened and verified by the caller) and bids if it can */
-  handleOrder: (order: SignedMessage<OrderBody>, opts?: HandleOrderOptions) => Promise<Decision>
-  /** what was decided about an order, and why; a unique prefix of at least 8 hex digits finds it too */
-  explain: (orderId: string | Uint8Array) => Promise<Decision | undefined>
-  /** what the engine would decide about an order not (yet) published: every reason, or the prices it would bid */
-  evaluate: (order: SignedMessage<OrderBody>, opts?: { signal?: AbortSignal }) => Promise<Decision>
-  /**
-   * A lease this provider held before a restart: its capacity is held again, as won, so that
-   * closing it gives the capacity back. Answers whether the capacity was there.
-   */
-  adopt: (orderId: string, tenant: string, demand: ReservationDemand) => Promise<ReserveResult>
-  /** the committee chose another bid: capacity goes back */
-  onBidLost: (orderId: string | Uint8Array) => Promise<void>
-  /**
-   * This bid won: the reservation now belongs to the lease and its expiry is cancelled. If the
-   * bid had already expired, capacity is reserved again; the answer says whether that worked.
-   */
-  onLeaseWon: (orderId: string | Uint8Array) => Promise<ReserveResult>
-  /** the lease ended: capacity goes back */
-  onLeaseClosed: (orderId: string | Uint8Array) => Promise<void>
-  /** reservations this engine holds now */
-  held: () => HeldReservation[]
-  /**
-   * New attributes, attestations and prices, all at once or none: everything is checked before
-   * anything changes, and a bad update throws a MarketError naming the field. Bids already sent
-   * stand as signed; an order being decided finishes on the terms it started with, and the next
-   * order gets the new ones.
-   */
-  reconfigure: (update: BidTermsUpdate) => void
-  /** the attributes bids carry now */
-  attributes: () => Record<string, string>
-  /** releases every open bid's reservation and cancels timers; won leases stay held */
-  stop: () => Promise<void>
-}
-
-/** one consistent set of what a bid says and costs; replaced whole by reconfigure() */
-interface Terms {
-  attributes: Record<string, string>
-  attestations: AuditorAttestation[]
-  /** auditors whose attestations of the attributes verify, under every name an order may use */
-  auditors: Set<string>
-  auditorList: string[]
-  pricing: PricingStrategy
-  /** the strategy is ours to stop only when we built it */
-  ownsPricing: boolean
-  /** decisions using these terms right now */
-  users: number
-  retired: boolean
-}
+import type { BidState, Decision, Reason } from './decisions.ts'
+import { MarketError, MarketErrorCode } from './errors.ts'
+import type { PricingRequest } from './pricing/strategy.ts'
+import type { ReservationDemand, ReserveResult } from './reservations.ts'
+import type { BidEngine, BidEngineComponents, BidEngineInit, HandleOrderOptions } from './bid-types.ts'
+import { checkAttestations, checkAttributes, checkPricing, makeTerms, readInit } from './bid-terms.ts'
+import type { Config, Terms } from './bid-terms.ts'
+import { checkCapacity, checkDeadline, checkGroups, deadlinePassed } from './bid-checks.ts'
+import { priceOrder } from './bid-pricing.ts'
+import { errorMessage } from '../util/index.ts'
 
 interface Active {
   decision: Decision
@@ -149,17 +34,6 @@ const RECENT_RELEASES = 1024
 export function bidEngine (init: BidEngineInit): (components: BidEngineComponents) => BidEngine {
   const cfg = readInit(init)
   return (components) => createEngine(cfg, components)
-}
-
-interface Config {
-  attributes: Record<string, string>
-  attestations: AuditorAttestation[]
-  pricing: PricingConfig | PricingStrategy
-  bidValidityMs: number
-  maxBidWindowMs: number
-  maxConcurrentReservations: number
-  maxReservationsPerTenant: number
-  maxDecisions: number
 }
 
 function createEngine (cfg: Config, components: BidEngineComponents): BidEngine {
@@ -239,47 +113,17 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
   }
 
   async function decideOn (t: Terms, order: SignedMessage<OrderBody>, opts: HandleOrderOptions): Promise<Decision> {
-    const { auditors, auditorList, pricing } = t
     const id = order.idHex
     const body = order.body
-    const deadlinePassed = (now: number): Reason => ({ code: ReasonCode.DEADLINE_PASSED, message: `bid deadline passed ${now - body.bidDeadline} ms ago` })
 
     // 1. time
     let now = clock.now()
-    if (now >= body.bidDeadline) return decline(order, [deadlinePassed(now)], opts)
-    if (body.bidDeadline - now > cfg.maxBidWindowMs) {
-      return decline(order, [{ code: ReasonCode.DEADLINE_TOO_FAR, message: `bid deadline is ${body.bidDeadline - now} ms away; this provider bids on orders closing within ${cfg.maxBidWindowMs} ms` }], opts)
-    }
+    const late = checkDeadline(body, now, cfg.maxBidWindowMs)
+    if (late != null) return decline(order, [late], opts)
 
-    // 2. attributes and auditors, every group, every failure
-    const reasons: Reason[] = []
-    for (const g of body.groups) {
-      for (const [k, v] of Object.entries(g.attributes)) {
-        const have = t.attributes[k]
-        if (have === v) continue
-        reasons.push({
-          code: ReasonCode.MISSING_ATTRIBUTE,
-          group: g.name,
-          message: `${k}=${v} required by group ${g.name}, provider has ${have === undefined ? `no ${k}` : `${k}=${have}`}`
-        })
-      }
-      for (const a of g.signedBy.allOf) {
-        if (auditors.has(auditorName(a))) continue
-        reasons.push({ code: ReasonCode.MISSING_AUDITOR, group: g.name, message: `group ${g.name} requires an attestation by ${a}; provider holds ${describeAuditors(auditorList)}` })
-      }
-      if (g.signedBy.anyOf.length > 0 && !g.signedBy.anyOf.some((a) => auditors.has(auditorName(a)))) {
-        reasons.push({ code: ReasonCode.MISSING_AUDITOR, group: g.name, message: `group ${g.name} requires an attestation by one of ${g.signedBy.anyOf.join(', ')}; provider holds ${describeAuditors(auditorList)}` })
-      }
-    }
-    // 3. capacity, without holding it yet: a tenant hears every reason, the ones no price can fix first
+    // 2. attributes and auditors; 3. capacity, without holding it yet: a tenant hears every reason, the ones no price can fix first
     const demand: ReservationDemand = { order: id, groups: body.groups.map((g) => ({ name: g.name, resources: g.resources })) }
-    if (reservations.check != null) {
-      try {
-        reasons.push(...await reservations.check(demand))
-      } catch (err: any) {
-        reasons.push({ code: ReasonCode.RESERVATION_FAILED, message: `capacity check failed: ${String(err?.message ?? err)}` })
-      }
-    }
+    const reasons: Reason[] = [...checkGroups(t, body), ...await checkCapacity(reservations, demand)]
     if (reasons.length === 0) opts.onProgress?.({ type: 'market:order:checked', detail: { order: id } })
 
     // 4. price
@@ -290,27 +134,9 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       groups: body.groups,
       provider: { attributes: t.attributes }
     }
-    let prices: Price[] = []
-    try {
-      prices = await pricing.price(req, { signal: opts.signal, onProgress: opts.onProgress })
-      if (!Array.isArray(prices) || prices.length !== body.groups.length) {
-        throw new PricingError(ReasonCode.PRICING_FAILED, `pricing gave ${Array.isArray(prices) ? prices.length : 'no'} prices for ${body.groups.length} groups`)
-      }
-      prices.forEach((p, i) => {
-        try { parseAmount(p.amount) } catch (err: any) { throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${body.groups[i].name}: ${String(err.message)}`) }
-      })
-      body.groups.forEach((g, i) => {
-        const p = prices[i]
-        if (p.denom !== g.maxPrice.denom) {
-          reasons.push({ code: ReasonCode.DENOM_MISMATCH, group: g.name, message: `group ${g.name} pays in ${g.maxPrice.denom}, provider prices in ${p.denom}` })
-        } else if (parseAmount(p.amount) > parseAmount(g.maxPrice.amount)) {
-          reasons.push({ code: ReasonCode.PRICE_ABOVE_MAX, group: g.name, message: `price ${p.amount} > max ${g.maxPrice.amount} ${p.denom} for group ${g.name}` })
-        }
-      })
-    } catch (err: any) {
-      const code = err instanceof PricingError ? err.reason : ReasonCode.PRICING_FAILED
-      reasons.push({ code, message: String(err?.message ?? err) })
-    }
+    const priced = await priceOrder(t.pricing, req, body, opts)
+    const prices = priced.prices
+    reasons.push(...priced.reasons)
     if (reasons.length > 0) return decline(order, reasons, opts)
     opts.onProgress?.({ type: 'market:order:priced', detail: { order: id, prices } })
     if (opts.dryRun === true) return { order: id, tenant: req.tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], prices }
@@ -318,9 +144,9 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     // pricing may have taken a while
     now = clock.now()
     if (halted(opts)) return decline(order, [abortedReason()], opts)
-    if (now >= body.bidDeadline) return decline(order, [deadlinePassed(now)], opts)
+    if (now >= body.bidDeadline) return decline(order, [deadlinePassed(body, now)], opts)
 
-    // 4. capacity, reserved before the bid exists
+    // 5. capacity, reserved before the bid exists
     if (openCount >= cfg.maxConcurrentReservations) {
       bounds?.inc({ bound: 'reservations' })
       return decline(order, [{ code: ReasonCode.TOO_MANY_RESERVATIONS, message: `already holding ${openCount} reservations for open bids (limit ${cfg.maxConcurrentReservations})` }], opts)
@@ -335,10 +161,10 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     let res: ReserveResult
     try {
       res = await reservations.reserve(id, demand)
-    } catch (err: any) {
+    } catch (err) {
       openCount--
       tenantDown(req.tenant)
-      return decline(order, [{ code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }], opts)
+      return decline(order, [{ code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }], opts)
     }
     if (!res.ok) {
       openCount--
@@ -356,9 +182,9 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
     }
     now = clock.now()
     if (halted(opts)) return giveBack(abortedReason(), 'stopped')
-    if (now >= body.bidDeadline) return giveBack(deadlinePassed(now), 'expired')
+    if (now >= body.bidDeadline) return giveBack(deadlinePassed(body, now), 'expired')
 
-    // 5. sign and send
+    // 6. sign and send
     const expiresAt = body.bidDeadline + cfg.bidValidityMs
     let signed: SignedMessage<BidBody>
     try {
@@ -369,16 +195,16 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
         auditors: t.attestations,
         expiresAt
       }, { createdAt: now })
-    } catch (err: any) {
-      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be signed: ${String(err?.message ?? err)}` }, 'stopped')
+    } catch (err) {
+      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be signed: ${errorMessage(err)}` }, 'stopped')
     }
     entry.decision = { ...decision, bid: signed.idHex, expiresAt }
     // a failing inventory must not become an unhandled rejection inside a timer; the entry is gone either way
     entry.timer = clock.schedule(expiresAt - now, () => { expire(id).catch(() => {}) })
     try {
       await publishBid(signed)
-    } catch (err: any) {
-      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be published: ${String(err?.message ?? err)}` }, 'stopped')
+    } catch (err) {
+      return giveBack({ code: ReasonCode.PUBLISH_FAILED, message: `bid could not be published: ${errorMessage(err)}` }, 'stopped')
     }
     decisions?.inc({ outcome: 'bid', code: '' })
     opts.onProgress?.({ type: 'market:bid:published', detail: { order: id, bid: signed.idHex, prices } })
@@ -430,8 +256,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       let res: ReserveResult
       try {
         res = await reservations.reserve(id, demand)
-      } catch (err: any) {
-        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }
+      } catch (err) {
+        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }
       }
       // the containers run and use the host whether or not the books say they fit: hold the lease as won either way
       const decision: Decision = { order: id, tenant, decidedAt: clock.now(), outcome: 'bid', reasons: [], state: 'won' }
@@ -464,8 +290,8 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       let res: ReserveResult
       try {
         res = await reservations.reserve(id, r.demand)
-      } catch (err: any) {
-        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${String(err?.message ?? err)}` }
+      } catch (err) {
+        res = { ok: false, code: ReasonCode.RESERVATION_FAILED, message: `reservation failed: ${errorMessage(err)}` }
       }
       if (res.ok) {
         recent.delete(id)
@@ -515,76 +341,4 @@ function createEngine (cfg: Config, components: BidEngineComponents): BidEngine 
       if (terms.ownsPricing) terms.pricing.stop?.()
     }
   }
-}
-
-function describeAuditors (list: string[]): string {
-  return list.length === 0 ? 'no attestations' : `attestations by ${list.join(', ')}`
-}
-
-function isStrategy (p: PricingConfig | PricingStrategy): p is PricingStrategy {
-  return typeof (p as PricingStrategy).price === 'function'
-}
-
-function readInit (init: BidEngineInit): Config {
-  if (init == null || typeof init !== 'object') throw new MarketError(MarketErrorCode.CONFIG, 'must be an object', 'market')
-  const attributes = checkAttributes(init.attributes)
-  const attestations = checkAttestations(init.attestations ?? [])
-  checkPricing(init.pricing)
-  const posInt = (v: number | undefined, d: number, path: string, min = 1): number => {
-    if (v === undefined) return d
-    if (!Number.isSafeInteger(v) || v < min) throw new MarketError(MarketErrorCode.CONFIG, `must be an integer ≥ ${min}`, path)
-    return v
-  }
-  return {
-    attributes,
-    attestations,
-    pricing: init.pricing,
-    bidValidityMs: posInt(init.bidValidityMs, DEFAULT_BID_VALIDITY_MS, 'bidValidityMs', 0),
-    maxBidWindowMs: posInt(init.maxBidWindowMs, DEFAULT_MAX_BID_WINDOW_MS, 'maxBidWindowMs'),
-    maxConcurrentReservations: posInt(init.maxConcurrentReservations, DEFAULT_MAX_CONCURRENT_RESERVATIONS, 'maxConcurrentReservations'),
-    maxReservationsPerTenant: posInt(init.maxReservationsPerTenant, DEFAULT_MAX_RESERVATIONS_PER_TENANT, 'maxReservationsPerTenant'),
-    maxDecisions: posInt(init.maxDecisions, DEFAULT_MAX_DECISIONS, 'maxDecisions')
-  }
-}
-
-function checkAttributes (attrs: unknown): Record<string, string> {
-  if (attrs == null || typeof attrs !== 'object' || Array.isArray(attrs)) throw new MarketError(MarketErrorCode.CONFIG, 'must be a map of text to text', 'attributes')
-  // the limits of a bid's attributes (protocols/wire.md), so no bid ever fails to sign over them
-  const entries = Object.entries(attrs)
-  if (entries.length > MAX_ATTRIBUTES) throw new MarketError(MarketErrorCode.CONFIG, `must have at most ${MAX_ATTRIBUTES} entries`, 'attributes')
-  for (const [k, v] of entries) {
-    if (k.length < 1 || k.length > MAX_ATTRIBUTE_KEY_LENGTH) throw new MarketError(MarketErrorCode.CONFIG, `keys must be 1-${MAX_ATTRIBUTE_KEY_LENGTH} characters`, `attributes.${k}`)
-    if (typeof v !== 'string') throw new MarketError(MarketErrorCode.CONFIG, 'must be a string', `attributes.${k}`)
-    if (v.length > MAX_ATTRIBUTE_VALUE_LENGTH) throw new MarketError(MarketErrorCode.CONFIG, `must be at most ${MAX_ATTRIBUTE_VALUE_LENGTH} characters`, `attributes.${k}`)
-  }
-  return { ...attrs as Record<string, string> }
-}
-
-function checkAttestations (list: unknown): AuditorAttestation[] {
-  if (!Array.isArray(list) || list.length > MAX_AUDITORS) {
-    throw new MarketError(MarketErrorCode.CONFIG, `must be a list of at most ${MAX_AUDITORS} attestations`, 'attestations')
-  }
-  return [...list]
-}
-
-function checkPricing (p: unknown): void {
-  if (p == null || typeof p !== 'object' || (!isStrategy(p as PricingStrategy) && !('table' in p) && !('script' in p))) {
-    throw new MarketError(MarketErrorCode.CONFIG, 'must be { table: … }, { script: … } or a pricing strategy', 'pricing')
-  }
-}
-
-/** checks the attestations over the attributes and builds the strategy; throws before anything is kept */
-function makeTerms (identity: Signer, attributes: Record<string, string>, attestations: AuditorAttestation[], pricing: PricingConfig | PricingStrategy): Terms {
-  const auditors = new Set<string>()
-  attestations.forEach((att, i) => {
-    if (!verifyAttestation(att, identity.publicKey, attributes)) {
-      throw new MarketError(MarketErrorCode.BAD_ATTESTATION, 'does not verify: it must be the auditor\'s signature over exactly this provider\'s key and attributes', `attestations[${i}]`)
-    }
-    for (const n of auditorNames(att.auditor)) auditors.add(n)
-  })
-  const owned = !isStrategy(pricing)
-  const strategy: PricingStrategy = isStrategy(pricing)
-    ? pricing
-    : 'table' in pricing ? priceTable(pricing.table) : scriptPricing(pricing.script)
-  return { attributes, attestations, auditors, auditorList: attestations.map((a) => peerIdOfPublicKey(a.auditor)), pricing: strategy, ownsPricing: owned, users: 0, retired: false }
 }

@@ -5,7 +5,7 @@ export { bidEngine } from './bid-engine.ts'
 export type {
   BidEngine, BidEngineInit, BidEngineComponents, BidTermsUpdate, PricingConfig, HandleOrderOptions, HeldReservation,
   MarketMetrics, MarketProgressEvent
-} from './bid-engine.ts'
+} from './bid-types.ts'
 export type { ReservationProvider, ReservationDemand, ReserveResult } from './reservations.ts'
 export { memoryDecisionStore, formatDecision } from './decisions.ts'
 export type { Decision, DecisionStore, Reason, BidState } from './decisions.ts'

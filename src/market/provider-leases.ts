@@ -18,6 +18,7 @@ import { sameBytes } from '../net/authority.ts'
 import { systemClock } from './clock.ts'
 import { MarketError, MarketErrorCode } from './errors.ts'
 import type { Clock, Timer } from './clock.ts'
+import { errorField, errorMessage } from '../util/index.ts'
 
 /** why a manifest or update was refused: the manifest protocol's codes (protocols/manifest.md §4) */
 export const LeaseRefusal = {
@@ -150,14 +151,14 @@ export function checkManifestAgainstOrder (manifest: Manifest, order: OrderBody)
   let bytes: Uint8Array
   try {
     bytes = canonicalManifestBytes(manifest)
-  } catch (err: any) {
-    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, String(err?.message ?? err))
+  } catch (err) {
+    throw new LeaseRefusedError(LeaseRefusal.BAD_MANIFEST, errorMessage(err))
   }
   readChecked(bytes, order)
 }
 
 /** a runtime error that retrying later can help (the engine unreachable, say) */
-const isTransient = (err: any): boolean => err?.transient === true
+const isTransient = (err: unknown): boolean => errorField(err, 'transient') === true
 
 export function providerLeases (init: ProviderLeasesInit): (components: ProviderLeasesComponents) => ProviderLeases {
   return (components) => {
@@ -248,8 +249,8 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       const onProgress = (evt: ProgressEvent): void => emit(leaseId, evt.type, evt.detail)
       try {
         lease.deployed = await components.runtime.deploy(ref(lease), manifest, { signal: opts.signal, onProgress })
-      } catch (err: any) {
-        lease.error = `deployment failed: ${String(err?.message ?? err)}`
+      } catch (err) {
+        lease.error = `deployment failed: ${errorMessage(err)}`
         emit(leaseId, 'lease:deploy-failed', { error: lease.error })
         await api.close(leaseId, lease.error).catch(() => {})
         throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, lease.error)
@@ -284,13 +285,13 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
       lease.lastUpdate = { sequence: p.sequence }
       try {
         lease.deployed = await components.runtime.update(leaseId, manifest, { signal: opts.signal, onProgress })
-      } catch (err: any) {
+      } catch (err) {
         // the runtime keeps the old manifest running
-        lease.lastUpdate.error = String(err?.message ?? err)
+        lease.lastUpdate.error = errorMessage(err)
         if (lease.rollout?.sequence === p.sequence) lease.rollout = undefined
         emit(leaseId, 'lease:update-failed', { sequence: p.sequence, error: lease.lastUpdate.error })
         if (!ending(lease)) save(lease)
-        throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${String(err?.message ?? err)}`)
+        throw new LeaseRefusedError(LeaseRefusal.DEPLOY_FAILED, `update failed, the previous manifest keeps running: ${errorMessage(err)}`)
       } finally {
         updates.delete(leaseId)
       }
@@ -348,18 +349,18 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         emit(leaseId, 'lease:updated', { sequence: r.sequence })
         save(lease)
         return
-      } catch (err: any) {
+      } catch (err) {
         if (isTransient(err)) throw err
-        lease.lastUpdate.error = String(err?.message ?? err)
+        lease.lastUpdate.error = errorMessage(err)
       }
       // the update cannot run: the manifest that ran before it runs again, as the only generation
       // (a failure here that retrying cannot help is reported, not retried for ever)
       if (lease.manifest != null) {
         try {
           lease.deployed = await components.runtime.update(leaseId, lease.manifest, { onProgress })
-        } catch (err: any) {
+        } catch (err) {
           if (isTransient(err)) throw err
-          lease.lastUpdate.error = `${lease.lastUpdate.error ?? ''}; putting the previous manifest back failed too: ${String(err?.message ?? err)}`
+          lease.lastUpdate.error = `${lease.lastUpdate.error ?? ''}; putting the previous manifest back failed too: ${errorMessage(err)}`
         }
       } else {
         lease.lastUpdate.error = `${lease.lastUpdate.error ?? ''}; the previous manifest is not known, so it could not be put back`
@@ -383,7 +384,7 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         await components.runtime.close(lease.leaseId)
         if (ending(lease)) return
         emit(lease.leaseId, 'lease:redeploying', { reason: 'the provider restarted while deploying' })
-        await deployFirst(lease, lease.manifest, {}).catch((err: any) => { if (!(err instanceof LeaseRefusedError)) throw err })
+        await deployFirst(lease, lease.manifest, {}).catch((err: unknown) => { if (!(err instanceof LeaseRefusedError)) throw err })
       } else if (lease.state === 'running' && lease.rollout != null) {
         await finishRollout(lease)
       }
@@ -469,8 +470,8 @@ export function providerLeases (init: ProviderLeasesInit): (components: Provider
         for (const lease of [...leases.values()]) {
           try {
             await resume(lease)
-          } catch (err: any) {
-            failed.push(`${lease.leaseId.slice(0, 16)}…: ${String(err?.message ?? err)}`)
+          } catch (err) {
+            failed.push(`${lease.leaseId.slice(0, 16)}…: ${errorMessage(err)}`)
           }
         }
         if (failed.length > 0) throw new MarketError(MarketErrorCode.UNFINISHED, `${failed.length} lease(s) could not be brought back after the restart: ${failed.join('; ')}`)

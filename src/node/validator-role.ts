@@ -14,6 +14,7 @@ import type { CommitteeTransport } from './committee-transport.ts'
 import type { LeaseBook } from './lease-book.ts'
 import type { Logger } from './logger.ts'
 import { handleRecord } from './record-protocol.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface ValidatorRole {
   readonly committee: CommitteeNode
@@ -43,7 +44,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
         setTimer: (ms, fn) => { const t = setTimeout(fn, ms); return () => clearTimeout(t) }
       },
       transport,
-      logger: (line) => logger.debug({ committee: line })
+      logger: logger.child({ scope: 'committee' })
     })
     const unsubs: Array<() => void> = []
     let unhandleRecord: (() => Promise<void>) | undefined
@@ -51,7 +52,7 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
     const publish = (topic: string, tag: string, body: unknown): void => {
       const msg = signMessage(identity, tag, body)
       book.record(msg)
-      net.gossip.publish(topic, msg).catch((err: any) => logger.debug({ err: String(err?.message ?? err) }, 'publish failed'))
+      net.gossip.publish(topic, msg).catch((err: unknown) => logger.debug({ err: errorMessage(err) }, 'publish failed'))
     }
 
     return {
@@ -71,7 +72,6 @@ export function validatorRole (init: ValidatorRoleInit): (components: { identity
         unsubs.push(committee.on('lease', (e) => { if (memberAt(e.certificate.height)) publish(Topic.LEASES, MessageTag.LEASE_CERTIFICATE, e.certificate satisfies LeaseCertificateBody) }))
         unsubs.push(committee.on('expired', (e) => { if (memberAt(e.height)) publish(Topic.LEASES, MessageTag.ORDER_EXPIRED, { order: e.order, code: e.code, reason: e.reason, height: e.height } satisfies OrderExpiredBody) }))
         unsubs.push(committee.on('epoch', (f) => { files = [...files, f] }))
-        unsubs.push(committee.on('evidence', (ev) => logger.warn({ evidence: ev.kind ?? 'equivocation' }, 'equivocation evidence recorded')))
         committee.start()
       },
       async stop () {

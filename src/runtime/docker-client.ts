@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks'
 import Docker from 'dockerode'
 import { AbortedError, RuntimeError, RuntimeRequestError, RuntimeUnavailableError } from './errors.ts'
+import { withTimeout } from './timeout.ts'
 
 /** A Docker client for `unix://…`, a socket path or `tcp://host:port`; default DOCKER_HOST, then the local socket. */
 export function dockerClient (host?: string): Docker {
@@ -47,17 +48,13 @@ export type DockerCall = <T>(name: string, fn: () => Promise<T>, opts?: { timeou
 export function dockerCaller (init: { timeoutMs: number, onDockerCall?: (name: string, ms: number) => void }): DockerCall {
   return async function call<T> (name: string, fn: () => Promise<T>, opts: { timeout?: boolean } = {}): Promise<T> {
     const t0 = performance.now()
-    let timer: NodeJS.Timeout | undefined
     try {
       const p = fn()
       if (opts.timeout === false) return await p
-      return await Promise.race([p, new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => { reject(new RuntimeUnavailableError(`Docker API call ${name} timed out after ${init.timeoutMs} ms`)) }, init.timeoutMs)
-      })])
+      return await withTimeout(p, init.timeoutMs, () => new RuntimeUnavailableError(`Docker API call ${name} timed out after ${init.timeoutMs} ms`))
     } catch (err) {
       throw mapDockerError(err, name)
     } finally {
-      clearTimeout(timer)
       init.onDockerCall?.(name, performance.now() - t0)
     }
   }

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { PRIVATE_IPV4, hostNetworks, parseCidr } from './address-ranges.ts'
 import { SandboxUnavailableError } from './errors.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface LeaseFirewallInit {
   /** owner of the rules: a firewall lists and removes only rules carrying its own instance */
@@ -53,7 +54,7 @@ function run (file: string, args: string[], input?: string): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(file, args, { timeout: IPTABLES_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err == null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err != null && code === -1 ? String(err.message) : '') })
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err != null && code === -1 ? errorMessage(err) : '') })
     })
     if (input != null) child.stdin?.end(input)
   })

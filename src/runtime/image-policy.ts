@@ -11,6 +11,7 @@ import { isIP } from 'node:net'
 import { inCidr, isPrivateAddress, parseCidr } from './address-ranges.ts'
 import type { Cidr } from './address-ranges.ts'
 import { ImageRefusedError, ImageUnavailableError } from './errors.ts'
+import { errorCode, errorMessage } from '../util/index.ts'
 
 /** the repository of the marker tag a privately pulled image carries on this engine */
 export const PRIVATE_IMAGE_REPO = 'souk-private'
@@ -78,8 +79,8 @@ export function registryPolicy (init: RegistryPolicyInit = {}): RegistryPolicy {
       else {
         try {
           addresses = await resolve(r.host)
-        } catch (err: any) {
-          throw new ImageUnavailableError(image, `the registry ${r.host} does not resolve (${String(err?.code ?? err?.message ?? err)})`, err)
+        } catch (err) {
+          throw new ImageUnavailableError(image, `the registry ${r.host} does not resolve (${errorCode(err) ?? errorMessage(err)})`, err)
         }
       }
       const bad = addresses.find((a) => !allowedAddress(a))

@@ -2,6 +2,7 @@
 // failure mapped to a typed runtime error (a transient one when the API is unreachable or busy).
 import { performance } from 'node:perf_hooks'
 import { AbortedError, RuntimeError, RuntimeRequestError, RuntimeUnavailableError } from './errors.ts'
+import { withTimeout } from './timeout.ts'
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504])
 const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT'])
@@ -37,15 +38,11 @@ export type KubeCall = <T>(name: string, fn: () => Promise<T>) => Promise<T>
 export function kubeCaller (init: { timeoutMs: number, onApiCall?: (name: string, ms: number) => void }): KubeCall {
   return async function call<T> (name: string, fn: () => Promise<T>): Promise<T> {
     const t0 = performance.now()
-    let timer: NodeJS.Timeout | undefined
     try {
-      return await Promise.race([fn(), new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => { reject(new RuntimeUnavailableError(`Kubernetes API call ${name} timed out after ${init.timeoutMs} ms`)) }, init.timeoutMs)
-      })])
+      return await withTimeout(fn(), init.timeoutMs, () => new RuntimeUnavailableError(`Kubernetes API call ${name} timed out after ${init.timeoutMs} ms`))
     } catch (err) {
       throw mapKubeError(err, name)
     } finally {
-      clearTimeout(timer)
       init.onApiCall?.(name, performance.now() - t0)
     }
   }

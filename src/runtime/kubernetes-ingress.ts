@@ -124,6 +124,18 @@ export function leaseIngresses (leaseId: string, manifest: Manifest, namespace: 
   return { records, ingresses: ingressesOf(leaseId, records, namespace, labels, init), notices }
 }
 
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null
+
+/** one record as parsed from the annotation: checked field by field, since anyone with access to the namespace can edit it */
+function isIngressRecord (r: unknown): r is IngressRecord {
+  if (!isObject(r)) return false
+  const { service, port, hosts, annotations } = r
+  return typeof service === 'string' && typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 &&
+    Array.isArray(hosts) && hosts.length <= MAX_ACCEPT_HOSTS_PER_LEASE + 1 &&
+    hosts.every((h) => isObject(h) && typeof h.generated === 'boolean' && typeof h.host === 'string' && isHostname(h.host, { wildcard: true })) &&
+    isObject(annotations) && Object.values(annotations).every((a) => typeof a === 'string')
+}
+
 /** the records kept on a namespace; undefined when there are none or they were edited out of shape */
 export function readIngressRecords (annotations: Record<string, string> | undefined): IngressRecord[] | undefined {
   const text = annotations?.[ANNOTATION_INGRESS]
@@ -131,11 +143,8 @@ export function readIngressRecords (annotations: Record<string, string> | undefi
   let v: unknown
   try { v = JSON.parse(text) } catch { return undefined }
   if (!Array.isArray(v) || v.length > MAX_SERVICES * MAX_EXPOSES_PER_SERVICE) return undefined
-  const ok = v.every((r: any) => r != null && typeof r.service === 'string' && Number.isInteger(r.port) && r.port > 0 && r.port < 65536 &&
-    Array.isArray(r.hosts) && r.hosts.length <= MAX_ACCEPT_HOSTS_PER_LEASE + 1 &&
-    r.hosts.every((h: any) => h != null && typeof h.generated === 'boolean' && typeof h.host === 'string' && isHostname(h.host, { wildcard: true })) &&
-    r.annotations != null && typeof r.annotations === 'object' && Object.values(r.annotations).every((a) => typeof a === 'string'))
-  return ok ? v as IngressRecord[] : undefined
+  const ok = v.every(isIngressRecord)
+  return ok ? v : undefined
 }
 
 /** `http://<host>` for each host an Ingress routes to `service` (wildcards are not addresses) */

@@ -12,6 +12,7 @@ import { readFileSync, statSync, writeSync } from 'node:fs'
 import type { DatabaseSync } from 'node:sqlite'
 import { CRASH_AT_ENV, CRASH_FILE_ENV, MIGRATIONS_TABLE, STORE_ID_TABLE } from './constants.ts'
 import { StoreError, StoreErrorCode } from './errors.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface CrashPoint {
   /** prefix of the write's name: table[/kind[/state]] */
@@ -70,8 +71,8 @@ export function crashHook (opts: { inTransaction: () => boolean, env?: Record<st
       fired = false
       armed = undefined
       if (stamp !== '') {
-        try { armed = parseCrashPoint(readFileSync(file, 'utf8')) } catch (err: any) {
-          try { writeSync(2, `ignoring ${file}: ${String(err?.message ?? err)}\n`) } catch {}
+        try { armed = parseCrashPoint(readFileSync(file, 'utf8')) } catch (err) {
+          try { writeSync(2, `ignoring ${file}: ${errorMessage(err)}\n`) } catch {}
         }
       }
     }

@@ -12,6 +12,7 @@ import { dirname } from 'node:path'
 import { StoreError, StoreErrorCode } from './errors.ts'
 import { BUSY_TIMEOUT_MS, MIGRATIONS_TABLE, MIN_FREE_BYTES, SqliteCode, STORE_ID_TABLE, STORE_ID_SUFFIX } from './constants.ts'
 import { crashHook } from './crash-points.ts'
+import { errorCode, errorMessage } from '../util/index.ts'
 
 /** One schema step of one module. Versions count up from 1; each runs once, in its own transaction. */
 export interface Migration {
@@ -55,8 +56,8 @@ const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`
 /** what went wrong with a store, as a typed error whose message says what to do */
 export function storeFailure (path: string, err: unknown, doing: string): StoreError | undefined {
   const code = sqliteCode(err)
-  const detail = String((err as any)?.message ?? err)
-  if (code === SqliteCode.FULL || (err as any)?.code === 'ENOSPC') {
+  const detail = errorMessage(err)
+  if (code === SqliteCode.FULL || errorCode(err) === 'ENOSPC') {
     return new StoreError(StoreErrorCode.DISK_FULL, `the disk holding the store ${path} is full (${detail}) while ${doing}; nothing of that write was kept and nothing that depended on it was sent. Free space and start the node again (docs/recovery.md)`, { cause: err })
   }
   if (code === SqliteCode.CORRUPT || code === SqliteCode.NOTADB) {
@@ -76,8 +77,8 @@ function checkIdentity (db: DatabaseSync, path: string, existed: boolean): void 
   db.exec(`CREATE TABLE IF NOT EXISTS ${STORE_ID_TABLE} (id TEXT NOT NULL)`)
   const row = db.prepare(`SELECT id FROM ${STORE_ID_TABLE} LIMIT 1`).get() as { id: string } | undefined
   let expected: string | undefined
-  try { expected = (JSON.parse(readFileSync(marker, 'utf8')) as { id?: string }).id } catch (err: any) {
-    if (err?.code !== 'ENOENT') throw new StoreError(StoreErrorCode.CORRUPT, `${marker}, which names the store it belongs to, cannot be read (${String(err?.message ?? err)}). See docs/recovery.md, "A damaged store"`)
+  try { expected = (JSON.parse(readFileSync(marker, 'utf8')) as { id?: string }).id } catch (err) {
+    if (errorCode(err) !== 'ENOENT') throw new StoreError(StoreErrorCode.CORRUPT, `${marker}, which names the store it belongs to, cannot be read (${errorMessage(err)}). See docs/recovery.md, "A damaged store"`)
   }
   if (expected != null && row?.id !== expected) {
     const what = row == null ? (existed ? 'was emptied' : 'is missing') : 'was replaced by another store'
@@ -132,10 +133,10 @@ export function openStore (init: StoreInit): Store {
     db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (module TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL)`)
     if (path !== ':memory:') checkIdentity(db, path, existed)
     hook?.install(db)
-  } catch (err: any) {
+  } catch (err) {
     try { db?.close() } catch {}
     if (err instanceof StoreError) throw err
-    throw storeFailure(path, err, 'opening it') ?? new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open the store at ${path}: ${String(err?.message ?? err)}`, { cause: err })
+    throw storeFailure(path, err, 'opening it') ?? new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open the store at ${path}: ${errorMessage(err)}`, { cause: err })
   }
   const open = db
 
@@ -182,9 +183,9 @@ export function openStore (init: StoreInit): Store {
           else m.up(open)
           open.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (module, version) VALUES (?, ?) ON CONFLICT(module) DO UPDATE SET version = excluded.version`).run(module, m.version)
         })
-      } catch (err: any) {
+      } catch (err) {
         if (err instanceof StoreError && err.code !== StoreErrorCode.CLOSED) throw err
-        throw new StoreError(StoreErrorCode.MIGRATION_FAILED, `${module} migration ${m.version} failed: ${String(err?.message ?? err)}`, { cause: err })
+        throw new StoreError(StoreErrorCode.MIGRATION_FAILED, `${module} migration ${m.version} failed: ${errorMessage(err)}`, { cause: err })
       }
     }
     hook?.install(open)

@@ -10,6 +10,7 @@
 // shared references, typed-array and date tags), and each of those is another ID for one message.
 import { WireError, WireErrorCode } from './errors.ts'
 import { MAX_CBOR_DEPTH } from './constants.ts'
+import { errorMessage } from '../util/index.ts'
 
 // ---------------------------------------------------------------------------------------------
 // encoding
@@ -339,9 +340,9 @@ export function decodeCbor (bytes: Uint8Array, maxBytes: number, what = 'message
     const v = r.item(0)
     if (r.p !== bytes.length) throw r.malformed(`${bytes.length - r.p} trailing bytes after the item`)
     return v
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof WireError) throw err
     // nothing above throws anything else; should it ever, the caller still gets a WireError
-    throw new WireError(WireErrorCode.MALFORMED, `${what} is not valid CBOR (${String(err?.message ?? err).slice(0, 120)})`)
+    throw new WireError(WireErrorCode.MALFORMED, `${what} is not valid CBOR (${errorMessage(err).slice(0, 120)})`)
   }
 }

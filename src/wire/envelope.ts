@@ -7,6 +7,7 @@ import { arr, bytes, str, uint } from './schema.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES, MAX_TAG_LENGTH, NONCE_MAX_BYTES, NONCE_MIN_BYTES, WIRE_VERSION } from './constants.ts'
 import { verify as verifyNative, verifyNoble, isAcceptablePublicKey } from '../identity/ed25519.ts'
 import type { ReplayWindow } from './replay.ts'
+import { errorMessage } from '../util/index.ts'
 
 export interface Signer {
   publicKey: Uint8Array
@@ -105,9 +106,9 @@ export interface OpenOptions {
 export function openMessage<B = unknown> (data: Uint8Array, opts: OpenOptions = {}): SignedMessage<B> {
   try {
     return openUnsafe<B>(data, opts)
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof WireError) throw err
-    throw new WireError(WireErrorCode.MALFORMED, `undecodable message (${String(err?.message ?? err).slice(0, 120)})`)
+    throw new WireError(WireErrorCode.MALFORMED, `undecodable message (${errorMessage(err).slice(0, 120)})`)
   }
 }
 

@@ -12,7 +12,8 @@ import { signMessage } from '../../src/wire/envelope.ts'
 import type { SignedMessage } from '../../src/wire/envelope.ts'
 import type { Identity } from '../../src/identity/identity.ts'
 import { openStore } from '../../src/store/index.ts'
-import { committeeNode, buildCommittee, signCommitteeFile, encodeFrame, finalizeBytes, leaseLeaf, merkleRoot, Ledger, CommitteeTag, VoteType } from '../../src/committee/index.ts'
+import type { Store } from '../../src/store/index.ts'
+import { committeeNode, committeePersistence, buildCommittee, signCommitteeFile, encodeFrame, decodeFrame, finalizeBytes, leaseLeaf, merkleRoot, Ledger, CommitteeTag, VoteType } from '../../src/committee/index.ts'
 import type { CommitteeFile, CommitteeNode, ProposalBody, VoteBody, HeaderBody, BatchEvent, CertifiedEvent } from '../../src/committee/index.ts'
 import { encodeHeader, idsHash, medianTime, batchValue } from '../../src/committee/batch.ts'
 import { Scheduler } from '../sim/scheduler.ts'
@@ -68,6 +69,10 @@ interface Validator {
   sched: Scheduler
   /** every line it logged */
   log: string[]
+  /** the same, with the level each was logged at */
+  logged: Array<{ level: Level, msg: string, fields: Record<string, unknown> }>
+  /** the level a line was logged at, undefined when it was not */
+  levelOf: (msg: string) => Level | undefined
   /** every frame it sent */
   sent: Uint8Array[]
   batches: BatchEvent[]
@@ -80,11 +85,15 @@ interface Validator {
   close: () => void
 }
 
-/** validator v0 with an empty store and no peers but what the test hands it */
-function validator (): Validator {
+type Level = 'debug' | 'info' | 'warn' | 'error'
+
+/** validator v0 with an empty store (or the one given, which it leaves open) and no peers but what the test hands it */
+function validator (given?: Store): Validator {
   const sched = new Scheduler()
-  const store = openStore({ path: ':memory:' })
+  const store = given ?? openStore({ path: ':memory:' })
   const log: string[] = []
+  const logged: Validator['logged'] = []
+  const at = (level: Level) => (fields: Record<string, unknown>, msg: string): void => { log.push(msg); logged.push({ level, msg, fields }) }
   const sent: Uint8Array[] = []
   const batches: BatchEvent[] = []
   const certified: CertifiedEvent[] = []
@@ -95,7 +104,7 @@ function validator (): Validator {
     store,
     clock: { now, setTimer: (ms, fn) => sched.after(ms, () => { if (alive) fn() }) },
     transport: { broadcast: (d) => sent.push(d), send: (_to, d) => sent.push(d) },
-    logger: (l) => log.push(l)
+    logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }
   })
   node.on('batch', (e) => batches.push(e))
   node.on('certified', (e) => certified.push(e))
@@ -104,13 +113,15 @@ function validator (): Validator {
     node,
     sched,
     log,
+    logged,
+    levelOf: (msg) => logged.find((l) => l.msg === msg)?.level,
     sent,
     batches,
     certified,
     from: (i, frame) => node.handleMessage(`v${i}`, encodeFrame(frame), v[i].publicKey),
     run: (ms) => sched.run(sched.now + ms, () => {}),
     votes: (height, round, type) => sent.map(peek).filter((p) => p.vote != null && p.signer === hx(v[0].publicKey) && p.vote.height === height && p.vote.round === round && p.vote.type === type).map((p) => p.value ?? ''),
-    close: () => { alive = false; node.stop(); store.close() }
+    close: () => { alive = false; node.stop(); if (given == null) store.close() }
   }
 }
 
@@ -136,6 +147,7 @@ test('a synced batch whose commit gathers 2f+1 precommits from two rounds is not
       assert.equal(val.batches, [], 'a commit mixing rounds makes nothing final')
       assert.is(val.node.status().height, 1)
       assert.ok(val.log.slice(before).includes('synced batch 1 lacks a commit'), `refused for its commit: ${val.log.slice(before).join(' | ')}`)
+      assert.is(val.levelOf('synced batch 1 lacks a commit'), 'warn', 'a catch-up refusal is a warning')
     }
     // the honest commit: the same three validators, all in round 1
     val.from(1, sync(p1, [precommit(v[1], 1, 1, h1, GENESIS_TIME + 10), precommit(v[2], 1, 1, h1, GENESIS_TIME + 11), precommit(v[3], 1, 1, h1, GENESIS_TIME + 12)]))
@@ -265,6 +277,8 @@ test('a synced batch whose last commit holds 2f precommits is not applied, even 
     assert.is(val.node.status().height, 2, 'batch 2 is not applied')
     assert.ok(val.log.some((l) => l.includes('is invalid: last commit has 2 precommits; 3 needed')), `refused for its last commit: ${val.log.filter((l) => l.includes('invalid')).join(' | ')}`)
     assert.ok(val.log.includes('batch 2 has 2f+1 precommits but does not check here'))
+    assert.ok(val.logged.filter((l) => l.msg.includes('is invalid')).every((l) => l.level === 'warn'), 'an invalid proposal is a warning')
+    assert.is(val.levelOf('batch 2 has 2f+1 precommits but does not check here'), 'error', 'a decided batch this node cannot check is an error')
     // the honest batch, its last commit a quorum, is applied
     const honest = proposal(ledger, leader, commit.slice(0, 3))
     const hh = valueOf(honest)
@@ -272,6 +286,43 @@ test('a synced batch whose last commit holds 2f precommits is not applied, even 
     assert.equal(val.batches.map((b) => [b.height, hx(b.header)]), [[1, hx(h1)], [2, hx(hh)]])
   } finally {
     val.close()
+  }
+})
+
+test('a validator that signed a finalize for another header at a height refuses to sign again, and warns', () => {
+  // a restarted validator sends the finalize signatures of its last batches again, from what it
+  // signed before; should its store say it signed another header at that height, it must not sign
+  // this one too
+  const other = valueOf(proposal(new Ledger(info), v[2], []))
+  const finalizes = (val: Validator): string[] => val.sent.map((d) => decodeFrame(d)).flatMap((f) => f.kind === 'fin' && hx(f.body.validator) === hx(v[0].publicKey) ? [hx(f.body.header)] : [])
+  const refusal = 'refusing to sign finalize for height 1: signed another header before'
+  for (const signedOther of [false, true]) {
+    const store = openStore({ path: ':memory:' })
+    try {
+      const first = validator(store)
+      first.from(1, sync(p1, [1, 2, 3].map((i) => precommit(v[i], 1, 0, h1, GENESIS_TIME + 10 + i))))
+      assert.is(first.node.status().height, 2, 'batch 1 applied')
+      assert.equal(finalizes(first), [hx(h1)], 'and its finalize signed')
+      first.close()
+      if (signedOther) {
+        store.db.prepare('UPDATE committee_signed SET value = ?, bytes = ? WHERE kind = \'finalize\' AND height = 1').run(other, v[0].sign(finalizeBytes(info.chain, 0, 1, other)))
+      }
+      const again = validator(store)
+      try {
+        assert.is(again.node.status().height, 2, 'batch 1 replayed')
+        if (signedOther) {
+          assert.equal(finalizes(again), [], 'no finalize for batch 1 goes out')
+          assert.is(again.levelOf(refusal), 'warn', `the refusal is a warning: ${again.log.join(' | ')}`)
+        } else {
+          assert.equal(finalizes(again), [hx(h1)], 'the finalize signed before is sent again')
+          assert.is(again.levelOf(refusal), undefined, 'nothing to refuse')
+        }
+      } finally {
+        again.close()
+      }
+    } finally {
+      store.close()
+    }
   }
 })
 

@@ -8,6 +8,8 @@ import { kubernetesRuntime, nginxAnnotations } from '../../src/runtime/index.ts'
 import type { KubernetesRuntime, KubernetesRuntimeInit } from '../../src/runtime/index.ts'
 import { leaseHostname } from '../../src/runtime/ingress/index.ts'
 import type { Expose } from '../../src/sdl/types.ts'
+import { readIngressRecords } from '../../src/runtime/kubernetes-ingress.ts'
+import { ANNOTATION_INGRESS } from '../../src/runtime/constants.ts'
 import { startKubeApiServer } from './kube-api-server.ts'
 import type { KubeApiServer } from './kube-api-server.ts'
 import { manifestOf, newLease, webService } from './manifests.ts'
@@ -216,6 +218,30 @@ test('http_options map to ingress-nginx annotations only where the manifest sets
   assert.equal(nginxAnnotations(undefined), {})
   assert.equal(nginxAnnotations({ nextCases: ['off'] }), { 'nginx.ingress.kubernetes.io/proxy-next-upstream': 'off' })
   assert.equal(nginxAnnotations({ readTimeout: 1 }), { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '1' })
+})
+
+test('ingress records read back from a namespace annotation only when every field has its shape', () => {
+  const record = { service: 'web', port: 8080, hosts: [{ host: 'shop.example.com', generated: false }], annotations: { 'nginx.ingress.kubernetes.io/proxy-body-size': '8m' } }
+  const read = (v: unknown): unknown => readIngressRecords({ [ANNOTATION_INGRESS]: typeof v === 'string' ? v : JSON.stringify(v) })
+  assert.equal(read([record]), [record], 'a well-formed record')
+  assert.is(readIngressRecords({}), undefined, 'no annotation')
+  // someone with access to the namespace edited the annotation: nothing of it is trusted
+  for (const [what, bad] of [
+    ['not JSON', '[{'],
+    ['not a list', record],
+    ['a null entry', [null]],
+    ['port 0', [{ ...record, port: 0 }]],
+    ['port 65536', [{ ...record, port: 65536 }]],
+    ['a port in text', [{ ...record, port: '8080' }]],
+    ['no service', [{ ...record, service: undefined }]],
+    ['hosts not a list', [{ ...record, hosts: 'shop.example.com' }]],
+    ['a host that is no hostname', [{ ...record, hosts: [{ host: 'shop example', generated: false }] }]],
+    ['generated not a boolean', [{ ...record, hosts: [{ host: 'shop.example.com', generated: 'no' }] }]],
+    ['an annotation that is not text', [{ ...record, annotations: { a: 1 } }]],
+    ['no annotations', [{ ...record, annotations: null }]]
+  ] as Array<[string, unknown]>) {
+    assert.is(read(bad), undefined, what)
+  }
 })
 
 test.run()

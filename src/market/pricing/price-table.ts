@@ -7,6 +7,7 @@ import { formatAmount, parseAmount } from '../../wire/amount.ts'
 import { globalEndpoints } from './strategy.ts'
 import type { PricingRequest, PricingStrategy } from './strategy.ts'
 import type { Price, WireResources } from '../../wire/index.ts'
+import { errorMessage } from '../../util/index.ts'
 
 export interface PriceTableConfig {
   /** the denom every price is in; groups whose maxPrice is in another denom get no bid */
@@ -59,8 +60,8 @@ export function priceTable (config: PriceTableConfig): PricingStrategy {
         let amount: string
         try {
           amount = formatAmount(units)
-        } catch (err: any) {
-          throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${g.name} is out of range (${String(err.message)})`)
+        } catch (err) {
+          throw new PricingError(ReasonCode.PRICING_FAILED, `price for group ${g.name} is out of range (${errorMessage(err)})`)
         }
         return { denom: table.denom, amount }
       })
@@ -119,9 +120,9 @@ function readConfig (c: PriceTableConfig): Table {
     if (v === undefined) return 0n
     try {
       return parseAmount(v as string, path)
-    } catch (err: any) {
+    } catch (err) {
       // the field goes into `path`, so a caller can name it in its own terms (souk.yaml's, say)
-      const m = String(err.message)
+      const m = errorMessage(err)
       throw new MarketError(MarketErrorCode.CONFIG, m.startsWith(`${path}: `) ? m.slice(path.length + 2) : m, path)
     }
   }

@@ -15,6 +15,7 @@ import { formatAmount, parseAmount } from '../../wire/amount.ts'
 import { globalEndpoints } from './strategy.ts'
 import type { PriceOptions, PricingRequest, PricingStrategy } from './strategy.ts'
 import type { Price } from '../../wire/index.ts'
+import { errorMessage } from '../../util/index.ts'
 
 export interface ScriptPricingInit {
   /** path of the program; run directly, never through a shell */
@@ -126,8 +127,8 @@ export function scriptPricing (init: ScriptPricingInit): ScriptPricing {
           env: { ...process.env, ...cfg.env },
           cwd: cfg.cwd
         })
-      } catch (err: any) {
-        reject(new PricingError(ReasonCode.PRICING_SCRIPT, `pricing script ${cfg.command} could not start: ${String(err?.message ?? err)}`))
+      } catch (err) {
+        reject(new PricingError(ReasonCode.PRICING_SCRIPT, `pricing script ${cfg.command} could not start: ${errorMessage(err)}`))
         return
       }
       children.add(child)

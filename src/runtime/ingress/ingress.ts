@@ -19,6 +19,7 @@ import { IngressError, IngressErrorCode } from './errors.ts'
 import { normalizeHost } from './hostnames.ts'
 import { routeTable } from './routes.ts'
 import type { IngressRoute, RouteTable } from './routes.ts'
+import { errorCode, errorMessage } from '../../util/index.ts'
 
 export interface IngressInit {
   /** address to listen on; `0.0.0.0` on a server, `127.0.0.1` on a test network */
@@ -194,8 +195,8 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
           let target: Target | undefined
           try {
             target = await pick(found.route, attempt > 0)
-          } catch (err: any) {
-            log?.warn({ lease: found.route.leaseId.slice(0, 12), err: String(err?.message ?? err) }, 'ingress: runtime status failed')
+          } catch (err) {
+            log?.warn({ lease: found.route.leaseId.slice(0, 12), err: errorMessage(err) }, 'ingress: runtime status failed')
             plain(res, 502, 'bad gateway: the lease\'s service cannot be reached now'); return
           }
           if (target == null) {
@@ -212,10 +213,10 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
               resolve(true)
             })
             up.on('timeout', () => { up.destroy(new Error('upstream timed out')) })
-            up.on('error', (err: any) => {
+            up.on('error', (err: unknown) => {
               // a request body may be half sent: retry only when no connection was ever made
               if (!connected && attempt === 0 && !res.headersSent) { resolve(false); return }
-              log?.debug({ lease: found.route.leaseId.slice(0, 12), err: String(err?.message ?? err) }, 'ingress: upstream failed')
+              log?.debug({ lease: found.route.leaseId.slice(0, 12), err: errorMessage(err) }, 'ingress: upstream failed')
               plain(res, 502, 'bad gateway: the service did not answer')
               resolve(true)
             })
@@ -289,19 +290,19 @@ function createIngress (init: IngressInit, components: IngressComponents): Ingre
     s.on('drop', () => { refused('max-connections') })
     s.on('request', onRequest(proto))
     s.on('upgrade', onUpgrade(proto))
-    s.on('clientError', (err: any, socket: Duplex) => {
+    s.on('clientError', (err: Error, socket: Duplex) => {
       // Node's own answers: 431 for headers too large, 408 for too slow, 400 for bad framing
-      const code = err?.code === 'HPE_HEADER_OVERFLOW' ? 431 : err?.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      const code = errorCode(err) === 'HPE_HEADER_OVERFLOW' ? 431 : errorCode(err) === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
       if (code === 431) refused('header-size')
       if (code === 408) refused('timeout')
-      if ((socket as net.Socket).writable && err?.code !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      if ((socket as net.Socket).writable && errorCode(err) !== 'ECONNRESET') socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code] ?? ''}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       socket.destroy()
     })
   }
 
   async function listen (s: http.Server | https.Server, port: number): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: any): void => reject(new IngressError(IngressErrorCode.LISTEN, `cannot listen on ${init.host}:${port}: ${String(err?.message ?? err)}`))
+      const onError = (err: Error): void => reject(new IngressError(IngressErrorCode.LISTEN, `cannot listen on ${init.host}:${port}: ${errorMessage(err)}`))
       s.once('error', onError)
       s.listen(port, init.host, () => { s.off('error', onError); resolve() })
     })

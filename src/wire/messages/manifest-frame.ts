@@ -5,6 +5,7 @@ import { encodeCbor, decodeCbor } from '../codec.ts'
 import { map, field, str, uint, bytes } from '../schema.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES, MAX_MANIFEST_BYTES, MAX_MANIFEST_FRAME_BYTES, MessageTag, WIRE_VERSION } from '../constants.ts'
 import { WireError, WireErrorCode } from '../errors.ts'
+import { errorMessage } from '../../util/index.ts'
 
 export interface ManifestFrame {
   /** the lease's order ID */
@@ -38,8 +39,8 @@ export function decodeManifestFrame (data: Uint8Array): ManifestFrame {
     if (o.update !== undefined) frame.update = bytes(o.update, field('frame', 'update'), { min: 1, max: MAX_ENVELOPE_BYTES })
     if (frame.sequence > 0 && frame.update == null) throw new WireError(WireErrorCode.SCHEMA, 'is required when sequence > 0 (the tenant\'s signed manifest update)', 'frame.update')
     return frame
-  } catch (err: any) {
+  } catch (err) {
     if (err instanceof WireError) throw err
-    throw new WireError(WireErrorCode.MALFORMED, `undecodable manifest frame (${String(err?.message ?? err).slice(0, 120)})`)
+    throw new WireError(WireErrorCode.MALFORMED, `undecodable manifest frame (${errorMessage(err).slice(0, 120)})`)
   }
 }
