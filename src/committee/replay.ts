@@ -42,7 +42,9 @@ export function replay (c: Core): void {
 
 /** what this node signed at the current height decides where it resumes */
 function resume (c: Core, cur: HeightConsensus): void {
-  const rows = c.persist.signedAt(cur.height)
+  // only consensus rows say where it was: a committee file's signature is stored under its epoch
+  // number, which can equal a height, and tallies and finalizes belong to decided heights
+  const rows = c.persist.signedAt(cur.height).filter((r) => r.kind === 'proposal' || r.kind === 'prevote' || r.kind === 'precommit')
   // a node just (re)started does not know whether the others are mid-height: no idle pause
   if (rows.length === 0) { c.driver.scheduleRoundZero(false); return }
   const round = Math.max(...rows.map((r) => r.round))

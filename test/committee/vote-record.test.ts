@@ -13,6 +13,7 @@ import { committeeNode, buildCommittee, signCommitteeFile, encodeFrame, Ledger, 
 import type { CommitteeFile, CommitteeNode, ProposalBody, VoteBody, HeaderBody } from '../../src/committee/index.ts'
 import { encodeHeader, idsHash, batchValue } from '../../src/committee/batch.ts'
 import type { Core } from '../../src/committee/core.ts'
+import { committeePersistence } from '../../src/committee/persist.ts'
 import { Scheduler } from '../sim/scheduler.ts'
 import { peek } from '../sim/peek.ts'
 import { key, FAST, GENESIS_TIME } from './harness.ts'
@@ -79,6 +80,25 @@ test('a restarted validator asked again for a vote it recorded re-sends that vot
     assert.equal(ownVotes(again, VoteType.PRECOMMIT), [{ id: pc.idHex, value: '' }])
     assert.equal(second.evidence(), [])
     second.stop()
+  } finally {
+    store.close()
+  }
+})
+
+test('a committee file signature stored under an epoch number equal to the height does not derail a restart', () => {
+  const store = openStore({ path: ':memory:' })
+  const sched = new Scheduler()
+  try {
+    // epoch 1's file signed before the node went down: its row is (file, height = 1, round 0)
+    committeePersistence(store).recordSigned({ kind: 'file', height: 1, round: 0, value: new Uint8Array(32).fill(7), bytes: new Uint8Array(64).fill(9) })
+    const sent: Uint8Array[] = []
+    const node = boot(store, sched, sent)
+    sched.run(sched.now + 60, () => {})
+    const p1 = batch1()
+    node.handleMessage('v1', encodeFrame({ kind: 'msg', body: p1.bytes }), v[1].publicKey)
+    sched.run(sched.now + 10, () => {})
+    assert.equal(ownVotes(sent, VoteType.PREVOTE).map((x) => x.value), [hx(batchValue(p1).hash)], 'height 1 goes on from round 0 as usual')
+    node.stop()
   } finally {
     store.close()
   }
