@@ -145,7 +145,8 @@ async function defaultRuntime (config: SoukConfig, logger: Logger, owner: string
     return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
   }
   const { dockerRuntime } = await import('../runtime/docker.ts')
-  const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
+  // DOCKER_HOST was weighed against souk.yaml, SOUK_* and --set when the configuration was resolved
+  const dockerHost = p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases
   return dockerRuntime({ dockerHost, hostIp: p.publishHost, pull: 'missing', instance: owner, ...dockerSandboxInit(config, home) })({})
