@@ -22,7 +22,8 @@ import { validatorRole } from './validator-role.ts'
 import { providerRecordOf } from './record-protocol.ts'
 import type { ProviderRecordView } from './record-protocol.ts'
 import type { ValidatorRole } from './validator-role.ts'
-import { providerRole } from './provider-role.ts'
+import { providerRole, providerRoleInit } from './provider-role.ts'
+import { gpusForProvider } from './gpu-offer.ts'
 import type { ProviderRole } from './provider-role.ts'
 import { tenantRole } from './tenant-role.ts'
 import type { TenantRole } from './tenant-role.ts'
@@ -220,7 +221,18 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? await defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics, committeeKeys: () => chain.files().at(-1)?.info.validators ?? [] })
+      const providerLogger = logger.child({ role: 'provider' })
+      provider = providerRole(providerRoleInit(config, home))({
+        identity,
+        net,
+        book,
+        runtime: opts.runtime ?? await defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home),
+        logger: providerLogger,
+        store,
+        metrics,
+        committeeKeys: () => chain.files().at(-1)?.info.validators ?? [],
+        gpus: async () => await gpusForProvider(config, providerLogger)
+      })
       await provider.start()
     }
     if (roles.has('tenant')) {
