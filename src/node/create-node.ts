@@ -236,7 +236,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       await provider.start()
     }
     if (roles.has('tenant')) {
-      tenant = tenantRole(config, { identity, net, book, store, logger: logger.child({ role: 'tenant' }) })
+      tenant = tenantRole(config.tenant)({ identity, net, book, store, logger: logger.child({ role: 'tenant' }) })
       await tenant.start()
     }
   } catch (err) {
