@@ -2,8 +2,7 @@
 // closes, usage, resume on start, and failover (failover.ts) around deploy, status and events.
 import { akashAuditorMap } from '../../config/tenant.ts'
 import { errorMessage } from '../../util/index.ts'
-import { NodeError, NodeErrorCode } from '../errors.ts'
-import { DeployError, DeployErrorCode } from '../errors.ts'
+import { NodeError, NodeErrorCode, DeployError, DeployErrorCode } from '../errors.ts'
 import { openExec } from '../exec-protocol.ts'
 import { failover } from '../failover.ts'
 import type { LeaseRecord } from '../lease-book.ts'
@@ -16,7 +15,7 @@ import { update } from './update.ts'
 import { auditUsage } from './usage.ts'
 import { resume, resumeUnfinished } from './resume.ts'
 import type { TenantContext } from './context.ts'
-import type { Deployment, TenantRole, TenantRoleInit, TenantRoleComponents } from './index.ts'
+import type { CloseProgressEvent, Deployment, TenantRole, TenantRoleInit, TenantRoleComponents } from './index.ts'
 
 export function createTenantRole (init: TenantRoleInit, components: TenantRoleComponents): TenantRole {
   const { book, logger } = components
@@ -92,7 +91,7 @@ export function createTenantRole (init: TenantRoleInit, components: TenantRoleCo
     },
 
     async close (order, reason = '', opts = {}) {
-      const emit = (e: Parameters<NonNullable<typeof opts.onProgress>>[0]): void => { try { opts.onProgress?.(e) } catch {} }
+      const emit = (e: CloseProgressEvent): void => { try { opts.onProgress?.(e) } catch {} }
       const d = deployments.find(order)
       if (d.state === 'closed') return d
       startClose(ctx, d, reason)
