@@ -341,6 +341,14 @@ export function resolveConfig (fileValue: unknown, opts: ResolveConfigOptions): 
   if (fileValue != null) mergeInto(config, fileValue, '', problems, opts.embedded === true)
   const overrides: Record<string, unknown> = {}
   const env = opts.env ?? {}
+  // DOCKER_HOST, the Docker clients' own variable (docs/operations.md, "Configuration"): for
+  // souk.yaml it is an environment layer over the file, under SOUK_PROVIDER_DOCKER_HOST and
+  // --set; a program's configuration (embedded) takes it as the default it may override.
+  const dockerHostEnv = (opts.embedded === true ? process.env : env).DOCKER_HOST
+  if (dockerHostEnv != null && dockerHostEnv !== '') {
+    const programSetIt = opts.embedded === true && isPlainObject(fileValue) && isPlainObject(fileValue.provider) && fileValue.provider.dockerHost != null
+    if (!programSetIt) setPath(overrides, 'provider.dockerHost', dockerHostEnv)
+  }
   for (const p of leafPaths(defaultConfig() as unknown as Record<string, unknown>)) {
     const v = env[envName(p)]
     if (v != null && v !== '') setPath(overrides, p, fromText(v, getPath(config, p)))

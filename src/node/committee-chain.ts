@@ -14,12 +14,29 @@ import type { SoukNode } from '../net/index.ts'
 import { writeSecretFile } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { committeeJson } from './genesis.ts'
+import { errorMessage } from '../util/index.ts'
 import type { Logger } from './logger.ts'
 
 const ANNOUNCE_EVERY_MS = 60_000
 /** extra announcements after an epoch starts: one gossip message can miss a node whose mesh is
  * still forming, and a node without the chain cannot check the new epoch's certificates */
 const ANNOUNCE_AGAIN_MS = [1_000, 3_000, 10_000]
+
+export interface CommitteeChainInit {
+  /** the node home, and the committee file in it (relative), where a grown chain is stored */
+  home: string
+  file: string
+  /** the chain the node starts with */
+  files: CommitteeFile[]
+  /** a validator: announces the chain on gossip */
+  announcer: boolean
+}
+
+export interface CommitteeChainComponents {
+  net: SoukNode
+  identity: Identity
+  logger: Logger
+}
 
 export interface CommitteeChain {
   files: () => CommitteeFile[]
@@ -29,10 +46,16 @@ export interface CommitteeChain {
   onChange: (fn: (files: CommitteeFile[]) => void) => void
   /** validators: publish the chain now, and regularly while the epoch is above 0 */
   announce: () => void
+  /** listens for announced chains on gossip */
+  start: () => void
   stop: () => void
 }
 
-export function committeeChain (init: { home: string, file: string, files: CommitteeFile[] }, components: { net: SoukNode, identity: Identity, logger: Logger, announcer: boolean }): CommitteeChain {
+export function committeeChain (init: CommitteeChainInit): (components: CommitteeChainComponents) => CommitteeChain {
+  return (components) => createCommitteeChain(init, components)
+}
+
+function createCommitteeChain (init: CommitteeChainInit, components: CommitteeChainComponents): CommitteeChain {
   let files = linkCommitteeChain(init.files)
   const genesis = toHex(files[0].info.chain)
   const { net, identity, logger } = components
@@ -40,7 +63,7 @@ export function committeeChain (init: { home: string, file: string, files: Commi
   const changed = (): void => { for (const fn of listeners) fn(files) }
 
   const store = (): void => {
-    writeSecretFile(join(init.home, init.file), committeeJson(files), true).catch((err: any) => logger.warn({ err: String(err?.message ?? err) }, 'could not store the committee chain'))
+    writeSecretFile(join(init.home, init.file), committeeJson(files), true).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'could not store the committee chain'))
   }
 
   const consider = (next: CommitteeFile[], from: string): void => {
@@ -51,8 +74,8 @@ export function committeeChain (init: { home: string, file: string, files: Commi
     }
     try {
       verifyCommitteeChain(next)
-    } catch (err: any) {
-      logger.warn({ from, err: String(err?.message ?? err) }, 'ignored a committee chain that does not verify')
+    } catch (err) {
+      logger.warn({ from, err: errorMessage(err) }, 'ignored a committee chain that does not verify')
       return
     }
     if (toHex(next[0].info.chain) !== genesis) return
@@ -62,15 +85,7 @@ export function committeeChain (init: { home: string, file: string, files: Commi
     changed()
   }
 
-  // The committee's own traffic runs on its stream protocol; nothing travels on the committee
-  // gossip topic, so anything offered there is refused before its signature is checked.
-  const closeTopic = net.gossip.addPrecheck(Topic.COMMITTEE, () => 'nothing travels on the committee topic: validators talk on /souk/committee/1.0.0')
-  const unsub = net.gossip.onMessage(Topic.LEASES, (m: SignedMessage) => {
-    if (m.tag !== MessageTag.COMMITTEE_CHAIN) return
-    try {
-      consider(parseCommitteeFiles(Buffer.from((m.body as CommitteeChainBody).chain).toString('utf8'), 'announced committee chain'), toHex(m.signer))
-    } catch {}
-  })
+  const undo: Array<() => void> = []
 
   let timer: NodeJS.Timeout | undefined
   const again: NodeJS.Timeout[] = []
@@ -85,20 +100,32 @@ export function committeeChain (init: { home: string, file: string, files: Commi
     adopt (next) {
       // a validator's own chain extends what it announced before; anything else is not taken
       if (extendsChain(files, next)) { files = linkCommitteeChain(next); store(); changed() }
-      if (!components.announcer) return
+      if (!init.announcer) return
       publish()
       for (const t of again.splice(0)) clearTimeout(t)
       for (const ms of ANNOUNCE_AGAIN_MS) again.push(setTimeout(publish, ms).unref())
     },
     onChange (fn) { listeners.push(fn) },
     announce () {
-      if (!components.announcer) return
+      if (!init.announcer) return
       publish()
       timer ??= setInterval(publish, ANNOUNCE_EVERY_MS).unref()
     },
+    start () {
+      // The committee's own traffic runs on its stream protocol; nothing travels on the committee
+      // gossip topic, so anything offered there is refused before its signature is checked.
+      undo.push(net.gossip.addPrecheck(Topic.COMMITTEE, () => 'nothing travels on the committee topic: validators talk on /souk/committee/1.0.0'))
+      undo.push(net.gossip.onMessage(Topic.LEASES, (m: SignedMessage) => {
+        if (m.tag !== MessageTag.COMMITTEE_CHAIN) return
+        // gossip validation checked the body against the message's tag
+        const body = m.body as CommitteeChainBody
+        try {
+          consider(parseCommitteeFiles(Buffer.from(body.chain).toString('utf8'), 'announced committee chain'), toHex(m.signer))
+        } catch {}
+      }))
+    },
     stop () {
-      unsub()
-      closeTopic()
+      for (const u of undo.splice(0)) u()
       if (timer != null) clearInterval(timer)
       for (const t of again.splice(0)) clearTimeout(t)
     }

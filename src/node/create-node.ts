@@ -22,7 +22,8 @@ import { validatorRole } from './validator-role.ts'
 import { providerRecordOf } from './record-protocol.ts'
 import type { ProviderRecordView } from './record-protocol.ts'
 import type { ValidatorRole } from './validator-role.ts'
-import { providerRole } from './provider-role.ts'
+import { providerRole, providerRoleInit } from './provider-role.ts'
+import { gpusForProvider } from './gpu-offer.ts'
 import type { ProviderRole } from './provider-role.ts'
 import { tenantRole } from './tenant-role.ts'
 import type { TenantRole } from './tenant-role.ts'
@@ -31,6 +32,7 @@ import { committeeChain } from './committee-chain.ts'
 import type { Logger } from './logger.ts'
 import { NodeError, NodeErrorCode } from './errors.ts'
 import { mergeConfig } from './config-merge.ts'
+import { errorMessage } from '../util/index.ts'
 import type { SoukConfigInput } from './config-merge.ts'
 import { acquireHome } from './home-guard.ts'
 import type { HomeGuard } from './home-guard.ts'
@@ -145,10 +147,21 @@ async function defaultRuntime (config: SoukConfig, logger: Logger, owner: string
     return kubernetesRuntime({ ...(p.kubeconfig === '' ? {} : { kubeconfig: p.kubeconfig }), ...kubernetesSandboxInit(config), ...kubernetesIngressInit(config) })({})
   }
   const { dockerRuntime } = await import('../runtime/docker.ts')
-  const dockerHost = process.env.DOCKER_HOST ?? p.dockerHost
+  // DOCKER_HOST was weighed against souk.yaml, SOUK_* and --set when the configuration was resolved
+  const dockerHost = p.dockerHost
   logger.debug({ dockerHost }, 'docker runtime')
   // the owner label keeps providers that share one engine from adopting or removing each other's leases
   return dockerRuntime({ dockerHost, hostIp: p.publishHost, pull: 'missing', instance: owner, ...dockerSandboxInit(config, home) })({})
+}
+
+/** one of the node's services, as the node stops it */
+interface Service { name: string, stop: () => void | Promise<void> }
+
+/** starts a service and puts it on the list the node stops in reverse */
+async function start (running: Service[], name: string, service: { start: () => Promise<void>, stop: () => Promise<void> }): Promise<void> {
+  // on the list before it starts: what a failed start began is stopped with the rest
+  running.push({ name, stop: async () => { await service.stop() } })
+  await service.start()
 }
 
 export async function createNode (opts: CreateNodeOptions): Promise<Souk> {
@@ -202,35 +215,57 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
     store.close()
     throw err
   }
-  const chain = committeeChain({ home, file: config.committee.file, files }, { net, identity, logger, announcer: config.roles.includes('validator') })
+  // the node's services, started in dependency order (network, committee chain, validator,
+  // provider, tenant) and stopped in reverse, the store last
+  const running: Service[] = [{ name: 'store', stop: () => { store.close() } }, { name: 'network', stop: async () => { await net.stop() } }]
+  const stopAll = async (): Promise<void> => {
+    for (const s of running.splice(0).reverse()) {
+      try {
+        await s.stop()
+      } catch (err) {
+        logger.warn({ service: s.name, err: errorMessage(err) }, 'stop failed')
+      }
+    }
+  }
+  const roles = new Set(config.roles)
+  const chain = committeeChain({ home, file: config.committee.file, files, announcer: roles.has('validator') })({ net, identity, logger })
+  chain.start()
+  running.push({ name: 'committee chain', stop: () => { chain.stop() } })
   book = leaseBook({ committee: () => chain.files() })({ gossip: net.gossip, metrics })
   const lb = book
   chain.onChange(() => { lb.committeeChanged() })
 
-  const roles = new Set(config.roles)
   let provider: ProviderRole | undefined
   let tenant: TenantRole | undefined
   try {
     if (roles.has('validator')) {
-      validator = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs, minBatchIntervalMs: config.committee.minBatchIntervalMs, idleBatchIntervalMs: config.committee.idleBatchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
-      const v = validator
+      const v = validatorRole({ committeeFiles: files, batchIntervalMs: config.committee.batchIntervalMs, minBatchIntervalMs: config.committee.minBatchIntervalMs, idleBatchIntervalMs: config.committee.idleBatchIntervalMs })({ identity, net, store, book, logger: logger.child({ role: 'validator' }) })
+      validator = v
       v.committee.on('epoch', () => { chain.adopt(v.committee.committeeFiles()) })
-      await validator.start()
+      await start(running, 'validator', v)
       chain.announce()
     }
     if (roles.has('provider')) {
-      provider = await providerRole(config, { identity, net, book, runtime: opts.runtime ?? await defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home), logger: logger.child({ role: 'provider' }), home, store, metrics, committeeKeys: () => chain.files().at(-1)?.info.validators ?? [] })
-      await provider.start()
+      const providerLogger = logger.child({ role: 'provider' })
+      provider = providerRole(providerRoleInit(config, home))({
+        identity,
+        net,
+        book,
+        runtime: opts.runtime ?? await defaultRuntime(config, logger, `souk-${identity.peerId.toString().slice(-12)}`, home),
+        logger: providerLogger,
+        store,
+        metrics,
+        committeeKeys: () => chain.files().at(-1)?.info.validators ?? [],
+        gpus: async () => await gpusForProvider(config, providerLogger)
+      })
+      await start(running, 'provider', provider)
     }
     if (roles.has('tenant')) {
-      tenant = tenantRole(config, { identity, net, book, store, logger: logger.child({ role: 'tenant' }) })
-      await tenant.start()
+      tenant = tenantRole(config.tenant)({ identity, net, book, store, logger: logger.child({ role: 'tenant' }) })
+      await start(running, 'tenant', tenant)
     }
   } catch (err) {
-    await provider?.stop().catch(() => {})
-    await validator?.stop().catch(() => {})
-    await net.stop().catch(() => {})
-    store.close()
+    await stopAll()
     throw err
   }
 
@@ -289,12 +324,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
       stopped = true
       events.safeDispatchEvent('node:stop', {})
       for (const off of unforward) off()
-      await tenant?.stop().catch(() => {})
-      await provider?.stop().catch((err: unknown) => logger.warn({ err: String((err as Error | undefined)?.message ?? err) }, 'provider stop'))
-      await validator?.stop().catch((err: unknown) => logger.warn({ err: String((err as Error | undefined)?.message ?? err) }, 'validator stop'))
-      chain.stop()
-      await net.stop().catch(() => {})
-      store.close()
+      await stopAll()
       await guard.release()
     }
   }

@@ -9,8 +9,9 @@ import type { WireAccept } from '../wire/index.ts'
 import type { LeaseEvent } from '../net/index.ts'
 import type { LoadedSdl } from '../sdl/index.ts'
 import { publicKeyOfPeerId } from '../identity/index.ts'
+import { errorCode, errorMessage } from '../util/index.ts'
 import type { Logger } from './logger.ts'
-import type { Deployment, DeployOptions, DeployProgressEvent } from './tenant-role.ts'
+import type { Deployment, DeployOptions, DeployProgressEvent } from './tenant/index.ts'
 
 /** how one deployment fails over (souk.yaml `tenant.failover`, or per deployment) */
 export interface FailoverSettings {
@@ -181,14 +182,14 @@ export function failover (kit: FailoverKit): Failover {
             emit?.(e)
           }
         })
-      } catch (err: any) {
+      } catch (err) {
         const failed = d.replacedBy != null ? kit.get(d.replacedBy) : undefined
         if (failed != null && failed.state === 'failed' && failed.closeCode === CloseCode.PROVIDER_FAILED && !kit.stopping.aborted) {
           // the next provider never took the manifest either: fail over from it (bounded by maxFailovers)
           busy.delete(d.order)
           return await failFrom(failed, emit)
         }
-        const why = `ordering again failed: ${String(err?.message ?? err)}`
+        const why = `ordering again failed: ${errorMessage(err)}`
         const tip = failed ?? d
         if (!kit.stopping.aborted) {
           // on the lease that was lost and on the order that did not replace it
@@ -216,7 +217,7 @@ export function failover (kit: FailoverKit): Failover {
   }
 
   const background = (what: string, p: Promise<unknown>): void => {
-    const q = p.catch((err: any) => { if (!kit.stopping.aborted) logger.warn({ err: String(err?.message ?? err) }, what) })
+    const q = p.catch((err: unknown) => { if (!kit.stopping.aborted) logger.warn({ err: errorMessage(err) }, what) })
     running.add(q)
     void q.finally(() => running.delete(q))
   }
@@ -303,10 +304,10 @@ export function failover (kit: FailoverKit): Failover {
       const cur = latest(first)
       const chain = chainOf(first)
       const history = cur.history ?? []
-      const r = await kit.status(cur.order, opts).catch((err) => {
+      const r = await kit.status(cur.order, opts).catch((err: unknown) => {
         if (chain.length <= 1) throw err
         // the last lease's provider is unreachable too: the history still says what happened
-        return { deployment: cur, error: { code: err?.code, message: String(err?.message ?? err) } }
+        return { deployment: cur, error: { code: errorCode(err), message: errorMessage(err) } }
       }) as Record<string, unknown>
       return chain.length > 1 || history.length > 0 ? { ...r, asked: first.order, chain: chain.map((x) => ({ order: x.order, provider: x.provider, state: x.state, reason: x.reason })), history } : r
     },

@@ -8,9 +8,10 @@ import type { GpuDevice, GpuSupport } from '../runtime/index.ts'
 import type { SoukConfig } from '../config/index.ts'
 import type { Logger } from './logger.ts'
 import { runtimeEndpoint } from './runtime-endpoint.ts'
+import { errorMessage } from '../util/index.ts'
 
 /** asks the provider's engine or cluster whether it can attach GPUs */
-export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport> {
+export async function runtimeGpuSupport (config: Pick<SoukConfig, 'provider'>): Promise<GpuSupport> {
   if (config.provider.runtime === 'kubernetes') {
     const k8s = await import('@kubernetes/client-node')
     const kc = new k8s.KubeConfig()
@@ -18,7 +19,7 @@ export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport
       if (config.provider.kubeconfig !== '') kc.loadFromFile(config.provider.kubeconfig)
       else kc.loadFromDefault()
     } catch (err) {
-      return { reason: `the kubeconfig did not load (${String((err as { message?: unknown } | null)?.message ?? err).slice(0, 160)}); GPUs are not offered` }
+      return { reason: `the kubeconfig did not load (${errorMessage(err).slice(0, 160)}); GPUs are not offered` }
     }
     return await checkKubernetesGpuSupport(kc)
   }
@@ -28,7 +29,7 @@ export async function runtimeGpuSupport (config: SoukConfig): Promise<GpuSupport
 }
 
 /** nvidia-smi's GPUs that the runtime can attach; the reason for any left out goes to the log */
-export async function gpusForProvider (config: SoukConfig, logger?: Logger, opts: { detect?: () => Promise<GpuDevice[]> } = {}): Promise<GpuDevice[]> {
+export async function gpusForProvider (config: Pick<SoukConfig, 'provider'>, logger?: Logger, opts: { detect?: () => Promise<GpuDevice[]> } = {}): Promise<GpuDevice[]> {
   const detected = await (opts.detect ?? (async () => await detectNvidiaGpus()))().catch(() => [])
   if (detected.length === 0) return []
   const offer = gpusToOffer(detected, await runtimeGpuSupport(config))

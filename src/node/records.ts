@@ -21,11 +21,15 @@ export interface Records<T> {
 }
 
 // `this[k]` is the value before toJSON, which turns a Buffer into { type, data }
-function replacer (this: any, k: string, v: unknown): unknown {
+function replacer (this: Record<string, unknown>, k: string, v: unknown): unknown {
   const raw = this[k]
   return raw instanceof Uint8Array ? { $bytes: Buffer.from(raw).toString('base64') } : v
 }
-const reviver = (_k: string, v: any): unknown => v != null && typeof v === 'object' && typeof v.$bytes === 'string' && Object.keys(v).length === 1 ? new Uint8Array(Buffer.from(v.$bytes, 'base64')) : v
+function reviver (_k: string, v: unknown): unknown {
+  if (v == null || typeof v !== 'object' || Object.keys(v).length !== 1) return v
+  const b64 = (v as { $bytes?: unknown }).$bytes
+  return typeof b64 === 'string' ? new Uint8Array(Buffer.from(b64, 'base64')) : v
+}
 
 export function records<T> (store: Store, kind: string): Records<T> {
   store.migrate(MODULE, MIGRATIONS)

@@ -29,6 +29,27 @@ test('the file, then environment, then --set override each other in that order',
   assert.is(c.tenant.bidWindowMs, 750)
 })
 
+test('DOCKER_HOST overrides souk.yaml, and SOUK_PROVIDER_DOCKER_HOST and --set override it', () => {
+  const file = { roles: ['provider'], provider: { dockerHost: 'unix:///file.sock' } }
+  assert.is(resolveConfig(file, { env: {} }).provider.dockerHost, 'unix:///file.sock')
+  assert.is(resolveConfig(file, { env: { DOCKER_HOST: 'tcp://env:2375' } }).provider.dockerHost, 'tcp://env:2375')
+  assert.is(resolveConfig(file, { env: { DOCKER_HOST: '' } }).provider.dockerHost, 'unix:///file.sock')
+  assert.is(resolveConfig(file, { env: { DOCKER_HOST: 'tcp://env:2375', SOUK_PROVIDER_DOCKER_HOST: 'tcp://souk:2375' } }).provider.dockerHost, 'tcp://souk:2375')
+  assert.is(resolveConfig(file, { env: { DOCKER_HOST: 'tcp://env:2375' }, set: ['provider.dockerHost=tcp://flag:2375'] }).provider.dockerHost, 'tcp://flag:2375')
+})
+
+test('a program\'s configuration takes DOCKER_HOST as the default and wins when it names an engine', () => {
+  const before = process.env.DOCKER_HOST
+  process.env.DOCKER_HOST = 'tcp://env:2375'
+  try {
+    assert.is(resolveConfig({ roles: ['provider'] }, { env: {}, embedded: true }).provider.dockerHost, 'tcp://env:2375')
+    assert.is(resolveConfig({ roles: ['provider'], provider: { dockerHost: 'unix:///mine.sock' } }, { env: {}, embedded: true }).provider.dockerHost, 'unix:///mine.sock')
+  } finally {
+    if (before == null) delete process.env.DOCKER_HOST
+    else process.env.DOCKER_HOST = before
+  }
+})
+
 test('bad settings are all named by path', () => {
   try {
     resolveConfig({ roles: ['miner'], provider: { runtime: 'podman', cpu: -1, prices: { cpu: 'cheap' } }, tenant: { decisionTimeoutMs: 0 }, network: { relayCircuitDataLimit: -5 }, bogus: 1 }, { env: {} })
