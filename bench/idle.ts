@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { devnetUp, devnetDown } from '../src/node/devnet.ts'
 import type { DevnetNode } from '../src/node/devnet.ts'
+import { errorMessage } from '../src/util/index.ts'
 
 const idleSeconds = Number(process.argv.find((a) => a.startsWith('--idle='))?.split('=')[1] ?? 60)
 if (!Number.isFinite(idleSeconds) || idleSeconds < 0) { process.stderr.write('bench:idle: --idle must be a number of seconds\n'); process.exit(1) }
@@ -35,8 +36,8 @@ try {
   }
   const mb = (role: DevnetNode['role']): string => (byRole.get(role) ?? NaN).toFixed(0)
   process.stdout.write(`idle tenant_mb=${mb('tenant')} validator_mb=${mb('validator')} provider_mb=${mb('provider')}\n`)
-} catch (err: any) {
-  process.stderr.write(`bench:idle: ${String(err?.message ?? err)}\n`)
+} catch (err) {
+  process.stderr.write(`bench:idle: ${errorMessage(err)}\n`)
   code = 1
 } finally {
   await devnetDown(dir).catch(() => {})
