@@ -8,6 +8,7 @@ import { autoNAT } from '@libp2p/autonat'
 import type { AutoNATServiceInit } from '@libp2p/autonat'
 
 type Components = Parameters<ReturnType<typeof autoNAT>>[0]
+type OpenConnection = Components['connectionManager']['openConnection']
 
 /** autoNAT() whose server side dials each address anew */
 export function freshDialAutoNAT (init: AutoNATServiceInit = {}): (components: Components) => unknown {
@@ -19,7 +20,7 @@ export function freshDialAutoNAT (init: AutoNATServiceInit = {}): (components: C
         if (prop === 'openConnection') {
           // the dial-back passes one multiaddr; the random walk that finds peers to ask passes a
           // peer's address list and may reuse a connection as usual
-          return async (peer: any, options: any = {}) => await target.openConnection(peer, Array.isArray(peer) ? options : { ...options, force: true })
+          return async (peer: Parameters<OpenConnection>[0], options: Parameters<OpenConnection>[1] = {}) => await target.openConnection(peer, Array.isArray(peer) ? options : { ...options, force: true })
         }
         const v = Reflect.get(target, prop, receiver)
         return typeof v === 'function' ? v.bind(target) : v

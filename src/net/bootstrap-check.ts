@@ -82,7 +82,7 @@ export function bootstrapWatch (libp2p: Libp2p, peers: Array<{ address: string, 
       const timeout = AbortSignal.timeout(BOOTSTRAP_DIAL_TIMEOUT_MS)
       await libp2p.dial(p.ma, { signal: signal != null ? AbortSignal.any([signal, timeout]) : timeout })
       onConnect(new CustomEvent('peer:connect', { detail: p.id }))
-    } catch (err: any) {
+    } catch (err) {
       if (signal?.aborted === true) return
       const e = explainDialError(err, p.address, s.peerId)
       const changed = s.state !== 'failed' || s.reason !== e.reason

@@ -33,8 +33,8 @@ export function coalesceWrites (maConn: MultiaddrConnection): MultiaddrConnectio
 function wrapUpgrader (upgrader: Upgrader): Upgrader {
   return new Proxy(upgrader, {
     get (target, prop, receiver) {
-      if (prop === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: any) => await target.upgradeInbound(coalesceWrites(maConn), opts)
-      if (prop === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: any) => await target.upgradeOutbound(coalesceWrites(maConn), opts)
+      if (prop === 'upgradeInbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeInbound']>[1]) => await target.upgradeInbound(coalesceWrites(maConn), opts)
+      if (prop === 'upgradeOutbound') return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) => await target.upgradeOutbound(coalesceWrites(maConn), opts)
       const v = Reflect.get(target, prop, receiver)
       return typeof v === 'function' ? v.bind(target) : v
     }
@@ -47,8 +47,8 @@ export function withCoalescedWrites<C> (factory: (components: C) => Transport): 
     const transport = factory(components)
     return new Proxy(transport, {
       get (target, prop, receiver) {
-        if (prop === 'dial') return async (ma: any, opts: any) => await target.dial(ma, { ...opts, upgrader: wrapUpgrader(opts.upgrader) })
-        if (prop === 'createListener') return (opts: any) => target.createListener({ ...opts, upgrader: wrapUpgrader(opts.upgrader) })
+        if (prop === 'dial') return async (ma: Parameters<Transport['dial']>[0], opts: Parameters<Transport['dial']>[1]) => await target.dial(ma, { ...opts, upgrader: wrapUpgrader(opts.upgrader) })
+        if (prop === 'createListener') return (opts: Parameters<Transport['createListener']>[0]) => target.createListener({ ...opts, upgrader: wrapUpgrader(opts.upgrader) })
         const v = Reflect.get(target, prop, receiver)
         return typeof v === 'function' ? v.bind(target) : v
       }

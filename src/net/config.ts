@@ -4,6 +4,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../identity/index.ts'
 import type { ReplayWindowInit } from '../wire/index.ts'
 import { NetError, NetErrorCode } from './errors.ts'
+import { errorMessage } from '../util/index.ts'
 import type { TopicPolicies } from './validator.ts'
 import type { PenaltyBookInit } from './penalties.ts'
 import type { NetMetrics } from './metrics.ts'
@@ -110,8 +111,8 @@ function checkAddrs (v: unknown, path: string, needPeer: boolean): void {
     let ma
     try {
       ma = multiaddr(a)
-    } catch (err: any) {
-      fail(`${path}[${i}]`, `not a multiaddr (${String(err?.message ?? err).slice(0, 100)})`)
+    } catch (err) {
+      fail(`${path}[${i}]`, `not a multiaddr (${errorMessage(err).slice(0, 100)})`)
     }
     if (needPeer && ma.getComponents().findLast((c) => c.name === 'p2p') == null) fail(`${path}[${i}]`, 'must end in /p2p/<peer id>')
   })
@@ -138,7 +139,7 @@ export function validateNetConfig (c: SoukNetConfig, prefix = 'net'): void {
   checkInt(c.relay?.circuitDataLimitBytes, p('relay.circuitDataLimitBytes'), 0, Number.MAX_SAFE_INTEGER)
   checkInt(c.relay?.circuitDurationMs, p('relay.circuitDurationMs'), 0, 7 * 24 * 3600_000)
   if (c.wan !== undefined) {
-    try { checkWanSettings(c.wan) } catch (err: any) { fail(p('wan'), String(err?.message ?? err)) }
+    try { checkWanSettings(c.wan) } catch (err) { fail(p('wan'), errorMessage(err)) }
   }
   const g = c.gossip
   if (g != null) {

@@ -4,6 +4,7 @@
 import type { PeerId } from '@libp2p/interface'
 import type { ReplayWindows, SignedMessage } from '../wire/index.ts'
 import { NetError, NetErrorCode } from './errors.ts'
+import { errorMessage } from '../util/index.ts'
 import type { GossipValidator, ValidationResult, Precheck } from './validator.ts'
 import type { PubSub } from './pubsub.ts'
 import { MetricName } from './metrics.ts'
@@ -81,8 +82,8 @@ export function soukGossip (components: SoukGossipComponents): SoukGossip {
         const r = await pubsub.publish(topic, msg.bytes)
         published?.inc({ topic })
         return r
-      } catch (err: any) {
-        throw new NetError(NetErrorCode.PUBLISH, `publishing on ${topic} failed: ${String(err?.message ?? err)}`)
+      } catch (err) {
+        throw new NetError(NetErrorCode.PUBLISH, `publishing on ${topic} failed: ${errorMessage(err)}`)
       }
     },
     onMessage (topic, handler) {

@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import { mkdir } from 'node:fs/promises'
 import { createLibp2p } from 'libp2p'
+import type { Libp2pInit, ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -14,7 +15,9 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
 import { applyLengthPrefixRule } from './length-prefix.ts'
 import { identify, identifyPush } from '@libp2p/identify'
+import type { Identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
 import { withCoalescedWrites } from './coalesce.ts'
 import { gossipsub } from '@libp2p/gossipsub'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
@@ -61,8 +64,8 @@ import type { ClockOffset } from './time.ts'
 import type { LeaseHandlerInit, LeaseRequest, LeaseRequestOptions, LeaseResponse } from './lease.ts'
 
 export interface SoukServices extends Record<string, unknown> {
-  identify: unknown
-  ping: unknown
+  identify: Identify
+  ping: Ping
   pubsub: GossipSub
   dht: KadDHT
 }
@@ -138,7 +141,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   const listen = [...(config.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
   for (const r of config.relay?.reserveOn ?? []) listen.push(`${r}/p2p-circuit`)
 
-  const peerDiscovery: Array<(components: any) => PeerDiscovery> = []
+  const peerDiscovery: NonNullable<Libp2pInit['peerDiscovery']> = []
   if ((config.bootstrap?.length ?? 0) > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap!, timeout: 100 }))
   if (config.mdns === true) peerDiscovery.push(mdns({ serviceTag: '_souk._udp.local' }))
 
@@ -146,7 +149,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   const meshD = g.D ?? MESH_D
   const mesh = { D: meshD, Dlo: g.Dlo ?? (g.D != null ? Math.max(1, meshD - 1) : MESH_D_LO), Dhi: g.Dhi ?? (g.D != null ? meshD * 2 : MESH_D_HI) }
 
-  const services: Record<string, (components: any) => unknown> = {
+  const services: ServiceFactoryMap<SoukServices> = {
     identify: identify(),
     // protocols a role registers after the network is up (a provider's explain, lease and manifest
     // handlers) reach peers that connected before: a provider restarting with the same peer ID is
@@ -229,7 +232,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     // peer anyway).
     connectionMonitor: { enabled: false },
     transportManager: { faultTolerance: FaultTolerance.NO_FATAL },
-    services: services as any,
+    services,
     start: false
   })
 

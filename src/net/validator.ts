@@ -17,6 +17,7 @@ import type { RateLimit } from './rate-limit.ts'
 import type { NetMetrics, Counter } from './metrics.ts'
 import type { PenaltyBook } from './penalties.ts'
 import type { PeerId } from '@libp2p/interface'
+import { errorMessage } from '../util/index.ts'
 
 /** What a topic carries and how much of it one peer or signer may send. */
 export interface TopicPolicy {
@@ -188,9 +189,9 @@ export function gossipValidator (init: GossipValidatorInit = {}): (components: G
         }
         const ok = init.verifier === 'noble' ? verifyNoble(msg.sig, msg.payload, msg.signer) : verify(msg.sig, msg.payload, msg.signer)
         if (!ok) throw new WireError(WireErrorCode.BAD_SIGNATURE, `${msg.tag} signature does not verify`)
-      } catch (err: any) {
+      } catch (err) {
         if (err instanceof WireError) return refuse(topic, err.code, err.message)
-        return refuse(topic, GossipErrorCode.INTERNAL, String(err?.message ?? err))
+        return refuse(topic, GossipErrorCode.INTERNAL, errorMessage(err))
       }
       if (opts.rateLimit !== false && s.signers != null) {
         const signerKey = Buffer.from(msg.signer).toString('base64')

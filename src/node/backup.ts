@@ -13,6 +13,7 @@ import { hostname } from 'node:os'
 import { basename, isAbsolute, join, resolve } from 'node:path'
 import { CONFIG_FILE } from '../config/index.ts'
 import { keyFilePath } from '../identity/index.ts'
+import { errorMessage } from '../util/index.ts'
 import { NodeError, NodeErrorCode } from './errors.ts'
 import { acquireHome } from './home-guard.ts'
 
@@ -84,8 +85,8 @@ export async function backupHome (src: BackupSource, dirIn: string): Promise<Bac
   try {
     db.exec('PRAGMA busy_timeout = 5000')
     await sqliteBackup(db, join(dir, STORE_FILE))
-  } catch (err: any) {
-    throw new NodeError(NodeErrorCode.BACKUP_FAILED, `copying the store ${storePath} failed: ${String(err?.message ?? err)}`)
+  } catch (err) {
+    throw new NodeError(NodeErrorCode.BACKUP_FAILED, `copying the store ${storePath} failed: ${errorMessage(err)}`)
   } finally {
     db.close()
   }

@@ -3,6 +3,7 @@
 import { join, dirname } from 'node:path'
 import { statfsSync } from 'node:fs'
 import { writeFile, rm, chmod, mkdir } from 'node:fs/promises'
+import { flushCompileCache } from 'node:module'
 import { createNode } from './create-node.ts'
 import { StoreError, StoreErrorCode, storeFailure, MIN_FREE_BYTES } from '../store/index.ts'
 import type { Souk } from './create-node.ts'
@@ -110,5 +111,8 @@ export async function startDaemon (home: string, opts: { set?: string[] } = {}):
   await writeFile(join(home, READY_FILE), JSON.stringify({ pid: process.pid, peerId: node.peerId, addresses: node.net.multiaddrs(), roles: node.config.roles, metricsPort: port }, null, 2) + '\n', { mode: 0o600 })
   logger.info({ peerId: node.peerId, roles: node.config.roles, addresses: node.net.multiaddrs(), reachability: reach.current, metrics: `http://${config.api.metricsHost}:${port}/metrics` }, 'node started')
   reach.start()
+  // every module the node needs is loaded now: writing the compile cache here rather than at exit
+  // lets the next start (after a crash or a kill too) skip compiling and type stripping
+  flushCompileCache()
   return { node, stopped, stop }
 }

@@ -8,6 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { detectNvidiaGpus } from '../runtime/nvidia-smi.ts'
 import type { GpuSupport } from '../runtime/index.ts'
 import { peerIdOfPublicKey } from '../identity/index.ts'
+import { errorMessage } from '../util/index.ts'
 import type { Souk } from './create-node.ts'
 import { runtimeEndpoint } from './runtime-endpoint.ts'
 
@@ -153,11 +154,11 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     try {
       const leases = await within(runtimeTimeoutMs, p.runtime.list())
       return { name: 'runtime', status: 'ok', detail: `${p.runtime.name} at ${endpoint} answers (${leases.length} lease${leases.length === 1 ? '' : 's'} deployed)` }
-    } catch (err: any) {
+    } catch (err) {
       return {
         name: 'runtime',
         status: 'fail',
-        detail: `${p.runtime.name} at ${endpoint} does not answer: ${String(err?.message ?? err).slice(0, 200)}`,
+        detail: `${p.runtime.name} at ${endpoint} does not answer: ${errorMessage(err).slice(0, 200)}`,
         fix: p.runtime.name === 'docker'
           ? 'start the Docker engine, or point provider.dockerHost at it (DOCKER_HOST in souk\'s environment overrides souk.yaml); new leases cannot start until it answers'
           : 'check the kubeconfig (provider.kubeconfig) and that the cluster\'s API server answers'
@@ -172,8 +173,8 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     let st: { declinedStorage?: Array<{ kind: string, why: string }>, acceptedUnenforcedStorage?: Array<{ kind: string, why: string }> }
     try {
       st = await within(runtimeTimeoutMs, p.status()) as typeof st
-    } catch (err: any) {
-      return { name: 'storage', status: 'skip', detail: `provider status unavailable: ${String(err?.message ?? err).slice(0, 200)}` }
+    } catch (err) {
+      return { name: 'storage', status: 'skip', detail: `provider status unavailable: ${errorMessage(err).slice(0, 200)}` }
     }
     const declined = st.declinedStorage ?? []
     const accepted = st.acceptedUnenforcedStorage ?? []
@@ -221,8 +222,8 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
       const detail = `${fmtBytes(free)} free of ${fmtBytes(total)} (${(ratio * 100).toFixed(0)} %) at ${node.home}`
       if (free < minFreeBytes || ratio < minFreeRatio) return { name: 'disk', status: 'fail', detail, fix: 'free space on that file system: the store writes every lease and vote there, and a full disk stops the node' }
       return { name: 'disk', status: 'ok', detail }
-    } catch (err: any) {
-      return { name: 'disk', status: 'fail', detail: `cannot read the file system of ${node.home}: ${String(err?.message ?? err)}`, fix: 'check the node home' }
+    } catch (err) {
+      return { name: 'disk', status: 'fail', detail: `cannot read the file system of ${node.home}: ${errorMessage(err)}`, fix: 'check the node home' }
     }
   }
 

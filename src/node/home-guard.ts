@@ -7,6 +7,7 @@ import { open, readFile, unlink, mkdir } from 'node:fs/promises'
 import { unlinkSync, readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
+import { errorCode } from '../util/index.ts'
 import { NodeError, NodeErrorCode, HomeInUseError } from './errors.ts'
 
 export const HOME_LOCK_FILE = 'souk.lock'
@@ -26,7 +27,7 @@ export interface HomeGuard {
 const held = new Set<string>()
 
 const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true } catch (err: any) { return err?.code === 'EPERM' }
+  try { process.kill(pid, 0); return true } catch (err) { return errorCode(err) === 'EPERM' }
 }
 
 function parse (text: string): LockContent | undefined {
@@ -51,11 +52,11 @@ export async function acquireHome (homeIn: string): Promise<HomeGuard> {
       const fh = await open(path, 'wx', 0o600)
       try { await fh.writeFile(JSON.stringify(mine) + '\n') } finally { await fh.close() }
       break
-    } catch (err: any) {
-      if (err?.code !== 'EEXIST') throw err
+    } catch (err) {
+      if (errorCode(err) !== 'EEXIST') throw err
     }
     let text = ''
-    try { text = await readFile(path, 'utf8') } catch (err: any) { if (err?.code === 'ENOENT' && attempt < 2) continue; throw err }
+    try { text = await readFile(path, 'utf8') } catch (err) { if (errorCode(err) === 'ENOENT' && attempt < 2) continue; throw err }
     const other = parse(text)
     if (other != null && other.host !== mine.host) throw new HomeInUseError(home, other.pid, `a souk node on host ${other.host} (pid ${other.pid}) holds ${home}; stop it there, or remove ${path} if that node is gone`, other.host)
     if (other != null && other.pid !== process.pid && alive(other.pid)) {

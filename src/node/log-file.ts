@@ -3,6 +3,7 @@
 import { openSync, writeSync, closeSync, renameSync, rmSync, fstatSync, mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { Writable } from 'node:stream'
+import { errorMessage } from '../util/index.ts'
 
 export interface RotatingFileInit {
   path: string
@@ -47,7 +48,7 @@ export function rotatingFile (init: RotatingFileInit): RotatingFile {
         writeSync(fd, buf)
         size += buf.length
         cb()
-      } catch (err: any) { cb(err) }
+      } catch (err) { cb(err instanceof Error ? err : new Error(errorMessage(err))) }
     },
     final (cb) { try { closeSync(fd) } catch {} cb() }
   }) as RotatingFile

@@ -43,7 +43,7 @@ export function createLogger (opts: { level?: string, name?: string, destination
   const base = { level: opts.level ?? 'info', name: opts.name, base: undefined }
   const out = opts.destination == null ? defaultOutput : undefined
   const dest = opts.destination ?? process.stderr
-  const pretty = (dest as any).isTTY === true
+  const pretty = 'isTTY' in dest && dest.isTTY === true
   if (out?.file != null) {
     const file = out.file
     const toStderr = out.stderr
@@ -54,6 +54,6 @@ export function createLogger (opts: { level?: string, name?: string, destination
       }
     })
   }
-  if (!pretty) return pino(base, dest as any)
+  if (!pretty) return pino(base, dest)
   return pino(base, { write (line: string) { dest.write(prettyLine(line)) } })
 }

@@ -33,9 +33,9 @@ export async function ensureExampleImage (docker: Docker, image = EXAMPLE_IMAGE)
     await writeFile(join(root, 'www', 'index.html'), '<h1>hello from souk</h1>\n')
     const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] })
     const [repo, tag] = image.split(':')
-    // dockerode's typings omit the import options; the engine reads repo, tag and changes
-    const stream: NodeJS.ReadableStream = await (docker.importImage as any)(tar.stdout, { repo, tag: tag ?? 'latest', changes: ['CMD ["/bin/sh"]', 'ENV PATH=/bin'] })
-    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: any) => err != null ? reject(err) : resolve()))
+    // dockerode types the import options as `{}`; the engine reads repo, tag and changes
+    const stream = await docker.importImage(tar.stdout, { repo, tag: tag ?? 'latest', changes: ['CMD ["/bin/sh"]', 'ENV PATH=/bin'] })
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => err != null ? reject(err) : resolve()))
     await docker.getImage(image).inspect()
     return 'built'
   } finally {

@@ -73,6 +73,15 @@ test('a second daemon on the same home is told which process holds it', () => {
   assert.not.match(second.err, /Database failed to open|at .*\.ts:\d+/)
 })
 
+test('the daemon runs in the process that was started, with a small young generation', () => {
+  // bin/souk replaces its own image for `node start`: the pid a supervisor holds stays the daemon's
+  assert.is(JSON.parse(readFileSync(join(home, 'node.json'), 'utf8')).pid, daemon!.pid)
+  if (!existsSync(`/proc/${daemon!.pid}/cmdline`)) return
+  const argv = readFileSync(`/proc/${daemon!.pid}/cmdline`, 'utf8').split('\0')
+  assert.ok(argv.includes('--max-semi-space-size=4'), argv.join(' '))
+  assert.equal(argv.slice(-5, -1), ['--home', home, 'node', 'start'], argv.join(' '))
+})
+
 test('a program embedding a node is refused the home a daemon holds, by the same lock', async () => {
   try {
     const n = await createNode({ home, config: { roles: ['tenant'] } })

@@ -68,7 +68,7 @@ export function wanProfile (name: unknown): WanProfile {
 
 /** Throws a WanError naming the first impossible value. */
 export function checkLinkParams (p: LinkParams): LinkParams {
-  const bad = (field: string, rule: string): never => { throw new WanError(WanErrorCode.BAD_LINK, `link ${field} ${JSON.stringify((p as any)?.[field])} ${rule}`) }
+  const bad = (field: keyof LinkParams, rule: string): never => { throw new WanError(WanErrorCode.BAD_LINK, `link ${field} ${JSON.stringify(p?.[field])} ${rule}`) }
   if (p == null || typeof p !== 'object') throw new WanError(WanErrorCode.BAD_LINK, 'link parameters must be an object')
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
   if (!finite(p.delayMs) || p.delayMs < 0 || p.delayMs > 60_000) bad('delayMs', 'must be 0 to 60000')

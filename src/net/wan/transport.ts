@@ -10,6 +10,9 @@ import type { Server, Socket } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, MultiaddrConnection, Transport, Upgrader } from '@libp2p/interface'
+
+/** what a transport's dial is given: the upgrader, an abort signal and the rest */
+type DialOptions = Parameters<Transport['dial']>[1]
 import { WanError, WanErrorCode } from './errors.ts'
 import { WanLink } from './link.ts'
 import type { LinkParams } from './profiles.ts'
@@ -76,7 +79,7 @@ function withRemoteAddr (upgrader: Upgrader, remoteAddr: Multiaddr): Upgrader {
   return new Proxy(upgrader, {
     get (target, prop, receiver) {
       if (prop === 'upgradeOutbound') {
-        return async (maConn: MultiaddrConnection, opts: any) => {
+        return async (maConn: MultiaddrConnection, opts: Parameters<Upgrader['upgradeOutbound']>[1]) => {
           (maConn as { remoteAddr: Multiaddr }).remoteAddr = remoteAddr
           return await target.upgradeOutbound(maConn, opts)
         }
@@ -91,7 +94,7 @@ function withRemoteAddr (upgrader: Upgrader, remoteAddr: Multiaddr): Upgrader {
  * Dials `ma` through an emulated path when `init.pathTo` has one for it, else dials it as is.
  * `inner` is the TCP transport's own dial.
  */
-export function wanDialer (init: WanDialInit): (ma: Multiaddr, opts: any, inner: (ma: Multiaddr, opts: any) => Promise<Connection>) => Promise<Connection> {
+export function wanDialer (init: WanDialInit): (ma: Multiaddr, opts: DialOptions, inner: (ma: Multiaddr, opts: DialOptions) => Promise<Connection>) => Promise<Connection> {
   const counts = new Map<string, number>()
   return async (ma, opts, inner) => {
     const target = tcpTarget(ma)
@@ -102,7 +105,7 @@ export function wanDialer (init: WanDialInit): (ma: Multiaddr, opts: any, inner:
     counts.set(key, n)
     const out = new WanLink(path.out, hashSeed(init.seed ?? 0, init.name ?? '', key, n, 'out'))
     const back = new WanLink(path.back, hashSeed(init.seed ?? 0, init.name ?? '', key, n, 'back'))
-    const signal: AbortSignal | undefined = opts?.signal
+    const signal: AbortSignal | undefined = opts.signal
     const upstream = await open(target.host, target.port, signal)
     let local: Awaited<ReturnType<typeof oneShotListener>> | undefined
     try {
@@ -130,7 +133,7 @@ export function wanTransport<C> (factory: (components: C) => Transport, init: Wa
     const dial = wanDialer(init)
     return new Proxy(transport, {
       get (target, prop, receiver) {
-        if (prop === 'dial') return async (ma: Multiaddr, opts: any) => await dial(ma, opts, async (m, o) => await target.dial(m, o))
+        if (prop === 'dial') return async (ma: Multiaddr, opts: DialOptions) => await dial(ma, opts, async (m, o) => await target.dial(m, o))
         const v = Reflect.get(target, prop, receiver)
         return typeof v === 'function' ? v.bind(target) : v
       }
