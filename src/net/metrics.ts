@@ -57,8 +57,6 @@ export const MetricName = {
   GOSSIP_DELIVERED: 'souk_gossip_delivered_total',
   /** labels: topic */
   GOSSIP_PUBLISHED: 'souk_gossip_published_total',
-  /** labels: protocol, result */
-  STREAM_REQUESTS: 'souk_stream_requests_total',
   /** labels: bound (which limit on what strangers may add refused something) */
   BOUND_HIT: 'souk_bound_hits_total',
   /** no labels: keys checked against the key rule for the first time (each costs about a signature check) */

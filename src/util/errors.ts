@@ -5,7 +5,12 @@
 export function errorMessage (err: unknown): string {
   if (err instanceof Error) return err.message
   if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message
-  return String(err)
+  try {
+    return String(err)
+  } catch {
+    // an object without a prototype has no toString
+    return Object.prototype.toString.call(err)
+  }
 }
 
 /** the value's string `code` (`ERR_…`, `ENOENT`, …), if it carries one */
