@@ -7,6 +7,7 @@ import { NetError, NetErrorCode } from './errors.ts'
 import { errorMessage } from '../util/index.ts'
 import type { TopicPolicies } from './validator.ts'
 import type { PenaltyBookInit } from './penalties.ts'
+import type { ProtocolLogger } from './protocols/define-protocol.ts'
 import type { NetMetrics } from './metrics.ts'
 import { checkWanSettings } from './wan/index.ts'
 import type { WanSettings } from './wan/index.ts'
@@ -88,6 +89,8 @@ export interface SoukNetConfig {
   minConnections?: number
   maxConnections?: number
   metrics?: NetMetrics
+  /** where stream protocols log refusals and failures (libp2p's debug logger when absent) */
+  logger?: ProtocolLogger
   /** serves /souk/sync/1.0.0 with these open orders */
   openOrders?: OpenOrdersSource
   /** an emulated wide-area network on one machine: every TCP dial to a listed peer is shaped (docs/wan-emulation.md) */

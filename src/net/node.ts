@@ -50,6 +50,7 @@ import { PenaltyBook } from './penalties.ts'
 import { scoreParams, DEFAULT_SCORE_THRESHOLDS } from './scoring.ts'
 import { memoryMetrics } from './metrics.ts'
 import type { NetMetrics } from './metrics.ts'
+import type { ProtocolLogger } from './protocols/define-protocol.ts'
 import { findRole, provideRole, stopProvidingRole } from './discovery.ts'
 import type { RolePeer } from './discovery.ts'
 import { handleSync, syncOrders, syncCloses } from './sync.ts'
@@ -76,6 +77,8 @@ export interface SoukNode {
   readonly identity: Identity
   readonly gossip: SoukGossip
   readonly metrics: NetMetrics
+  /** where stream protocols log refusals and failures (libp2p's debug logger when absent) */
+  readonly logger?: ProtocolLogger
   /** replay windows, one per topic */
   readonly replay: ReplayWindows
   readonly penalties: PenaltyBook
@@ -248,13 +251,13 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     throw err
   }
   const gossip = soukGossip({ pubsub, validator, replay, metrics })
-  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, closes: config.closes, outcomes: config.outcomes, metrics }))
+  if (config.openOrders != null) unhandles.push(await handleSync(libp2p, { openOrders: config.openOrders, closes: config.closes, outcomes: config.outcomes, metrics, logger: config.logger }))
 
   // The peer keeper: below minConnections, dial bootstrap peers and peers remembered in the peer
   // store (which persists), so a restarted node finds the network again on its own.
   const bootstrapPeers = (config.bootstrap ?? []).map(peerOf)
   const bootstrapState = bootstrapWatch(libp2p, bootstrapPeers)
-  unhandles.push(await handleTime(libp2p, { metrics }))
+  unhandles.push(await handleTime(libp2p, { metrics, logger: config.logger }))
   const minConnections = config.minConnections ?? MIN_CONNECTIONS
   let keeping = false
   const keep = async (): Promise<void> => {
@@ -291,6 +294,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     identity,
     gossip,
     metrics,
+    logger: config.logger,
     replay,
     penalties,
     bootstrap: bootstrapState,
@@ -303,13 +307,13 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     syncOrders: async (peer, opts) => await syncOrders(libp2p, gossip, peer, opts),
     syncCloses: async (peer, leases, opts) => await syncCloses(libp2p, peer, leases, opts),
     handleManifest: async (init) => {
-      const u = await handleManifest(libp2p, { metrics, ...init })
+      const u = await handleManifest(libp2p, { metrics, logger: config.logger, ...init })
       unhandles.push(u)
       return u
     },
     sendManifest: async (provider, frame, opts) => await sendManifest(libp2p, provider, frame, opts),
     handleLease: async (init) => {
-      const u = await handleLease(libp2p, { metrics, ...init })
+      const u = await handleLease(libp2p, { metrics, logger: config.logger, ...init })
       unhandles.push(u)
       return u
     },

@@ -203,6 +203,7 @@ async function startNode (opts: CreateNodeOptions, home: string, config: SoukCon
         circuitDurationMs: config.network.relayCircuitDurationMs
       },
       metrics,
+      logger: logger.child({ scope: 'protocol' }),
       openOrders: () => book?.openOrders(Date.now()).map((o) => o.bytes) ?? [],
       // a validator answers from the final batches (they outlive its restarts), any node from what it heard
       closes: (ids) => ids.map((id) => validator?.committee.closeOf(id) ?? book?.closeOf(id)).filter((x): x is Uint8Array => x != null),

@@ -7,7 +7,6 @@ import { schema, HASH_BYTES, toHex } from '../../wire/index.ts'
 import { errorCode, errorMessage } from '../../util/index.ts'
 import { checkFrame, frameOf } from '../frames.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
-import type { NetMetrics } from '../metrics.ts'
 import { ExecRefusedError } from './errors.ts'
 import { defineProtocol } from './define-protocol.ts'
 import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
@@ -152,8 +151,8 @@ export function execProtocol (start: ExecStarter, init: ExecHandlerInit): (compo
 }
 
 /** Registers the provider side. Returns a function that unregisters it. */
-export async function handleExec (net: { libp2p: Libp2p, metrics?: NetMetrics }, start: ExecStarter, init: ExecHandlerInit): Promise<() => Promise<void>> {
-  const service = execProtocol(start, init)({ libp2p: net.libp2p, metrics: net.metrics })
+export async function handleExec (net: ProtocolComponents, start: ExecStarter, init: ExecHandlerInit): Promise<() => Promise<void>> {
+  const service = execProtocol(start, init)({ libp2p: net.libp2p, metrics: net.metrics, logger: net.logger })
   await service.start()
   return service.stop
 }

@@ -10,7 +10,6 @@ import { errorMessage } from '../../util/index.ts'
 import { checkFrame, frameOf } from '../frames.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
 import { MetricName } from '../metrics.ts'
-import type { NetMetrics } from '../metrics.ts'
 import { TokenBuckets } from '../rate-limit.ts'
 import type { RateLimit } from '../rate-limit.ts'
 import { defineProtocol } from './define-protocol.ts'
@@ -166,8 +165,8 @@ export function explainProtocol (handlers: ExplainHandlers | ExplainHandlers['lo
 }
 
 /** Registers the provider side (both versions). Returns a function that unregisters it. */
-export async function handleExplain (net: { libp2p: Libp2p, metrics?: NetMetrics }, handlers: ExplainHandlers | ExplainHandlers['lookup'], limits: ExplainLimits = {}): Promise<() => Promise<void>> {
-  const service = explainProtocol(handlers, limits)({ libp2p: net.libp2p, metrics: net.metrics })
+export async function handleExplain (net: ProtocolComponents, handlers: ExplainHandlers | ExplainHandlers['lookup'], limits: ExplainLimits = {}): Promise<() => Promise<void>> {
+  const service = explainProtocol(handlers, limits)({ libp2p: net.libp2p, metrics: net.metrics, logger: net.logger })
   await service.start()
   return service.stop
 }

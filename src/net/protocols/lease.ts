@@ -14,7 +14,7 @@ import { peerIsKey, refuse, sameBytes } from '../authority.ts'
 import type { Decision } from '../authority.ts'
 import type { NetMetrics } from '../metrics.ts'
 import { defineProtocol } from './define-protocol.ts'
-import type { Exchange, ExchangeResult, ProtocolComponents, StreamProtocol } from './define-protocol.ts'
+import type { Exchange, ExchangeResult, ProtocolComponents, ProtocolLogger, StreamProtocol } from './define-protocol.ts'
 
 export const LeaseRequestType = { STATUS: 'status', LOGS: 'logs', EVENTS: 'events', CLOSE: 'close' } as const
 export type LeaseRequestType = typeof LeaseRequestType[keyof typeof LeaseRequestType]
@@ -79,6 +79,8 @@ export interface LeaseHandlerInit {
   maxInboundStreams?: number
   runOnLimitedConnection?: boolean
   metrics?: NetMetrics
+  /** where refusals and failures are logged (default: libp2p's debug logger) */
+  logger?: ProtocolLogger
 }
 
 function requestFrame (r: LeaseRequest): Record<string, unknown> {
@@ -248,7 +250,7 @@ export function leaseProtocol (init: LeaseHandlerInit): (components: ProtocolCom
 
 /** Registers the provider side. Returns a function that unregisters it. */
 export async function handleLease (libp2p: Libp2p, init: LeaseHandlerInit): Promise<() => Promise<void>> {
-  const service = leaseProtocol(init)({ libp2p, metrics: init.metrics })
+  const service = leaseProtocol(init)({ libp2p, metrics: init.metrics, logger: init.logger })
   await service.start()
   return service.stop
 }

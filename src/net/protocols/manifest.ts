@@ -13,7 +13,7 @@ import type { Decision } from '../authority.ts'
 import type { NetMetrics } from '../metrics.ts'
 import { ManifestRefusal } from './manifest-refusal.ts'
 import { defineProtocol } from './define-protocol.ts'
-import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
+import type { ProtocolComponents, ProtocolLogger, StreamProtocol } from './define-protocol.ts'
 
 export { ManifestRefusal } from './manifest-refusal.ts'
 
@@ -34,6 +34,8 @@ export interface ManifestHandlerInit {
   /** accept streams on relayed (limited) connections */
   runOnLimitedConnection?: boolean
   metrics?: NetMetrics
+  /** where refusals and failures are logged (default: libp2p's debug logger) */
+  logger?: ProtocolLogger
 }
 
 /** What the provider knows about a lease when a manifest arrives. */
@@ -112,7 +114,7 @@ export function manifestProtocol (init: ManifestHandlerInit): (components: Proto
 
 /** Registers the provider side. Returns a function that unregisters it. */
 export async function handleManifest (libp2p: Libp2p, init: ManifestHandlerInit): Promise<() => Promise<void>> {
-  const service = manifestProtocol(init)({ libp2p, metrics: init.metrics })
+  const service = manifestProtocol(init)({ libp2p, metrics: init.metrics, logger: init.logger })
   await service.start()
   return service.stop
 }

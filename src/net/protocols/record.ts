@@ -5,7 +5,6 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { schema, HASH_BYTES, toHex } from '../../wire/index.ts'
 import { errorMessage } from '../../util/index.ts'
-import type { NetMetrics } from '../metrics.ts'
 import { checkFrame, frameOf } from '../frames.ts'
 import { defineProtocol } from './define-protocol.ts'
 import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
@@ -62,8 +61,8 @@ export function recordProtocol (lookup: RecordLookup): (components: ProtocolComp
 }
 
 /** serves records from this validator's ledger; returns a function that unregisters it */
-export async function handleRecord (net: { libp2p: Libp2p, metrics?: NetMetrics }, lookup: RecordLookup): Promise<() => Promise<void>> {
-  const service = recordProtocol(lookup)({ libp2p: net.libp2p, metrics: net.metrics })
+export async function handleRecord (net: ProtocolComponents, lookup: RecordLookup): Promise<() => Promise<void>> {
+  const service = recordProtocol(lookup)({ libp2p: net.libp2p, metrics: net.metrics, logger: net.logger })
   await service.start()
   return service.stop
 }

@@ -20,7 +20,7 @@ import type { NetMetrics } from '../metrics.ts'
 import { TokenBuckets } from '../rate-limit.ts'
 import type { RateLimit } from '../rate-limit.ts'
 import { defineProtocol } from './define-protocol.ts'
-import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
+import type { ProtocolComponents, ProtocolLogger, StreamProtocol } from './define-protocol.ts'
 
 /** The application's open orders, as envelope bytes; called once per sync request. */
 export type OpenOrdersSource = () => Iterable<Uint8Array> | AsyncIterable<Uint8Array>
@@ -40,6 +40,8 @@ export interface SyncHandlerInit {
   /** requests one peer may make (SYNC_REQUEST_LIMIT); beyond it the stream is reset unanswered */
   requestLimit?: RateLimit
   metrics?: NetMetrics
+  /** where refusals and failures are logged (default: libp2p's debug logger) */
+  logger?: ProtocolLogger
 }
 
 export interface SyncRequest { topic: string, limit: number }
@@ -147,7 +149,7 @@ export function syncProtocol (init: SyncHandlerInit): (components: ProtocolCompo
 
 /** Registers the serving side. Returns a function that unregisters it. */
 export async function handleSync (libp2p: Libp2p, init: SyncHandlerInit): Promise<() => Promise<void>> {
-  const service = syncProtocol(init)({ libp2p, metrics: init.metrics })
+  const service = syncProtocol(init)({ libp2p, metrics: init.metrics, logger: init.logger })
   await service.start()
   return service.stop
 }

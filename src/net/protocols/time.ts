@@ -7,7 +7,7 @@ import { FRAME_VERSION, FrameTag, MAX_TIME_FRAME_BYTES, Protocol, REQUEST_TIMEOU
 import type { NetMetrics } from '../metrics.ts'
 import { checkFrame, frameOf } from '../frames.ts'
 import { defineProtocol } from './define-protocol.ts'
-import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
+import type { ProtocolComponents, ProtocolLogger, StreamProtocol } from './define-protocol.ts'
 
 /** Dates up to the year 2255: anything larger is not a clock */
 const MAX_TIME_MS = 2 ** 43
@@ -52,8 +52,8 @@ export function timeProtocol (init: TimeInit = {}): (components: ProtocolCompone
 }
 
 /** Registers the serving side. Returns a function that unregisters it. */
-export async function handleTime (libp2p: Libp2p, init: TimeInit & { metrics?: NetMetrics } = {}): Promise<() => Promise<void>> {
-  const service = timeProtocol(init)({ libp2p, metrics: init.metrics })
+export async function handleTime (libp2p: Libp2p, init: TimeInit & { metrics?: NetMetrics, logger?: ProtocolLogger } = {}): Promise<() => Promise<void>> {
+  const service = timeProtocol(init)({ libp2p, metrics: init.metrics, logger: init.logger })
   await service.start()
   return service.stop
 }

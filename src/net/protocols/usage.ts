@@ -5,7 +5,6 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { openMessage, MessageTag, MAX_ENVELOPE_BYTES, schema } from '../../wire/index.ts'
 import type { SignedMessage, UsageStatementBody, UsageAckBody } from '../../wire/index.ts'
 import { errorCode, errorMessage } from '../../util/index.ts'
-import type { NetMetrics } from '../metrics.ts'
 import { checkFrame, frameOf } from '../frames.ts'
 import { defineProtocol } from './define-protocol.ts'
 import type { ProtocolComponents, StreamProtocol } from './define-protocol.ts'
@@ -69,8 +68,8 @@ export function usageProtocol (check: UsageCheck): (components: ProtocolComponen
 }
 
 /** Tenant side: `check` countersigns or throws an error with a code and a message. Returns a function that unregisters it. */
-export async function handleUsage (net: { libp2p: Libp2p, metrics?: NetMetrics }, check: UsageCheck): Promise<() => Promise<void>> {
-  const service = usageProtocol(check)({ libp2p: net.libp2p, metrics: net.metrics })
+export async function handleUsage (net: ProtocolComponents, check: UsageCheck): Promise<() => Promise<void>> {
+  const service = usageProtocol(check)({ libp2p: net.libp2p, metrics: net.metrics, logger: net.logger })
   await service.start()
   return service.stop
 }
