@@ -5,11 +5,14 @@ import type { ControlClient } from '../api/index.ts'
 export interface CliContext {
   /** the node home: --home, else $SOUK_HOME, else ~/.souk */
   home: () => string
-  /** a client of the running daemon's control socket in that home */
-  client: () => ControlClient
+  /** a client of the running daemon's control socket in that home (loads the daemon's module) */
+  client: () => Promise<ControlClient>
 }
 
-/** One top-level command (and its subcommands), registered on the program by main.ts. */
+/**
+ * One top-level command (and its subcommands), registered on the program by main.ts. Its actions
+ * import their handlers when they run: `souk --help` and `souk --version` load no library code.
+ */
 export interface CommandGroup {
   /** the command's name as typed after `souk` */
   name: string

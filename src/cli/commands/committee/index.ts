@@ -1,7 +1,5 @@
 import type { CommandGroup } from '../../command-group.ts'
-import { committeeInit, committeeSign, committeeVerify } from './offline.ts'
 import type { InitOptions, JsonOptions, SignOptions, VerifyOptions } from './options.ts'
-import { committeeApprove, committeeEvidence, committeeJoin, committeeLeave, committeeStatus } from './running.ts'
 
 export const committee: CommandGroup = {
   name: 'committee',
@@ -14,29 +12,29 @@ export const committee: CommandGroup = {
       .option('--genesis-time <ms>', 'committee time of the first batch, ms since 1970 (default: now)')
       .option('-o, --out <file>', 'where to write the file', 'committee.json')
       .option('--json', 'print as JSON')
-      .action(async (opts: InitOptions) => { await committeeInit(opts) })
+      .action(async (opts: InitOptions) => { await (await import('./offline.ts')).committeeInit(opts) })
 
     committee.command('sign').description('add a validator\'s signature to a committee file')
       .argument('<file>', 'committee file')
       .requiredOption('--key <file>', 'the validator\'s key file')
-      .action(async (path: string, opts: SignOptions) => { await committeeSign(path, opts) })
+      .action(async (path: string, opts: SignOptions) => { await (await import('./offline.ts')).committeeSign(path, opts) })
 
     committee.command('verify').description('check a committee file (or chain of files), or a lease certificate, offline')
       .argument('<file>', 'committee file, JSON array of files from the genesis on, or lease certificate (JSON or CBOR)')
       .option('--committee <file>', 'committee chain to check a lease certificate against')
       .option('--json', 'print as JSON')
-      .action(async (path: string, opts: VerifyOptions) => { await committeeVerify(path, opts) })
+      .action(async (path: string, opts: VerifyOptions) => { await (await import('./offline.ts')).committeeVerify(path, opts) })
 
     // commands of a running validator node
     committee.command('status').description('epoch, members, height, leader, and which validators are behind').option('--json', 'print as JSON')
-      .action(async (opts: JsonOptions) => { await committeeStatus(client(), opts) })
+      .action(async (opts: JsonOptions) => { await (await import('./running.ts')).committeeStatus(await client(), opts) })
     committee.command('evidence').description('conflicting signatures by one validator, kept as evidence').option('--json', 'print as JSON')
-      .action(async (opts: JsonOptions) => { await committeeEvidence(client(), opts) })
+      .action(async (opts: JsonOptions) => { await (await import('./running.ts')).committeeEvidence(await client(), opts) })
     committee.command('join').description('ask the committee to admit this validator node (its members approve)')
-      .action(async () => { await committeeJoin(client()) })
+      .action(async () => { await (await import('./running.ts')).committeeJoin(await client()) })
     committee.command('leave').description('ask the committee to let this validator go')
-      .action(async () => { await committeeLeave(client()) })
+      .action(async () => { await (await import('./running.ts')).committeeLeave(await client()) })
     committee.command('approve').argument('<peer>', 'peer ID (or key, or change ID) of the validator joining or leaving').description('approve a pending membership change')
-      .action(async (peer: string) => { await committeeApprove(client(), peer) })
+      .action(async (peer: string) => { await (await import('./running.ts')).committeeApprove(await client(), peer) })
   }
 }

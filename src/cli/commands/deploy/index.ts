@@ -1,5 +1,4 @@
 import type { CommandGroup } from '../../command-group.ts'
-import { deployFile } from './handler.ts'
 import type { DeployOptions } from './options.ts'
 
 export const deploy: CommandGroup = {
@@ -12,6 +11,6 @@ export const deploy: CommandGroup = {
       .option('--failover', 'when the provider is lost or never takes the manifest, close the lease and deploy again on another provider (tenant.failover in souk.yaml sets the timings). Only while this node runs; persistent storage does not move: the new provider starts with empty volumes')
       .option('--no-failover', 'no failover for this deployment, whatever tenant.failover.enabled says')
       .option('--json', 'print the outcome as JSON')
-      .action(async (file: string, opts: DeployOptions) => { await deployFile(client(), file, opts) })
+      .action(async (file: string, opts: DeployOptions) => { await (await import('./handler.ts')).deployFile(await client(), file, opts) })
   }
 }

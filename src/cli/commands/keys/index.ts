@@ -1,5 +1,4 @@
 import type { CommandGroup } from '../../command-group.ts'
-import { keysCreate, keysExport, keysImport, keysShow } from './handler.ts'
 import type { JsonOptions, KeyWriteOptions } from './options.ts'
 
 export const keys: CommandGroup = {
@@ -9,16 +8,16 @@ export const keys: CommandGroup = {
     keys.command('create').description('create the node key (refuses to overwrite one)')
       .option('--force', 'replace an existing key (its peer ID is lost)')
       .option('--json', 'print as JSON')
-      .action(async (opts: KeyWriteOptions) => { await keysCreate(home(), opts) })
+      .action(async (opts: KeyWriteOptions) => { await (await import('./handler.ts')).keysCreate(home(), opts) })
     keys.command('show').description('show the peer ID and public key')
       .option('--json', 'print as JSON')
-      .action(async (opts: JsonOptions) => { await keysShow(home(), opts) })
+      .action(async (opts: JsonOptions) => { await (await import('./handler.ts')).keysShow(home(), opts) })
     keys.command('export').description('print the key file (it holds the secret key: keep it safe)')
-      .action(async () => { await keysExport(home()) })
+      .action(async () => { await (await import('./handler.ts')).keysExport(home()) })
     keys.command('import').description('import a key file written by `souk keys export` (- reads stdin)')
       .argument('<file>', 'key file, or - for standard input')
       .option('--force', 'replace an existing key')
       .option('--json', 'print as JSON')
-      .action(async (file: string, opts: KeyWriteOptions) => { await keysImport(home(), file, opts) })
+      .action(async (file: string, opts: KeyWriteOptions) => { await (await import('./handler.ts')).keysImport(home(), file, opts) })
   }
 }

@@ -59,7 +59,7 @@ export async function nodeStart (h: string, opts: SetOptions): Promise<void> {
   }
   // SIGHUP reloads through the control API, as `souk node reload` does
   const onHup = (): void => {
-    void homeClient(h).call('POST /v1/node/reload', { body: { set: opts.set } }).then(
+    void homeClient(h).then(async (c) => await c.call('POST /v1/node/reload', { body: { set: opts.set } })).then(
       (r) => { d.node.logger.info({ applied: r.applied, refused: r.refused }, 'souk.yaml reloaded') },
       (err) => { d.node.logger.error({ err: errorMessage(err) }, 'souk.yaml not reloaded') })
   }

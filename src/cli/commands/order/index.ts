@@ -1,5 +1,4 @@
 import type { CommandGroup } from '../../command-group.ts'
-import { orderList } from './handler.ts'
 import type { JsonOptions } from './options.ts'
 
 export const order: CommandGroup = {
@@ -7,6 +6,6 @@ export const order: CommandGroup = {
   register (program, { client }) {
     const order = program.command('order').description('orders')
     order.command('list').description('this node\'s orders and the open orders it sees').option('--json', 'print as JSON')
-      .action(async (opts: JsonOptions) => { await orderList(client(), opts) })
+      .action(async (opts: JsonOptions) => { await (await import('./handler.ts')).orderList(await client(), opts) })
   }
 }

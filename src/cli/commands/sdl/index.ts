@@ -1,5 +1,4 @@
 import type { CommandGroup } from '../../command-group.ts'
-import { sdlValidate } from './handler.ts'
 import type { ValidateOptions } from './options.ts'
 
 export const sdl: CommandGroup = {
@@ -10,6 +9,6 @@ export const sdl: CommandGroup = {
       .description('load and validate deployment files; print what each asks for, or every error with its path')
       .argument('<file...>', 'SDL files (YAML)')
       .option('--json', 'print a JSON array of {file, ok, totals, groups, manifestHash, notices, errors}')
-      .action(async (files: string[], opts: ValidateOptions) => { await sdlValidate(files, opts) })
+      .action(async (files: string[], opts: ValidateOptions) => { await (await import('./handler.ts')).sdlValidate(files, opts) })
   }
 }
