@@ -1,5 +1,5 @@
 // The daemon's control API routes (HTTP/JSON over the node's unix socket), used by the CLI.
-import type { ControlServer, ControlRoutes, DeployLine, ExecInput, ExecStart, RouteAnswer, RouteLine, RouteRequest, Unwire } from '../api/index.ts'
+import type { ControlServer, ControlRoutes, DeployLine, ExecInput, ExecOutput, ExecStart, RouteAnswer, RouteLine, RouteRequest, Unwire } from '../api/index.ts'
 import { ApiError, leaseStatusAnswer, ndjsonLines, providerStatusAnswer, routeParts } from '../api/index.ts'
 import { AsyncQueue } from '../runtime/streams.ts'
 import { errorCode, errorField, errorMessage } from '../util/index.ts'
@@ -30,19 +30,22 @@ const bool = (v: string | null): boolean => v === '1' || v === 'true'
 /** what a route's handler answers: the route table's shape (api/types.ts), bytes and bigints allowed where it has text */
 type Answer<K extends keyof ControlRoutes> = Unwire<ControlRoutes[K]['line'] extends undefined ? RouteAnswer<K> : AsyncIterable<RouteLine<K>>>
 
+/** one field of a parsed NDJSON line, whatever the line holds */
+const lineField = (v: unknown, name: string): unknown => v != null && typeof v === 'object' ? (v as Record<string, unknown>)[name] : undefined
+
 /** the first NDJSON line of a shell: { service?, command, tty } */
 function execStart (v: unknown): ExecStart {
-  const command = errorField(v, 'command')
+  const command = lineField(v, 'command')
   if (!Array.isArray(command) || command.length === 0) throw new ApiError('ERR_BAD_REQUEST', 'the first line must be { command: [...] }')
-  const service = errorField(v, 'service')
-  return { service: typeof service === 'string' ? service : undefined, command: command.map(String), tty: errorField(v, 'tty') === true }
+  const service = lineField(v, 'service')
+  return { service: typeof service === 'string' ? service : undefined, command: command.map(String), tty: lineField(v, 'tty') === true }
 }
 
 /** a later line: { stdin: base64 } or { eof: true }; anything else is skipped */
 function execInput (v: unknown): ExecInput | undefined {
-  const stdin = errorField(v, 'stdin')
+  const stdin = lineField(v, 'stdin')
   if (typeof stdin === 'string') return { stdin }
-  if (errorField(v, 'eof') === true) return { eof: true }
+  if (lineField(v, 'eof') === true) return { eof: true }
   return undefined
 }
 
@@ -110,7 +113,7 @@ export function registerRoutes (server: ControlServer, node: Souk, extra: { metr
   // Out: { stream, data: base64 } … then { exit: code } or { error: { code, message } }.
   server.raw('POST', '/v1/leases/:id/exec', async (req, res, params) => {
     res.writeHead(200, { 'content-type': 'application/x-ndjson' })
-    const send = (x: unknown): void => { res.write(JSON.stringify(x) + '\n') }
+    const send = (x: ExecOutput): void => { res.write(JSON.stringify(x) + '\n') }
     const lines = ndjsonLines(req)
     try {
       const first = execStart((await lines.next()).value)
