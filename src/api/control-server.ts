@@ -3,6 +3,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse, Server } from 'node:http'
 import { promises as fs } from 'node:fs'
+import { errorCode, errorMessage } from '../util/index.ts'
 import { ApiError, ApiErrorCode } from './errors.ts'
 import { toJsonText } from './json.ts'
 
@@ -119,7 +120,7 @@ async function readBody (req: IncomingMessage): Promise<Uint8Array> {
 }
 
 function isAsyncIterable (v: unknown): v is AsyncIterable<unknown> {
-  return v != null && typeof (v as any)[Symbol.asyncIterator] === 'function'
+  return v != null && typeof v === 'object' && Symbol.asyncIterator in v && typeof v[Symbol.asyncIterator] === 'function'
 }
 
 const json = (v: unknown): string => toJsonText(v)
@@ -155,10 +156,10 @@ export function controlServer (init: ControlServerInit): ControlServer {
       const text = json(out ?? null)
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
       res.end(text)
-    } catch (err: any) {
-      const status = err instanceof ApiError ? err.status : (typeof err?.code === 'string' && err.code.startsWith('ERR_') ? 400 : 500)
-      const code = typeof err?.code === 'string' ? err.code : ApiErrorCode.INTERNAL
-      const text = json({ error: { code, message: String(err?.message ?? err) } })
+    } catch (err) {
+      const status = err instanceof ApiError ? err.status : (errorCode(err)?.startsWith('ERR_') === true ? 400 : 500)
+      const code = errorCode(err) ?? ApiErrorCode.INTERNAL
+      const text = json({ error: { code, message: errorMessage(err) } })
       if (!res.headersSent) {
         res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
         res.end(text)

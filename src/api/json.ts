@@ -3,7 +3,7 @@
  * `this[k]` is the value before toJSON, which would turn a Buffer into { type, data }.
  */
 export function toJsonText (value: unknown, space?: number): string {
-  return JSON.stringify(value, function (this: any, k, v) {
+  return JSON.stringify(value, function (this: Record<string, unknown>, k, v: unknown) {
     const raw = this[k]
     if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex')
     if (typeof v === 'bigint') return v.toString()

@@ -1,4 +1,4 @@
-import { toJsonText } from '../api/index.ts'
+import { toJsonText } from '../api/json.ts'
 
 // Output helpers shared by commands: --json prints data, otherwise lines for a person.
 export function printJson (value: unknown): void {

@@ -8,7 +8,7 @@ import { encodeKeyFile } from '../../src/identity/index.ts'
 import { peerIdOfPublicKey } from '../../src/identity/index.ts'
 import { leaseCertificateToJson, committeeFileToJson, ChangeAction } from '../../src/committee/index.ts'
 import { toJsonText } from '../../src/api/json.ts'
-import { committeeStatusLines } from '../../src/cli/commands/committee.ts'
+import { committeeStatusLines } from '../../src/cli/commands/committee/running.ts'
 import { cluster, key, order, bid } from './harness.ts'
 
 const root = new URL('../..', import.meta.url).pathname

@@ -2,14 +2,15 @@
 import { Command } from 'commander'
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { sdlCommand } from '../../src/cli/commands/sdl.ts'
+import { sdl } from '../../src/cli/commands/sdl/index.ts'
+import { cliContext } from '../../src/cli/client.ts'
 
 const fixtures = new URL('../fixtures/sdl/', import.meta.url).pathname
 
 async function run (args: string[]): Promise<{ out: string, code: number | undefined }> {
   const program = new Command()
   program.exitOverride()
-  sdlCommand(program)
+  sdl.register(program, cliContext(program))
   let out = ''
   const write = process.stdout.write.bind(process.stdout)
   const saved = process.exitCode

@@ -1,0 +1,4 @@
+export interface JsonOptions {
+  /** print as JSON */
+  json?: boolean
+}

@@ -1,0 +1,4 @@
+export interface ValidateOptions {
+  /** print a JSON array of reports */
+  json?: boolean
+}
