@@ -11,7 +11,7 @@ import type { ProtocolLogger } from './protocols/define-protocol.ts'
 import type { NetMetrics } from './metrics.ts'
 import { checkWanSettings } from './wan/index.ts'
 import type { WanSettings } from './wan/index.ts'
-import type { OpenOrdersSource, ClosesSource } from './sync.ts'
+import type { OpenOrdersSource, ClosesSource } from './protocols/sync.ts'
 
 export interface RelayConfig {
   /** act as a circuit relay v2 server for other nodes */

@@ -1,6 +1,6 @@
 // Errors of the node layer. Every code is a member of a union, so a caller's `switch (err.code)`
 // is checked by the compiler.
-import type { ExplainAnswer } from './explain-protocol.ts'
+import type { ExplainAnswer } from '../net/index.ts'
 
 export const DeployErrorCode = {
   NO_LEASE: 'ERR_NO_LEASE',

@@ -10,7 +10,7 @@ import { controlServer, controlClient, routePath, leaseStatusAnswer, providerSta
 import type { DeployLine } from '../../src/api/index.ts'
 import { registerRoutes } from '../../src/node/control-routes.ts'
 import type { Souk } from '../../src/node/create-node.ts'
-import type { DeployOptions } from '../../src/node/tenant-role.ts'
+import type { DeployOptions } from '../../src/node/tenant/index.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-routes-'))
 test.after(() => rmSync(dir, { recursive: true, force: true }))

@@ -78,6 +78,14 @@ export function readSources (): SourceFile[] {
   })
 }
 
+/** how many times `any` is written as a type in a TypeScript text */
+export function countAnys (text: string): number {
+  let n = 0
+  const visit = (node: ts.Node): void => { if (node.kind === ts.SyntaxKind.AnyKeyword) n++; ts.forEachChild(node, visit) }
+  visit(ts.createSourceFile('x.ts', text, ts.ScriptTarget.Latest, true))
+  return n
+}
+
 export const folderOf = (path: string): string => path.includes('/') ? path.slice(0, path.indexOf('/')) : path
 
 /** Imports that point to a higher layer. */

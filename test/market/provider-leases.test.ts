@@ -167,7 +167,7 @@ if (docker == null) {
 
   // A provider killed in the middle of a lease's deploy, update or close: its store holds what it
   // saved up to then, the engine what the cut step left. Another instance restores the record
-  // and reconciles, as a restarted provider does (src/node/provider-role.ts).
+  // and reconciles, as a restarted provider does (src/node/provider/restore.ts).
   const leaseContainers = async (id: string): Promise<Array<{ Id: string, State: string, Labels: Record<string, string> }>> =>
     await docker.listContainers({ all: true, filters: { label: [`${LABEL_LEASE}=${id}`] } }) as any
   function restartedFrom (saved: Map<string, SavedProviderLease>, more: Partial<Parameters<ReturnType<typeof providerLeases>>[0]> = {}): ProviderLeases {

@@ -11,7 +11,7 @@ import type { BidEngine, LeaseHistory, ProviderLeases } from '../../market/index
 import type { ContainerRuntime } from '../../runtime/index.ts'
 import type { MetricsRegistry } from '../../api/index.ts'
 import { errorMessage } from '../../util/index.ts'
-import { handleExplain } from '../explain-protocol.ts'
+import { handleExplain } from '../../net/index.ts'
 import { handleExec } from '../exec-protocol.ts'
 import type { LeaseBook } from '../lease-book.ts'
 import type { LeaseRoutes } from './routes.ts'

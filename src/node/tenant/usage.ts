@@ -4,7 +4,7 @@ import { toHex } from '../../wire/index.ts'
 import { usageAuditor, addAmounts } from '../../market/index.ts'
 import { publicKeyOfPeerId } from '../../identity/index.ts'
 import { NodeError, NodeErrorCode } from '../errors.ts'
-import { handleUsage } from '../usage-protocol.ts'
+import { handleUsage } from '../../net/index.ts'
 import type { TenantContext } from './context.ts'
 import type { UsageLine } from './index.ts'
 

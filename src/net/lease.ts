@@ -1,1 +1,0 @@
-export * from './protocols/lease.ts'

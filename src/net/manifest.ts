@@ -1,2 +1,0 @@
-export * from './protocols/manifest.ts'
-export * from './protocols/manifest-reading.ts'

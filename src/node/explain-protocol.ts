@@ -1,1 +1,0 @@
-export * from '../net/protocols/explain.ts'
