@@ -133,7 +133,7 @@ export class CatchUp {
           list.splice(list.indexOf(p), 1)
           continue
         }
-        if (!c.checker.proposalFrom.has(p.value.hashHex)) c.checker.proposalFrom.set(p.value.hashHex, p.from)
+        c.checker.heardFrom(p.value.hashHex, p.from)
         const ok = c.checker.validate(p.value)
         if (ok === 'pending') { waiting = true; continue }
         if (ok === 'invalid') {

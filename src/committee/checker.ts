@@ -4,7 +4,7 @@
 // known, fresh and not ordered before) and the outcome recomputed from them. A batch naming items
 // this node lacks is 'pending' until they arrive: they are asked for with `want`.
 import type { SignedMessage } from '../wire/envelope.ts'
-import { CommitteeTag, MAX_WANT, VoteType } from './constants.ts'
+import { ASKED_SENDERS, CommitteeTag, MAX_WANT, VoteType } from './constants.ts'
 import type { VoteBody } from './messages.ts'
 import { idsHash, medianTime } from './batch.ts'
 import type { BatchValue } from './batch.ts'
@@ -29,8 +29,10 @@ export class Checker {
   readonly missing = new Map<string, number>()
   /** per batch value: the items it names that this node still lacks */
   private readonly waiting = new Map<string, Set<string>>()
-  /** per batch value: the peer that sent it (asked first for what it names) */
-  readonly proposalFrom = new Map<string, string>()
+  /** per batch value: the first few peers that sent it (asked first for what it names) */
+  private readonly proposalFrom = new Map<string, string[]>()
+  /** batch values whose first ask went out: a sender heard from later is asked at once */
+  private readonly fetched = new Set<string>()
   private retryPending = false
 
   constructor (core: Core) { this.core = core }
@@ -42,6 +44,7 @@ export class Checker {
   reset (): void {
     this.plans.clear()
     this.proposalFrom.clear()
+    this.fetched.clear()
     this.waiting.clear()
     if (this.missing.size > 4 * MAX_WANT) this.missing.clear()
   }
@@ -169,11 +172,30 @@ export class Checker {
    * missing much later. Keeps a slow node from flooding its peers with requests.
    */
   fetchMissing (valueHex: string): void {
-    const peer = this.proposalFrom.get(valueHex)
-    this.core.timer(this.core.init.fetchDelayMs, () => this.askMissing(peer))
+    this.core.timer(this.core.init.fetchDelayMs, () => {
+      this.fetched.add(valueHex)
+      this.askMissing(this.proposalFrom.get(valueHex))
+    })
   }
 
-  askMissing (peer: string | undefined): void {
+  /**
+   * `peer` sent the batch `valueHex`. Each of its first few senders is asked for the items this
+   * node lacks: a Byzantine relayer that is first to pass a proposal on and then withholds its
+   * items would otherwise cost a whole retry period, longer than a round's propose timeout,
+   * while the proposer itself holds them.
+   */
+  heardFrom (valueHex: string, peer: string): void {
+    const senders = this.proposalFrom.get(valueHex) ?? []
+    if (senders.includes(peer) || senders.length >= ASKED_SENDERS) return
+    senders.push(peer)
+    this.proposalFrom.set(valueHex, senders)
+    const lacking = this.waiting.get(valueHex)
+    if (this.fetched.has(valueHex) && lacking != null && lacking.size > 0) {
+      this.core.send(peer, { kind: 'want', body: { ids: [...lacking].slice(0, MAX_WANT).map(fromHex) } })
+    }
+  }
+
+  askMissing (peers: string | readonly string[] | undefined): void {
     const c = this.core
     const now = c.clock.now()
     const retryMs = Math.max(3 * c.init.batchIntervalMs, 200)
@@ -182,7 +204,8 @@ export class Checker {
     const first = ids.every(([, at]) => at === 0)
     for (const [k] of ids) this.missing.set(k, now)
     const f = { kind: 'want' as const, body: { ids: ids.map(([k]) => fromHex(k)) } }
-    if (peer != null && first) c.send(peer, f)
+    const to = peers == null ? [] : typeof peers === 'string' ? [peers] : peers
+    if (to.length > 0 && first) for (const p of to) c.send(p, f)
     else c.broadcast(f)
     // ask everyone again later if they are still missing (one retry timer at a time)
     if (!this.retryPending) {

@@ -45,6 +45,8 @@ export const MAX_ROUND = 10_000
 export const SYNC_BATCHES = 16
 /** message IDs asked for in one request */
 export const MAX_WANT = 2048
+/** distinct senders of a batch asked for the items it names before asking everyone */
+export const ASKED_SENDERS = 3
 /** messages carried in one frame answering a request */
 export const MAX_HAVE = 512
 /** largest frame a node accepts */

@@ -50,7 +50,7 @@ export class Driver {
     if (m.body.epoch !== cur.committee.epoch) return
     this.wake()
     const v = batchValue(m)
-    if (!c.checker.proposalFrom.has(v.hashHex)) c.checker.proposalFrom.set(v.hashHex, from)
+    c.checker.heardFrom(v.hashHex, from)
     cur.addProposal(v)
   }
 

@@ -1,0 +1,42 @@
+// A Byzantine validator that is first to pass a proposal on and then withholds the items it
+// names must not cost the round: the node also asks the other peers that sent it the batch
+// (the proposer among them) instead of waiting out a retry period longer than the propose timeout.
+import { test } from 'uvu'
+import * as assert from 'uvu/assert'
+import { cluster, key, order } from './harness.ts'
+import { peek } from '../sim/peek.ts'
+import { MessageTag } from '../../src/wire/index.ts'
+
+test('a relayer that withholds a batch\'s items does not make an honest validator prevote nil', () => {
+  const c = cluster(4, { seed: 11 })
+  const [v0, v1, v2] = c.members
+  try {
+    // v1 proposes height 1 in round 0; v2 is Byzantine and sends nothing of its own
+    c.lose = (from, to, data) => {
+      if (from === v2.name) return true
+      const p = peek(data)
+      // v0 never gets the order by gossip: it must ask for it
+      if (to === v0.name && p.msg?.tag === MessageTag.ORDER) return true
+      if (from === v1.name && to === v0.name && p.proposal?.height === 1 && p.proposal.round === 0) {
+        // v2 relays the proposal to v0 first; v1's own copy arrives 20 ms later
+        c.sched.after(1, () => v0.node?.handleMessage(v2.name, data, v2.id.publicKey))
+        c.sched.after(20, () => v0.node?.handleMessage(v1.name, data, v1.id.publicKey))
+        return true
+      }
+      return false
+    }
+    for (const m of c.members) c.boot(m)
+    const o = order(key(5, 0), c.now(), c.now() + 5_000)
+    v1.node!.submit(o)
+    c.run(1_000)
+    const prevotes = (c.sent.get(v0.name) ?? []).map(peek).filter((p) => p.vote?.type === 'prevote' && p.vote.height === 1 && p.vote.round === 0 && p.signer === Buffer.from(v0.id.publicKey).toString('hex'))
+    assert.ok(prevotes.length > 0, 'v0 prevoted in round 0')
+    assert.not.equal(prevotes[0].value, '', 'v0 prevoted the batch, not nil: it got the order from the proposer in time')
+    const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
+    assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
+  } finally {
+    c.close()
+  }
+})
+
+test.run()
