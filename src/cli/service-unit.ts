@@ -51,6 +51,10 @@ export function serviceUnit (o: ServiceUnitOptions): string {
     'RestartSec=5s',
     `LimitNOFILE=${o.limitNofile ?? 65536}`,
     'UMask=0077',
+    // compiled sources kept across restarts (PrivateTmp empties /tmp at each): a daemon that finds
+    // them cached never loads Node's TypeScript stripper, about 25 MB resident
+    'CacheDirectory=souk',
+    'Environment=NODE_COMPILE_CACHE=%C/souk/node-compile-cache',
     'NoNewPrivileges=true',
     'PrivateTmp=true',
     '',

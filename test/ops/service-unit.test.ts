@@ -26,6 +26,9 @@ test('install-service writes the unit and prints how to enable it', () => {
   assert.is(bare.status, 0, `${bare.stdout}${bare.stderr}`)
   assert.match(unit, /^Restart=on-failure$/m)
   assert.match(unit, /^LimitNOFILE=65536$/m)
+  // compiled sources survive restarts in systemd's cache directory, not the private /tmp
+  assert.match(unit, /^CacheDirectory=souk$/m)
+  assert.match(unit, /^Environment=NODE_COMPILE_CACHE=%C\/souk\/node-compile-cache$/m)
   assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m)
   assert.match(unit, /^Environment=DOCKER_HOST=unix:\/\/\/run\/docker\.sock$/m)
   const analyze = spawnSync('systemd-analyze', ['verify', out], { encoding: 'utf8' })
