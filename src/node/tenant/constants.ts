@@ -1,5 +1,8 @@
-/** how often a deployment's provider is asked for its status while it comes up or rolls out */
-export const STATUS_POLL_MS = 100
+/**
+ * While a deployment comes up or rolls out, its status is asked again on each event the provider
+ * streams; without one for this long (a lost stream, a provider that streams none) it is asked anyway
+ */
+export const STATUS_FALLBACK_MS = 1_000
 /** how long services may take to run after the manifest is accepted, unless the caller says */
 export const DEFAULT_RUN_TIMEOUT_MS = 120_000
 /** a Close sent by the user's request gives up after this long (the gossiped one still goes) */

@@ -4,7 +4,7 @@ import { unreachableHint } from '../../net/index.ts'
 import type { LeaseRequest, LeaseResponse } from '../../net/index.ts'
 import { errorMessage } from '../../util/index.ts'
 import { DeployError, DeployErrorCode } from '../errors.ts'
-import { DEFAULT_RUN_TIMEOUT_MS, STATUS_POLL_MS } from './constants.ts'
+import { DEFAULT_RUN_TIMEOUT_MS, STATUS_FALLBACK_MS } from './constants.ts'
 import { providerOf } from './deployments.ts'
 import type { TenantContext } from './context.ts'
 import type { Deployment, ServiceView } from './index.ts'
@@ -97,17 +97,47 @@ export async function probeStatus (ctx: TenantContext, d: Deployment, signal?: A
 }
 
 /**
- * Polls the provider's status until `decide` returns a value (or throws); undefined on timeout.
- * A status request is one small frame each way on an open connection, so polling is cheap.
+ * Follows the provider's status until `decide` returns a value (or throws); undefined on timeout.
+ * The status is asked once at the start and again on each event of the lease the provider streams
+ * (`events` with follow on the lease protocol: replicas created and started, running, failed,
+ * closed), instead of every few milliseconds; a burst of events costs one request.
  */
 export async function watchStatus<T> (ctx: TenantContext, d: Deployment, opts: { signal?: AbortSignal, runTimeoutMs?: number }, decide: (status: ProviderStatus | undefined) => T | undefined): Promise<T | undefined> {
   const until = Date.now() + (opts.runTimeoutMs ?? DEFAULT_RUN_TIMEOUT_MS)
-  while (Date.now() < until) {
-    opts.signal?.throwIfAborted()
-    const r = await probeStatus(ctx, d, opts.signal)
-    const out = decide(r?.kind === 'status' ? readStatus(r.status) : undefined)
-    if (out !== undefined) return out
-    await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS))
+  const stop = new AbortController()
+  const signal = opts.signal != null ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal
+  let changed = false
+  let wake: (() => void) | undefined
+  const follow = (async () => {
+    try {
+      for await (const r of ctx.net.leaseRequest(providerOf(d), { type: 'events', lease: Buffer.from(d.order, 'hex'), follow: true }, { signal })) {
+        if (r.kind !== 'event') break
+        changed = true
+        wake?.()
+      }
+    } catch {
+      // the fallback period still asks
+    }
+  })()
+  try {
+    while (Date.now() < until) {
+      opts.signal?.throwIfAborted()
+      changed = false
+      const r = await probeStatus(ctx, d, opts.signal)
+      const out = decide(r?.kind === 'status' ? readStatus(r.status) : undefined)
+      if (out !== undefined) return out
+      if (changed) continue
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(STATUS_FALLBACK_MS, Math.max(0, until - Date.now())))
+        function done (): void { clearTimeout(timer); wake = undefined; opts.signal?.removeEventListener('abort', done); resolve() }
+        wake = done
+        opts.signal?.addEventListener('abort', done, { once: true })
+      })
+    }
+    return undefined
+  } finally {
+    // the stream ends with the abort; nothing waits for it
+    stop.abort()
+    void follow
   }
-  return undefined
 }
