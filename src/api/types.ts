@@ -147,15 +147,20 @@ export interface ProviderStatusView {
   runtimeEndpoint?: unknown
 }
 
+/** what a node reports of a provider's record */
 export interface ProviderRecordView {
   provider: string
   providerKey: string
   record: { won: number, served: number, lost: number, failed: number, uncounted: number }
+  /** height of the last final batch the figures include (the highest among the agreeing validators) */
   height: number
+  /** `ledger`: this node is a validator; `validators`: `agreeing` validators gave these figures */
   source: 'ledger' | 'validators'
   agreeing: number
+  /** validators asked, and how many answered */
   asked: number
   answered: number
+  /** the f + 1 that had to agree */
   needed: number
 }
 

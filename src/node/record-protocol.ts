@@ -9,25 +9,9 @@ import { toHex } from '../wire/index.ts'
 import type { CommitteeFile, ProviderRecord } from '../committee/index.ts'
 import { peerIdOfPublicKey, publicKeyOfPeerId } from '../identity/index.ts'
 import { NodeError, NodeErrorCode } from './errors.ts'
+import type { ProviderRecordView } from '../api/index.ts'
 
-export * from '../net/protocols/record.ts'
-
-/** what a node reports of a provider's record */
-export interface ProviderRecordView {
-  provider: string
-  providerKey: string
-  record: ProviderRecord
-  /** height of the last final batch the figures include (the highest among the agreeing validators) */
-  height: number
-  /** `ledger`: this node is a validator; `validators`: `agreeing` validators gave these figures */
-  source: 'ledger' | 'validators'
-  agreeing: number
-  /** validators asked, and how many answered */
-  asked: number
-  answered: number
-  /** the f + 1 that had to agree */
-  needed: number
-}
+export type { ProviderRecordView }
 
 /** a provider named by peer ID or by its key in hex */
 export function providerKeyOf (peer: string): Uint8Array {

@@ -13,7 +13,7 @@ import { committeeTransport } from '../net/index.ts'
 import type { CommitteeTransport } from '../net/index.ts'
 import type { LeaseBook } from './lease-book.ts'
 import type { Logger } from './logger.ts'
-import { handleRecord } from './record-protocol.ts'
+import { handleRecord } from '../net/index.ts'
 import { errorMessage } from '../util/index.ts'
 
 export interface ValidatorRole {

@@ -111,17 +111,21 @@ export function syncProtocol (init: SyncHandlerInit): (components: ProtocolCompo
     const ask = decodeSyncAsk(await fs.readRequired('sync request'))
     fs.expectNoMore()
     fs.setSignal(withTimeout(init.timeoutMs ?? SYNC_TIMEOUT_MS))
+    /** up to `max` envelopes, each in its own frame; one too large for a frame is left out */
+    const writeEnvelopes = async (envelopes: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, max: number, t: typeof FrameTag.SYNC_CLOSE | typeof FrameTag.SYNC_RESPONSE): Promise<number> => {
+      let n = 0
+      for await (const envelope of envelopes) {
+        if (n >= max) break
+        if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
+        await fs.write({ t, v: FRAME_VERSION, envelope })
+        n++
+      }
+      return n
+    }
     let count = 0
     if (ask.kind === 'closes') {
       const asked = [...new Set(ask.req.leases.map((l) => toHex(l)))]
-      if (init.closes != null) {
-        for await (const envelope of init.closes(asked)) {
-          if (count >= asked.length) break
-          if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
-          await fs.write({ t: FrameTag.SYNC_CLOSE, v: FRAME_VERSION, envelope })
-          count++
-        }
-      }
+      if (init.closes != null) count = await writeEnvelopes(init.closes(asked), asked.length, FrameTag.SYNC_CLOSE)
       await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
       await fs.close()
       return undefined
@@ -130,12 +134,7 @@ export function syncProtocol (init: SyncHandlerInit): (components: ProtocolCompo
     const source = topic === Topic.ORDERS ? init.openOrders : topic === Topic.LEASES ? init.outcomes : undefined
     if (source != null) {
       const max = Math.min(limit, init.maxOrders ?? MAX_SYNC_ORDERS)
-      for await (const envelope of source()) {
-        if (count >= max) break
-        if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
-        await fs.write({ t: FrameTag.SYNC_RESPONSE, v: FRAME_VERSION, envelope })
-        count++
-      }
+      count = await writeEnvelopes(source(), max, FrameTag.SYNC_RESPONSE)
     }
     // other topics: nothing to offer, an empty answer
     await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
