@@ -57,6 +57,8 @@ export const MetricName = {
   GOSSIP_DELIVERED: 'souk_gossip_delivered_total',
   /** labels: topic */
   GOSSIP_PUBLISHED: 'souk_gossip_published_total',
+  /** labels: protocol (the id), outcome, code (a refusal's or failure's): every stream protocol's inbound exchanges */
+  STREAM_EXCHANGES: 'souk_stream_exchanges_total',
   /** labels: bound (which limit on what strangers may add refused something) */
   BOUND_HIT: 'souk_bound_hits_total',
   /** no labels: keys checked against the key rule for the first time (each costs about a signature check) */

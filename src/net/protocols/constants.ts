@@ -1,7 +1,9 @@
 // Names and limits shared by every stream protocol's service.
 
+import { MetricName } from '../metrics.ts'
+
 /** counter of inbound exchanges; labels: protocol (the id), outcome, code (a refusal's or failure's) */
-export const EXCHANGES_METRIC = 'souk_stream_exchanges_total'
+export const EXCHANGES_METRIC = MetricName.STREAM_EXCHANGES
 
 /** how an inbound exchange ended */
 export const ExchangeOutcome = {

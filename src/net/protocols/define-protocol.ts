@@ -12,7 +12,7 @@ import type { Counter, NetMetrics } from '../metrics.ts'
 import { TokenBuckets } from '../rate-limit.ts'
 import type { RateLimit } from '../rate-limit.ts'
 import type { Decision } from '../authority.ts'
-import { EXCHANGES_METRIC, ExchangeOutcome, RATE_LIMIT_KEYS } from './constants.ts'
+import { ExchangeOutcome, RATE_LIMIT_KEYS } from './constants.ts'
 
 /** What a protocol logs through: pino's (fields, message) call shape, so the node's logger fits. */
 export interface ProtocolLogger {
@@ -153,7 +153,7 @@ export function defineProtocol (spec: ProtocolSpec): ProtocolDefinition {
       rateLimit: options.rateLimit ?? spec.rateLimit
     }
     const log = components.logger ?? libp2pLogger(libp2p, spec.name)
-    const exchanges: Counter | undefined = components.metrics?.counter(EXCHANGES_METRIC, 'inbound stream exchanges by protocol, outcome and refusal code')
+    const exchanges: Counter | undefined = components.metrics?.counter(MetricName.STREAM_EXCHANGES, 'inbound stream exchanges by protocol, outcome and refusal code')
     const bounds = components.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
     const rateLimit = limits.rateLimit
     const buckets = rateLimit != null ? new TokenBuckets({ perSecond: rateLimit.perSecond, burst: rateLimit.burst, maxKeys: RATE_LIMIT_KEYS }) : undefined
