@@ -26,8 +26,6 @@ export class Invariants {
   readonly headers = new Map<number, string>()
   /** height → committee time of the batch decided there */
   readonly times = new Map<number, number>()
-  /** the round each batch was decided in */
-  readonly rounds = new Map<number, number>()
   private readonly checked = new Set<number>()
   private readonly votes = new Map<string, string>()
   readonly leases = new Map<string, string>()
@@ -76,8 +74,7 @@ export class Invariants {
         if (pt != null && hd.time <= pt) this.fail(`${where}: time ${hd.time} does not advance past ${pt}`)
       }
     }
-    const votes = this.commit(h, v.hashHex, row.commit, `${where}: commit`)
-    if (votes != null && votes.length > 0) this.rounds.set(h, votes[0].body.round)
+    this.commit(h, v.hashHex, row.commit, `${where}: commit`)
     const ids = v.msg.body.items.map(hexOf)
     if (new Set(ids).size !== ids.length) this.fail(`${where}: an item repeats`)
   }
