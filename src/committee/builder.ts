@@ -115,8 +115,8 @@ export class Builder {
         if (m.tag === MessageTag.BID) {
           const o = hex((m.body as BidBody).order)
           if (ledger.isClosing(o)) {
-            if (needed.get(o)?.has(m.idHex) !== true) dead.push(m.idHex)
-            else { out.push(m); budget -= 35 }
+            if (needed.get(o)?.has(m.idHex) === true) { out.push(m); budget -= 35 } else if (ledger.talliesIn(o)) dead.push(m.idHex)
+            // before the tallies are in, one may still name it: kept, not ordered
             continue
           }
           const deadline = ledger.deadlineOf(o) ?? orders.get(o)
@@ -135,8 +135,18 @@ export class Builder {
       }
     }
     for (const id of dead) c.pool.delete(id)
+    // needed bids that left the pool but that this node verified: carried all the same
+    const carried = new Set(out.map((m) => m.idHex))
+    for (const id of [...needed.values()].flatMap((ids) => [...ids])) {
+      if (carried.has(id) || c.pool.has(id) || out.length >= MAX_BATCH_ITEMS || budget < 40) continue
+      const m = c.verdicts.byMessageId(id)
+      if (m == null || ledger.itemProblem(m, time) != null) continue
+      out.push(m)
+      carried.add(id)
+      budget -= 35
+    }
     // the needed bids this node lacks: asked for, for the next batch
-    const lacking = [...needed.values()].flatMap((ids) => [...ids]).filter((id) => !c.pool.has(id)).map(fromHex)
+    const lacking = [...needed.values()].flatMap((ids) => [...ids]).filter((id) => !c.pool.has(id) && !carried.has(id)).map(fromHex)
     if (lacking.length > 0) c.checker.prefetch(lacking)
     const pick = c.proposer.items
     if (pick == null) return out

@@ -144,6 +144,8 @@ export class Ledger {
   pendingClosings (): Closing[] { return [...this.closings.values()].sort((a, b) => a.height - b.height) }
   /** whether an order's auction has closed (it waits for its tallies) */
   isClosing (idHex: string): boolean { return this.orders.get(idHex)?.closing != null }
+  /** a closing order whose tallies are all in: what they did not name can no longer count */
+  talliesIn (idHex: string): boolean { const h = this.orders.get(idHex)?.closing; const cl = h == null ? undefined : this.closings.get(h); return cl != null && cl.tallies.length >= cl.committee.threshold }
   /** an open or closing order */
   orderOf (idHex: string): SignedMessage<OrderBody> | undefined { return this.orders.get(idHex)?.msg }
   /** the bids recorded for an open or closing order, with the committee time of the batch that ordered each */
