@@ -62,8 +62,10 @@ export function createProviderRole (init: ProviderRoleInit, components: Provider
       publish(Topic.LEASES, signMessage<CloseBody>(identity, MessageTag.CLOSE, { lease: Buffer.from(leaseId, 'hex'), reason }))
     },
     onEvent: (progress) => {
-      logger.info({ lease: progress.leaseId.slice(0, 12), event: progress.type }, 'lease event')
       const evt = lifecycleEvent(progress)
+      // a tenant's deployment or update that failed is what an operator looks for first
+      const failed = evt?.type === 'lease:deploy-failed' || evt?.type === 'lease:update-failed'
+      logger[failed ? 'warn' : 'info']({ lease: progress.leaseId.slice(0, 12), event: progress.type, ...(failed ? { error: evt.error } : {}) }, failed ? 'lease step failed' : 'lease event')
       if (evt == null) return
       const entry = historyEntry(evt)
       if (entry != null) history.record(evt.leaseId, entry)
