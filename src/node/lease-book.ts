@@ -456,15 +456,6 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
         })
       }
     }
-    books.set(gossip, book)
     return book
   }
-}
-
-/** lease books by the gossip they listen to, for protocol handlers that only get the network */
-const books = new WeakMap<SoukGossip, LeaseBook>()
-
-/** The lease book listening to `gossip` (one per node), if any. */
-export function leaseBookOf (gossip: SoukGossip): LeaseBook | undefined {
-  return books.get(gossip)
 }

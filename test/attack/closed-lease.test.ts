@@ -7,7 +7,7 @@ import { cluster, key, order, bid } from '../committee/harness.ts'
 import { signMessage, MessageTag } from '../../src/wire/index.ts'
 import type { LeaseCertificateBody } from '../../src/wire/index.ts'
 import { leaseBook } from '../../src/node/lease-book.ts'
-import { handleExec, openExec } from '../../src/node/exec-protocol.ts'
+import { handleExec, openExec } from '../../src/net/index.ts'
 import { startNode, stopAll } from '../net/helpers.ts'
 import * as lp from 'it-length-prefixed'
 import { encodeCbor } from '../../src/wire/index.ts'
@@ -35,7 +35,7 @@ test('exec on a closed lease is refused with ERR_LEASE_CLOSED; on an open one it
       started.push(Buffer.from(req.lease).toString('hex'))
       // where the runtime would start the command; the test only needs to know it got this far
       throw Object.assign(new Error('the runtime was asked to start the command'), { code: 'ERR_REACHED_RUNTIME' })
-    })
+    }, { isClosed: (id) => book.lease(id)?.state === 'closed' })
     await tenant.dial(provider.multiaddrs()[0])
     const attempt = async (): Promise<string> => {
       const h = await openExec(tenant, provider.peerId, { lease: o.id, service: 'web', command: ['sh'], tty: false })

@@ -12,7 +12,7 @@ import type { ContainerRuntime } from '../../runtime/index.ts'
 import type { MetricsRegistry } from '../../api/index.ts'
 import { errorMessage } from '../../util/index.ts'
 import { handleExplain } from '../../net/index.ts'
-import { handleExec } from '../exec-protocol.ts'
+import { handleExec } from '../../net/index.ts'
 import type { LeaseBook } from '../lease-book.ts'
 import type { LeaseRoutes } from './routes.ts'
 

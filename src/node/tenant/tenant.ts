@@ -3,7 +3,7 @@
 import { akashAuditorMap } from '../../config/tenant.ts'
 import { errorMessage } from '../../util/index.ts'
 import { NodeError, NodeErrorCode, DeployError, DeployErrorCode } from '../errors.ts'
-import { openExec } from '../exec-protocol.ts'
+import { openExec } from '../../net/index.ts'
 import { failover } from '../failover.ts'
 import type { LeaseRecord } from '../lease-book.ts'
 import { CLOSE_SEND_TIMEOUT_MS } from './constants.ts'
