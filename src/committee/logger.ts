@@ -3,15 +3,10 @@
 // round-by-round detail is debug. The shape is pino's `(fields, message)`, so a node hands in its
 // own scoped logger; a bare line callback (the simulator, benchmarks) still receives every line.
 
-/** fields first, then the message, as pino takes them */
-export type CommitteeLogFn = (fields: Record<string, unknown>, msg: string) => void
+import type { LevelLogger, LogFn } from '../util/index.ts'
 
-export interface CommitteeLogger {
-  debug: CommitteeLogFn
-  info: CommitteeLogFn
-  warn: CommitteeLogFn
-  error: CommitteeLogFn
-}
+export type CommitteeLogFn = LogFn
+export type CommitteeLogger = LevelLogger
 
 /** a line callback: one line a message, whatever its level */
 export type CommitteeLogLine = (line: string) => void

@@ -11,6 +11,9 @@ import { peerIdOfPublicKey } from '../identity/index.ts'
 import { errorMessage } from '../util/index.ts'
 import type { Souk } from './create-node.ts'
 import { runtimeEndpoint } from './runtime-endpoint.ts'
+import { withTimeout } from '../runtime/timeout.ts'
+
+const noAnswer = (ms: number) => (): Error => new Error(`no answer within ${ms / 1000} s`)
 
 export const HEALTH_CHECKS = ['peers', 'bootstrap', 'committee', 'runtime', 'storage', 'gpu', 'disk', 'clock'] as const
 export type HealthCheckName = typeof HEALTH_CHECKS[number]
@@ -55,13 +58,6 @@ export interface HealthInit {
 export interface HealthMonitor {
   check: (opts?: { signal?: AbortSignal }) => Promise<HealthReport>
   stop: () => void
-}
-
-async function within<T> (ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([p, new Promise<T>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000} s`)), ms) })])
-  } finally { clearTimeout(timer) }
 }
 
 /** peers the clock check asks (one time exchange each) */
@@ -152,7 +148,7 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     const p = node.provider
     if (p == null) return { name: 'runtime', status: 'skip', detail: 'not a provider' }
     try {
-      const leases = await within(runtimeTimeoutMs, p.runtime.list())
+      const leases = await withTimeout(p.runtime.list(), runtimeTimeoutMs, noAnswer(runtimeTimeoutMs))
       return { name: 'runtime', status: 'ok', detail: `${p.runtime.name} at ${endpoint} answers (${leases.length} lease${leases.length === 1 ? '' : 's'} deployed)` }
     } catch (err) {
       return {
@@ -172,7 +168,7 @@ export function healthMonitor (node: Souk, init: HealthInit = {}): HealthMonitor
     if (p == null) return { name: 'storage', status: 'skip', detail: 'not a provider' }
     let st: { declinedStorage?: Array<{ kind: string, why: string }>, acceptedUnenforcedStorage?: Array<{ kind: string, why: string }> }
     try {
-      st = await within(runtimeTimeoutMs, p.status()) as typeof st
+      st = await withTimeout(p.status(), runtimeTimeoutMs, noAnswer(runtimeTimeoutMs)) as typeof st
     } catch (err) {
       return { name: 'storage', status: 'skip', detail: `provider status unavailable: ${errorMessage(err).slice(0, 200)}` }
     }

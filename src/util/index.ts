@@ -1,1 +1,2 @@
 export { errorMessage, errorCode, errorName, errorField } from './errors.ts'
+export type { LevelLogger, LogFn } from './logger.ts'

@@ -3,6 +3,7 @@
 // rate limit and an authority check; this file applies them alike, logs failures under the
 // protocol's name and counts every inbound exchange by outcome, so an operator reads all
 // protocols the same way. A protocol's own file keeps only its frames and what it does with them.
+import type { LevelLogger } from '../../util/index.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { errorCode, errorMessage, errorName } from '../../util/index.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
@@ -15,10 +16,8 @@ import type { Decision } from '../authority.ts'
 import { ExchangeOutcome, RATE_LIMIT_KEYS } from './constants.ts'
 
 /** What a protocol logs through: pino's (fields, message) call shape, so the node's logger fits. */
-export interface ProtocolLogger {
-  warn: (fields: Record<string, unknown>, message: string) => void
-  debug: (fields: Record<string, unknown>, message: string) => void
-}
+/** the levels a protocol logs at: the node's logger, or any other with pino's shape */
+export type ProtocolLogger = Pick<LevelLogger, 'warn' | 'debug'>
 
 /** What a protocol service needs from the node. */
 export interface ProtocolComponents {
