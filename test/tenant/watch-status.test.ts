@@ -9,7 +9,7 @@ import type { TenantContext } from '../../src/node/tenant/context.ts'
 import type { Deployment } from '../../src/node/tenant/index.ts'
 import type { LeaseRequest, LeaseResponse } from '../../src/net/index.ts'
 
-async function scenario (streamsEvents: boolean): Promise<{ requests: string[], state: string | undefined, ms: number }> {
+async function scenario (streamsEvents: boolean, flood = false): Promise<{ requests: string[], state: string | undefined, ms: number }> {
   const provider = peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
   const d = { order: 'ab'.repeat(32), state: 'deploying', createdAt: Date.now(), bidDeadline: Date.now(), totals: '', provider: provider.toString() } as Deployment
   const requests: string[] = []
@@ -24,7 +24,8 @@ async function scenario (streamsEvents: boolean): Promise<{ requests: string[], 
         if (!streamsEvents) { yield { kind: 'error', code: 'unsupported', reason: 'no events here' }; return }
         const aborted = (): boolean => opts.signal?.aborted === true
         while (!aborted()) {
-          await new Promise<void>((resolve) => { push = resolve; opts.signal?.addEventListener('abort', () => resolve(), { once: true }) })
+          if (!flood) await new Promise<void>((resolve) => { push = resolve; opts.signal?.addEventListener('abort', () => resolve(), { once: true }) })
+          else await new Promise((resolve) => setImmediate(resolve))
           if (!aborted()) yield { kind: 'event', event: { type: 'lease:running', time: Date.now() } }
         }
       })()
@@ -48,6 +49,14 @@ test('a provider that streams no events is still followed, at the fallback pace'
   const r = await scenario(false)
   assert.is(r.state, 'running')
   assert.is(r.requests.filter((x) => x === 'status').length, 2, 'once at the start, once after the fallback period')
+})
+
+test('a provider streaming events without pause gets one status request per gap, not one per event', async () => {
+  const r = await scenario(true, true)
+  assert.is(r.state, 'running')
+  const asked = r.requests.filter((x) => x === 'status').length
+  // 350 ms at one request per 50 ms at most, with room for timers that fire late
+  assert.ok(asked <= 10, `status asked ${asked} times in ${r.ms} ms`)
 })
 
 test.run()

@@ -3,6 +3,8 @@
  * streams; without one for this long (a lost stream, a provider that streams none) it is asked anyway
  */
 export const STATUS_FALLBACK_MS = 1_000
+/** at most one status request this often, however fast a provider streams events */
+export const STATUS_MIN_GAP_MS = 50
 /** how long services may take to run after the manifest is accepted, unless the caller says */
 export const DEFAULT_RUN_TIMEOUT_MS = 120_000
 /** a Close sent by the user's request gives up after this long (the gossiped one still goes) */

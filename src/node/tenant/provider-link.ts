@@ -4,7 +4,7 @@ import { unreachableHint } from '../../net/index.ts'
 import type { LeaseRequest, LeaseResponse } from '../../net/index.ts'
 import { errorMessage } from '../../util/index.ts'
 import { DeployError, DeployErrorCode } from '../errors.ts'
-import { DEFAULT_RUN_TIMEOUT_MS, STATUS_FALLBACK_MS } from './constants.ts'
+import { DEFAULT_RUN_TIMEOUT_MS, STATUS_FALLBACK_MS, STATUS_MIN_GAP_MS } from './constants.ts'
 import { providerOf } from './deployments.ts'
 import type { TenantContext } from './context.ts'
 import type { Deployment, ServiceView } from './index.ts'
@@ -126,6 +126,8 @@ export async function watchStatus<T> (ctx: TenantContext, d: Deployment, opts: {
       const r = await probeStatus(ctx, d, opts.signal)
       const out = decide(r?.kind === 'status' ? readStatus(r.status) : undefined)
       if (out !== undefined) return out
+      // a provider streaming events without pause gets one request per gap, not one per event
+      await new Promise((resolve) => setTimeout(resolve, STATUS_MIN_GAP_MS))
       if (changed) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, Math.min(STATUS_FALLBACK_MS, Math.max(0, until - Date.now())))
