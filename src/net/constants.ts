@@ -83,6 +83,12 @@ export const MAX_SYNC_REQUEST_BYTES = 16 * 1024
 export const SYNC_INGEST_LIMIT = { perSecond: 200, burst: 200 } as const
 /** sync requests one peer may make of this node (each answer costs up to MAX_SYNC_ORDERS frames) */
 export const SYNC_REQUEST_LIMIT = { perSecond: 1 / 30, burst: 3 } as const
+/**
+ * Closes requests per peer: an answer holds at most one Close per lease asked (MAX_SYNC_LEASES),
+ * far cheaper than an orders answer, and a provider that restarts asks each validator again;
+ * on the orders budget a few restarts in a minute left it deaf to the Closes it missed
+ */
+export const SYNC_CLOSES_LIMIT = { perSecond: 1 / 5, burst: 6 } as const
 /** time requests (/souk/time/1.0.0) one peer may make of this node: a health check asks once in a while */
 export const TIME_REQUEST_LIMIT = { perSecond: 0.2, burst: 4 } as const
 /** largest frame on the time protocol */

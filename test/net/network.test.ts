@@ -174,6 +174,34 @@ test('a node asks a peer for the Closes of its leases: only verified ones for le
   }
 })
 
+test('a peer that used up its orders requests still gets its Closes, within a budget of their own', async () => {
+  const nodes: SoukNode[] = []
+  try {
+    const tenant = await startNode()
+    nodes.push(tenant)
+    const lease = randomBytes(32)
+    const closed = signMessage<CloseBody>(tenant.identity, MessageTag.CLOSE, { lease, reason: 'done' })
+    const server = await startNode({ openOrders: () => [], closes: () => [closed.bytes] })
+    nodes.push(server)
+    const provider = await startNode()
+    nodes.push(provider)
+    await provider.dial(server.multiaddrs()[0])
+    // a provider restarting a few times in a minute: its orders requests run out first
+    for (let i = 0; i < 3; i++) await provider.syncOrders(server.peerId)
+    const fourth = await provider.syncOrders(server.peerId).then(() => 'answered', (err: unknown) => String(err))
+    assert.not.equal(fourth, 'answered', 'the orders budget is spent')
+    for (let i = 0; i < 6; i++) {
+      const r = await provider.syncCloses(server.peerId, [lease])
+      assert.equal(r.closes.map((c) => c.body.reason), ['done'], `closes request ${i + 1} is answered`)
+    }
+    // and the Closes budget is bounded too: a peer asking without pause is refused
+    const seventh = await provider.syncCloses(server.peerId, [lease]).then(() => 'answered', (err: unknown) => String(err))
+    assert.not.equal(seventh, 'answered', 'closes requests past the burst are refused')
+  } finally {
+    await stopAll(nodes)
+  }
+})
+
 test('a sync answer is read at a bounded pace and with each signer\'s rate limit', async () => {
   const nodes: SoukNode[] = []
   try {

@@ -11,15 +11,17 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { schema, WireError, openMessage, MessageTag, toHex } from '../../wire/index.ts'
 import type { SignedMessage, CloseBody } from '../../wire/index.ts'
-import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_LEASES, MAX_SYNC_ORDERS, MAX_SYNC_REQUEST_BYTES, Protocol, REQUEST_TIMEOUT_MS, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from '../constants.ts'
+import { FRAME_VERSION, FrameTag, MAX_SYNC_FRAME_BYTES, MAX_SYNC_LEASES, MAX_SYNC_ORDERS, MAX_SYNC_REQUEST_BYTES, Protocol, REQUEST_TIMEOUT_MS, SYNC_CLOSES_LIMIT, SYNC_INGEST_LIMIT, SYNC_REQUEST_LIMIT, SYNC_TIMEOUT_MS, Topic } from '../constants.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
 import { checkFrame, frameOf, withTimeout } from '../frames.ts'
 import { Verdict } from '../verdict.ts'
 import type { SoukGossip } from '../gossip.ts'
+import { MetricName } from '../metrics.ts'
 import type { NetMetrics } from '../metrics.ts'
 import { TokenBuckets } from '../rate-limit.ts'
 import type { RateLimit } from '../rate-limit.ts'
 import { defineProtocol } from './define-protocol.ts'
+import { RATE_LIMIT_KEYS } from './constants.ts'
 import type { ProtocolComponents, ProtocolLogger, StreamProtocol } from './define-protocol.ts'
 
 /** The application's open orders, as envelope bytes; called once per sync request. */
@@ -37,8 +39,10 @@ export interface SyncHandlerInit {
   timeoutMs?: number
   maxOrders?: number
   maxInboundStreams?: number
-  /** requests one peer may make (SYNC_REQUEST_LIMIT); beyond it the stream is reset unanswered */
+  /** orders requests one peer may make (SYNC_REQUEST_LIMIT); beyond it the stream is reset unanswered */
   requestLimit?: RateLimit
+  /** closes requests one peer may make (SYNC_CLOSES_LIMIT) */
+  closesLimit?: RateLimit
   metrics?: NetMetrics
   /** where refusals and failures are logged (default: libp2p's debug logger) */
   logger?: ProtocolLogger
@@ -100,50 +104,58 @@ export const syncDefinition = defineProtocol({
   maxFrames: 1,
   // the request must come quickly; the answer then gets SYNC_TIMEOUT_MS
   timeoutMs: REQUEST_TIMEOUT_MS,
-  dialTimeoutMs: SYNC_TIMEOUT_MS,
-  // each answer can be a thousand frames: a peer asking again and again is refused unanswered
-  rateLimit: { ...SYNC_REQUEST_LIMIT, bound: 'sync-requests-per-peer' }
+  dialTimeoutMs: SYNC_TIMEOUT_MS
+  // requests are rate limited per peer and per kind once read (syncProtocol): an orders answer can
+  // be a thousand frames, a closes answer a Close per lease asked
 })
 
 /** The serving side as a service. */
 export function syncProtocol (init: SyncHandlerInit): (components: ProtocolComponents) => StreamProtocol {
-  return (components) => syncDefinition.serve(components, async ({ frames: fs }) => {
-    const ask = decodeSyncAsk(await fs.readRequired('sync request'))
-    fs.expectNoMore()
-    fs.setSignal(withTimeout(init.timeoutMs ?? SYNC_TIMEOUT_MS))
-    /** up to `max` envelopes, each in its own frame; one too large for a frame is left out */
-    const writeEnvelopes = async (envelopes: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, max: number, t: typeof FrameTag.SYNC_CLOSE | typeof FrameTag.SYNC_RESPONSE): Promise<number> => {
-      let n = 0
-      for await (const envelope of envelopes) {
-        if (n >= max) break
-        if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
-        await fs.write({ t, v: FRAME_VERSION, envelope })
-        n++
-      }
-      return n
+  return (components) => {
+    const asks = {
+      orders: new TokenBuckets({ ...(init.requestLimit ?? SYNC_REQUEST_LIMIT), maxKeys: RATE_LIMIT_KEYS }),
+      closes: new TokenBuckets({ ...(init.closesLimit ?? SYNC_CLOSES_LIMIT), maxKeys: RATE_LIMIT_KEYS })
     }
-    let count = 0
-    if (ask.kind === 'closes') {
-      const asked = [...new Set(ask.req.leases.map((l) => toHex(l)))]
-      if (init.closes != null) count = await writeEnvelopes(init.closes(asked), asked.length, FrameTag.SYNC_CLOSE)
+    const bounds = components.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
+    return syncDefinition.serve(components, async ({ frames: fs, remotePeer }) => {
+      const ask = decodeSyncAsk(await fs.readRequired('sync request'))
+      fs.expectNoMore()
+      if (!asks[ask.kind].take(remotePeer.toString(), Date.now())) {
+        bounds?.inc({ bound: ask.kind === 'orders' ? 'sync-requests-per-peer' : 'sync-closes-per-peer' })
+        throw new NetError(NetErrorCode.REFUSED, `too many sync ${ask.kind} requests from this peer`)
+      }
+      fs.setSignal(withTimeout(init.timeoutMs ?? SYNC_TIMEOUT_MS))
+      /** up to `max` envelopes, each in its own frame; one too large for a frame is left out */
+      const writeEnvelopes = async (envelopes: Iterable<Uint8Array> | AsyncIterable<Uint8Array>, max: number, t: typeof FrameTag.SYNC_CLOSE | typeof FrameTag.SYNC_RESPONSE): Promise<number> => {
+        let n = 0
+        for await (const envelope of envelopes) {
+          if (n >= max) break
+          if (envelope.length > MAX_SYNC_FRAME_BYTES - 64) continue
+          await fs.write({ t, v: FRAME_VERSION, envelope })
+          n++
+        }
+        return n
+      }
+      let count = 0
+      if (ask.kind === 'closes') {
+        const asked = [...new Set(ask.req.leases.map((l) => toHex(l)))]
+        if (init.closes != null) count = await writeEnvelopes(init.closes(asked), asked.length, FrameTag.SYNC_CLOSE)
+        await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
+        await fs.close()
+        return undefined
+      }
+      const { topic, limit } = ask.req
+      const source = topic === Topic.ORDERS ? init.openOrders : topic === Topic.LEASES ? init.outcomes : undefined
+      if (source != null) {
+        const max = Math.min(limit, init.maxOrders ?? MAX_SYNC_ORDERS)
+        count = await writeEnvelopes(source(), max, FrameTag.SYNC_RESPONSE)
+      }
+      // other topics: nothing to offer, an empty answer
       await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
       await fs.close()
       return undefined
-    }
-    const { topic, limit } = ask.req
-    const source = topic === Topic.ORDERS ? init.openOrders : topic === Topic.LEASES ? init.outcomes : undefined
-    if (source != null) {
-      const max = Math.min(limit, init.maxOrders ?? MAX_SYNC_ORDERS)
-      count = await writeEnvelopes(source(), max, FrameTag.SYNC_RESPONSE)
-    }
-    // other topics: nothing to offer, an empty answer
-    await fs.write({ t: FrameTag.SYNC_END, v: FRAME_VERSION, count })
-    await fs.close()
-    return undefined
-  }, {
-    maxInboundStreams: init.maxInboundStreams,
-    rateLimit: init.requestLimit != null ? { ...init.requestLimit, bound: 'sync-requests-per-peer' } : undefined
-  })
+    }, { maxInboundStreams: init.maxInboundStreams })
+  }
 }
 
 /** Registers the serving side. Returns a function that unregisters it. */
