@@ -20,7 +20,15 @@ function wanYaml (w: WanSettings): string[] {
   return ['  wan:', `    profile: ${w.profile}`, `    seed: ${w.seed}`, `    region: ${w.region}`, `    peers: { ${peers} }`]
 }
 
-export function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string[], o: Required<Pick<DevnetOptions, 'bidWindowMs' | 'dockerHost'>> & Pick<DevnetOptions, 'settings'> & { wan?: WanSettings }): string {
+export interface YamlOptions extends Required<Pick<DevnetOptions, 'bidWindowMs' | 'dockerHost'>>, Pick<DevnetOptions, 'settings'> {
+  wan?: WanSettings
+  /** the relay a node behind NAT reserves a slot on */
+  reserveOn?: string
+  /** a provider whose containers run without the lease firewall (unless the settings name a sandbox) */
+  firewallOff?: boolean
+}
+
+export function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string[], o: YamlOptions): string {
   const extra = (role: 'validator' | 'provider' | 'tenant'): string[] => Object.entries(o.settings?.[role] ?? {}).map(([k, v]) => `  ${k}: ${String(v)}`)
   const lines = [
     '# written by `souk devnet up`',
@@ -30,6 +38,8 @@ export function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string
     `  bootstrap: [${bootstrap.join(', ')}]`,
     '  testNetwork: true',
     `  directPeers: [${n.role === 'validator' ? directPeers.join(', ') : ''}]`,
+    ...(n.relay === true ? ['  relayServer: true'] : []),
+    ...(o.reserveOn != null ? [`  relayReserveOn: [${o.reserveOn}]`] : []),
     ...(o.wan != null ? wanYaml(o.wan) : []),
     'committee:',
     '  file: committee.json',
@@ -49,6 +59,7 @@ export function yamlFor (n: DevnetNode, bootstrap: string[], directPeers: string
       '  attributes: { region: local }',
       '  prices: { cpu: "10", memory: "1", storage: "0.1", gpu: "100", endpoint: "0" }',
       '  denom: uakt',
+      ...(o.firewallOff === true && o.settings?.provider?.sandbox == null ? ['  sandbox: { firewall: off }'] : []),
       ...extra('provider')
     )
   }

@@ -4,7 +4,8 @@ import { execFile } from 'node:child_process'
 import { NodeError } from '../errors.ts'
 import { errorMessage } from '../../util/index.ts'
 import { findNode, requireDevnet, saveDevnet } from './state.ts'
-import type { DevnetState } from './types.ts'
+import { NAT_ROUTER_HOST, NAT_SUBNET, NETNS_SUBNET } from './constants.ts'
+import type { DevnetNode, DevnetState } from './types.ts'
 
 export async function run (cmd: string, args: string[]): Promise<string> {
   return await new Promise((resolve, reject) => {
@@ -24,6 +25,7 @@ export async function buildNamespaces (state: DevnetState): Promise<void> {
   for (const [i, n] of state.nodes.entries()) {
     const inside = `sk${net.tag}n${i}`
     const outside = `sk${net.tag}h${i}`
+    if (n.natted === true) { await buildNat(state, n, inside); continue }
     await run('ip', ['netns', 'add', n.netns!])
     await run('ip', ['link', 'add', inside, 'type', 'veth', 'peer', 'name', outside])
     await run('ip', ['link', 'set', inside, 'netns', n.netns!])
@@ -36,17 +38,56 @@ export async function buildNamespaces (state: DevnetState): Promise<void> {
   }
 }
 
+/**
+ * A node behind NAT: a router namespace on the hub's bridge masquerades a private subnet of its
+ * own, with the node alone on it. The node reaches everyone through the router; no hub node has a
+ * route to the private subnet, and the router forwards nothing inbound that the node did not open.
+ */
+async function buildNat (state: DevnetState, n: DevnetNode, inside: string): Promise<void> {
+  const net = state.netns!
+  const router = net.router!
+  const wanSide = `sk${net.tag}rw`
+  const hubEnd = `sk${net.tag}rh`
+  const lanSide = `sk${net.tag}rl`
+  await run('ip', ['netns', 'add', router])
+  await run('ip', ['-n', router, 'link', 'set', 'lo', 'up'])
+  await run('ip', ['link', 'add', wanSide, 'type', 'veth', 'peer', 'name', hubEnd])
+  await run('ip', ['link', 'set', wanSide, 'netns', router])
+  await run('ip', ['link', 'set', hubEnd, 'netns', net.hub])
+  await run('ip', ['-n', router, 'addr', 'add', `${NETNS_SUBNET}.${NAT_ROUTER_HOST}/24`, 'dev', wanSide])
+  await run('ip', ['-n', router, 'link', 'set', wanSide, 'up'])
+  await run('ip', ['-n', net.hub, 'link', 'set', hubEnd, 'master', 'br0'])
+  await run('ip', ['-n', net.hub, 'link', 'set', hubEnd, 'up'])
+  await run('ip', ['netns', 'add', n.netns!])
+  await run('ip', ['link', 'add', inside, 'type', 'veth', 'peer', 'name', lanSide])
+  await run('ip', ['link', 'set', inside, 'netns', n.netns!])
+  await run('ip', ['link', 'set', lanSide, 'netns', router])
+  await run('ip', ['-n', router, 'addr', 'add', `${NAT_SUBNET}.1/24`, 'dev', lanSide])
+  await run('ip', ['-n', router, 'link', 'set', lanSide, 'up'])
+  await run('ip', ['-n', n.netns!, 'link', 'set', 'lo', 'up'])
+  await run('ip', ['-n', n.netns!, 'addr', 'add', `${n.ip!}/24`, 'dev', inside])
+  await run('ip', ['-n', n.netns!, 'link', 'set', inside, 'up'])
+  await run('ip', ['-n', n.netns!, 'route', 'add', 'default', 'via', `${NAT_SUBNET}.1`])
+  await run('ip', ['netns', 'exec', router, 'sysctl', '-qw', 'net.ipv4.ip_forward=1'])
+  await run('ip', ['netns', 'exec', router, 'iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wanSide, '-j', 'MASQUERADE'])
+  // a NAT keeps state: only replies to what the inside opened come back in
+  await run('ip', ['netns', 'exec', router, 'iptables', '-A', 'FORWARD', '-i', wanSide, '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP'])
+}
+
 export async function removeNamespaces (state: DevnetState): Promise<void> {
   if (state.netns == null) return
-  for (const ns of [...state.nodes.map((n) => n.netns), state.netns.hub]) {
+  for (const ns of [...state.nodes.map((n) => n.netns), state.netns.router, state.netns.hub]) {
     if (ns != null) await run('ip', ['netns', 'del', ns]).catch(() => {})
   }
 }
 
 /** whether this machine can run a devnet in namespaces; undefined when it can, else why not */
-export async function netnsUnavailable (): Promise<string | undefined> {
+export async function netnsUnavailable (opts: { nat?: boolean } = {}): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'network namespaces need root'
   try { await run('ip', ['netns', 'list']) } catch (err) { return `iproute2 cannot list namespaces: ${errorMessage(err)}` }
+  if (opts.nat === true) {
+    try { await run('iptables', ['--version']) } catch (err) { return `a NAT router needs iptables: ${errorMessage(err)}` }
+  }
   return undefined
 }
 

@@ -14,6 +14,10 @@ export interface DevnetNode {
   ip?: string
   /** its region when the devnet emulates a wide-area network */
   region?: Region
+  /** behind the devnet's NAT router: reachable only through the relay */
+  natted?: boolean
+  /** runs a circuit relay v2 server for the node behind NAT */
+  relay?: boolean
 }
 
 export interface DevnetNetns {
@@ -23,6 +27,8 @@ export interface DevnetNetns {
   hub: string
   /** links cut, as pairs of node names */
   cuts: Array<[string, string]>
+  /** the namespace of the NAT router, when one node sits behind NAT */
+  router?: string
 }
 
 export interface DevnetState {
@@ -61,6 +67,11 @@ export interface DevnetOptions {
    * spread round robin over its regions (validators first, so the committee spans them)
    */
   wan?: { profile: ProfileName, seed?: number }
+  /**
+   * the last provider sits behind a NAT router (needs netns): it can dial out, nothing can dial in,
+   * and it is reached through a circuit relay on validator-0
+   */
+  nat?: boolean
   onProgress?: (e: DevnetProgress) => void
   signal?: AbortSignal
 }

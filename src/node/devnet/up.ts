@@ -13,7 +13,7 @@ import { errorMessage } from '../../util/index.ts'
 import { committeeJson } from '../genesis.ts'
 import { ensureExampleImage } from '../test-image.ts'
 import { NodeError, NodeErrorCode } from '../errors.ts'
-import { NETNS_PORT, NETNS_SUBNET } from './constants.ts'
+import { NAT_SUBNET, NETNS_PORT, NETNS_SUBNET } from './constants.ts'
 import { dialAddr, freePort, yamlFor } from './layout.ts'
 import { buildNamespaces, netnsUnavailable } from './netns.ts'
 import { alive, spawnNode, waitConnected, waitReady } from './processes.ts'
@@ -27,9 +27,13 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
   if (existing != null && existing.nodes.some((n) => alive(n.pid))) {
     throw new NodeError('ERR_DEVNET_RUNNING', `a devnet is already running in ${dir}; stop it with \`souk devnet down --dir ${dirIn}\``)
   }
+  if (opts.nat === true) {
+    if (opts.netns !== true) throw new NodeError(NodeErrorCode.DEVNET_NETNS, 'a provider behind NAT needs the nodes in network namespaces: add --netns')
+    if ((opts.providers ?? 2) < 1) throw new NodeError(NodeErrorCode.DEVNET_NETNS, 'a provider behind NAT needs at least one provider')
+  }
   if (opts.netns === true) {
-    const why = await netnsUnavailable()
-    if (why != null) throw new NodeError('ERR_DEVNET_NETNS', `cannot place the nodes in network namespaces: ${why}`)
+    const why = await netnsUnavailable({ nat: opts.nat })
+    if (why != null) throw new NodeError(NodeErrorCode.DEVNET_NETNS, `cannot place the nodes in network namespaces: ${why}`)
   }
   if (opts.wan != null) {
     const seed = opts.wan.seed ?? 1
@@ -68,6 +72,13 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
       ...(opts.netns === true ? { netns: `souk-${tag}-${i}`, ip: `${NETNS_SUBNET}.${i + 2}` } : {})
     })
   }
+  if (opts.nat === true) {
+    // the last provider goes behind the router; validator-0 relays for it
+    const natted = nodes.filter((n) => n.role === 'provider').at(-1)!
+    natted.natted = true
+    natted.ip = `${NAT_SUBNET}.2`
+    nodes.find((n) => n.role === 'validator')!.relay = true
+  }
   const wan = opts.wan != null
     ? wanNetwork({ profile: opts.wan.profile, seed: opts.wan.seed, nodes: nodes.map((n) => ({ name: n.name, host: n.ip ?? '127.0.0.1', port: n.port })) })
     : undefined
@@ -78,7 +89,17 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     await writeSecretFile(keyFilePath(n.home), encodeKeyFile(plan[i].id))
     await writeFile(join(n.home, 'committee.json'), committee)
     const bootstrap = validators.filter((v) => v !== n).slice(0, 2).map(dialAddr)
-    await writeFile(join(n.home, CONFIG_FILE), yamlFor(n, bootstrap, validators.filter((v) => v !== n).map(dialAddr), { bidWindowMs: opts.bidWindowMs ?? 1000, dockerHost, settings: opts.settings, wan: wan?.settingsFor(n.name) }), { mode: 0o600 })
+    const relay = n.natted === true ? nodes.find((x) => x.relay === true) : undefined
+    await writeFile(join(n.home, CONFIG_FILE), yamlFor(n, bootstrap, validators.filter((v) => v !== n).map(dialAddr), {
+      bidWindowMs: opts.bidWindowMs ?? 1000,
+      dockerHost,
+      settings: opts.settings,
+      wan: wan?.settingsFor(n.name),
+      ...(relay != null ? { reserveOn: dialAddr(relay) } : {}),
+      // a provider in a namespace of its own cannot reach the host's DOCKER-USER chain, where the
+      // lease firewall goes (docs/provider-docker.md): its containers run without it
+      firewallOff: opts.netns === true && n.role === 'provider'
+    }), { mode: 0o600 })
   }
   const state: DevnetState = {
     dir,
@@ -87,7 +108,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
     dockerHost,
     ...(opts.crashPoints === true ? { crashPoints: true } : {}),
     ...(opts.nodeFlags != null && opts.nodeFlags.length > 0 ? { nodeFlags: [...opts.nodeFlags] } : {}),
-    ...(opts.netns === true ? { netns: { tag, hub: `souk-${tag}-hub`, cuts: [] } } : {}),
+    ...(opts.netns === true ? { netns: { tag, hub: `souk-${tag}-hub`, cuts: [], ...(opts.nat === true ? { router: `souk-${tag}-nat` } : {}) } } : {}),
     ...(wan != null ? { wan: { profile: wan.profile, seed: wan.seed } } : {})
   }
   await saveDevnet(state)

@@ -22,6 +22,7 @@ export async function devnetUp (opts: UpOptions): Promise<void> {
     validators: Number(opts.validators),
     providers: Number(opts.providers),
     netns: opts.netns === true,
+    nat: opts.nat === true,
     ...(wan != null ? { wan } : {}),
     onProgress: (e) => {
       if (opts.json === true) return
@@ -31,6 +32,9 @@ export async function devnetUp (opts: UpOptions): Promise<void> {
   })
   if (opts.json === true) { printJson(state); return }
   print(`devnet up in ${state.dir}`)
+  const natted = state.nodes.find((n) => n.natted === true)
+  if (natted != null) print(`${natted.name} is behind NAT at ${natted.ip ?? '?'}: reached through the relay on ${state.nodes.find((n) => n.relay === true)?.name ?? '?'}`)
+  if (state.netns != null && state.nodes.some((n) => n.role === 'provider')) print('providers run without the lease firewall: from a namespace of their own they cannot reach the host\'s DOCKER-USER chain')
   if (state.wan != null) print(`emulated WAN ${state.wan.profile} (seed ${state.wan.seed}): ${state.nodes.map((n) => `${n.name} ${n.region ?? '?'}`).join(', ')}`)
   print('deploy with:')
   print(`  souk --home ${opts.dir.replace(/\/$/, '')}/tenant deploy examples/web.yaml`)

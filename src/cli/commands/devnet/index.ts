@@ -13,6 +13,7 @@ export const devnet: CommandGroup = {
       .option('--netns', 'each node in a network namespace of its own, on one bridge (needs root); links can then be cut and healed')
       .option('--wan <profile>', 'every node dials through an emulated wide-area network: lan, continents or lossy (docs/wan-emulation.md)')
       .option('--wan-seed <n>', 'seed of the emulated links (delay, jitter and loss draws)', '1')
+      .option('--nat', 'with --netns: the last provider sits behind a NAT router and is reached through a relay on validator-0')
       .option('--json', 'print as JSON')
       .action(async (opts: UpOptions) => { await (await import('./handler.ts')).devnetUp(opts) })
     devnet.command('image').description('build the example image souk/busybox:latest from Debian\'s busybox-static if it is missing (no registry needed)')

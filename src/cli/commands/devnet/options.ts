@@ -21,4 +21,6 @@ export interface UpOptions extends JsonDirOptions {
   wan?: string
   /** seed of the emulated links */
   wanSeed: string
+  /** the last provider behind a NAT router, reached through a relay */
+  nat?: boolean
 }
