@@ -87,6 +87,14 @@ test('a frame over the limit is refused: the exchange fails, is counted and logg
   assert.ok(logs.some((l) => l.level === 'warn' && l.message.startsWith('echo:') && l.fields.code === NetErrorCode.FRAME_TOO_LARGE))
 })
 
+test('a peer repeating a bad frame: every exchange counted, a single warn line logged', async () => {
+  const id = '/souk-test/flooded/1.0.0'
+  const def = await serve({ ids: [id] })
+  for (let i = 0; i < 40; i++) await ask(def, 'x'.repeat(200))
+  assert.ok(await waitFor(() => count(id, ExchangeOutcome.FAILED, NetErrorCode.FRAME_TOO_LARGE) === 40), JSON.stringify(metrics.snapshot()))
+  assert.is(logs.filter((l) => l.level === 'warn' && l.fields.protocol === id).length, 1)
+})
+
 test('the exchange deadline fires and the exchange is counted as timed out', async () => {
   const def = await serve({ ids: ['/souk-test/slow/1.0.0'], timeoutMs: 200 })
   const r = await ask(def, 'sleep') as { failed?: string }

@@ -20,3 +20,10 @@ export type ExchangeOutcome = typeof ExchangeOutcome[keyof typeof ExchangeOutcom
 
 /** peers a protocol's rate limit remembers at most */
 export const RATE_LIMIT_KEYS = 4096
+
+/** a warning about a peer's exchange is logged once per this many ms per protocol, peer and code */
+export const WARN_INTERVAL_MS = 10_000
+/** (protocol, peer, code) keys the warning throttle remembers */
+export const WARN_KEYS = 1024
+/** warnings a protocol logs per interval over all peers */
+export const WARN_PER_INTERVAL = 20

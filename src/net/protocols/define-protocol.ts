@@ -5,7 +5,7 @@
 // protocols the same way. A protocol's own file keeps only its frames and what it does with them.
 import type { LevelLogger } from '../../util/index.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { errorCode, errorMessage, errorName } from '../../util/index.ts'
+import { errorCode, errorMessage, errorName, logThrottle } from '../../util/index.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
 import { FrameStream, withTimeout } from '../frames.ts'
 import { MetricName } from '../metrics.ts'
@@ -13,7 +13,7 @@ import type { Counter, NetMetrics } from '../metrics.ts'
 import { TokenBuckets } from '../rate-limit.ts'
 import type { RateLimit } from '../rate-limit.ts'
 import type { Decision } from '../authority.ts'
-import { ExchangeOutcome, RATE_LIMIT_KEYS } from './constants.ts'
+import { ExchangeOutcome, RATE_LIMIT_KEYS, WARN_INTERVAL_MS, WARN_KEYS, WARN_PER_INTERVAL } from './constants.ts'
 
 /** What a protocol logs through: pino's (fields, message) call shape, so the node's logger fits. */
 /** the levels a protocol logs at: the node's logger, or any other with pino's shape */
@@ -152,6 +152,13 @@ export function defineProtocol (spec: ProtocolSpec): ProtocolDefinition {
       rateLimit: options.rateLimit ?? spec.rateLimit
     }
     const log = components.logger ?? libp2pLogger(libp2p, spec.name)
+    // a peer repeating a bad exchange is counted every time but logged a few times a minute
+    const throttle = logThrottle({ intervalMs: WARN_INTERVAL_MS, maxKeys: WARN_KEYS, maxPerInterval: WARN_PER_INTERVAL })
+    const warn = (fields: Record<string, unknown>, message: string): void => {
+      const suppressed = throttle.admit(`${String(fields.protocol)} ${String(fields.peer)} ${String(fields.code)}`)
+      if (suppressed == null) return
+      log.warn(suppressed > 0 ? { ...fields, suppressed } : fields, suppressed > 0 ? `${message} (${suppressed} more not logged)` : message)
+    }
     const exchanges: Counter | undefined = components.metrics?.counter(MetricName.STREAM_EXCHANGES, 'inbound stream exchanges by protocol, outcome and refusal code')
     const bounds = components.metrics?.counter(MetricName.BOUND_HIT, 'times a bound on what strangers may add refused something, by bound')
     const rateLimit = limits.rateLimit
@@ -190,10 +197,10 @@ export function defineProtocol (spec: ProtocolSpec): ProtocolDefinition {
           log.debug({ ...fields, err: errorMessage(err) }, `${spec.name}: timed out`)
         } else if (code === NetErrorCode.REFUSED || code === NetErrorCode.NOT_AUTHORIZED) {
           count(id, ExchangeOutcome.REFUSED, code)
-          log.warn({ ...fields, code, err: errorMessage(err) }, `${spec.name}: refused`)
+          warn({ ...fields, code, err: errorMessage(err) }, `${spec.name}: refused`)
         } else {
           count(id, ExchangeOutcome.FAILED, code)
-          if (PEER_FAULTS.has(code)) log.warn({ ...fields, code, err: errorMessage(err) }, `${spec.name}: bad exchange from peer`)
+          if (PEER_FAULTS.has(code)) warn({ ...fields, code, err: errorMessage(err) }, `${spec.name}: bad exchange from peer`)
           else log.debug({ ...fields, code, err: errorMessage(err) }, `${spec.name}: exchange failed`)
         }
         frames.abort(asError(err))
