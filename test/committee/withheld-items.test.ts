@@ -1,6 +1,7 @@
 // A Byzantine validator that is first to pass a proposal on and then withholds the items it
 // names must not cost the round: the node also asks the other peers that sent it the batch
-// (the proposer among them) instead of waiting out a retry period longer than the propose timeout.
+// (the proposer among them) instead of waiting out a retry period longer than the propose timeout;
+// and it asks no more than three of them before its retry asks everyone.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cluster, key, order } from './harness.ts'
@@ -34,6 +35,42 @@ test('a relayer that withholds a batch\'s items does not make an honest validato
     assert.not.equal(prevotes[0].value, '', 'v0 prevoted the batch, not nil: it got the order from the proposer in time')
     const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
     assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
+  } finally {
+    c.close()
+  }
+})
+
+test('the missing items are asked of a batch\'s first three senders only, then of everyone on the retry', () => {
+  const c = cluster(7, { seed: 12 })
+  const [v0, v1, v2, v3, v4] = c.members
+  const relayers = c.members.slice(2)
+  // each 'want' v0 sends: to whom, when
+  const wants: Array<{ to: string, at: number }> = []
+  try {
+    c.lose = (from, to, data) => {
+      const p = peek(data)
+      if (from === v0.name && p.frame?.kind === 'want') wants.push({ to, at: c.now() })
+      if (to !== v0.name) return false
+      if (p.msg?.tag === MessageTag.ORDER) return true
+      // every relayer withholds: it answers no request for items
+      if (relayers.some((r) => r.name === from) && p.frame?.kind === 'have') return true
+      if (from === v1.name && p.proposal?.height === 1 && p.proposal.round === 0) {
+        // five relayers pass the proposal on first, 1 ms apart; the proposer's own copy comes last
+        relayers.forEach((r, i) => c.sched.after(1 + i, () => v0.node?.handleMessage(r.name, data, r.id.publicKey)))
+        c.sched.after(30, () => v0.node?.handleMessage(v1.name, data, v1.id.publicKey))
+        return true
+      }
+      return false
+    }
+    for (const m of c.members) c.boot(m)
+    v1.node!.submit(order(key(5, 0), c.now(), c.now() + 5_000))
+    c.run(1_000)
+    assert.ok(wants.length > 0, 'v0 asked for the order it lacks')
+    // the retry asks everyone at once: six wants in the same millisecond
+    const retryAt = wants.find((w) => wants.filter((x) => x.at === w.at).length >= 6)?.at ?? Infinity
+    const before = [...new Set(wants.filter((w) => w.at < retryAt).map((w) => w.to))].sort()
+    assert.equal(before, [v2.name, v3.name, v4.name].sort(), `asked before the retry: ${before.join(', ')}`)
+    assert.ok(retryAt < Infinity, 'the retry asked everyone, the proposer among them')
   } finally {
     c.close()
   }
