@@ -24,7 +24,7 @@ const wan = process.argv.find((a) => a.startsWith('--wan='))?.split('=')[1]
 if (process.env.DOCKER_HOST == null) { process.stderr.write('bench:e2e needs a Docker engine: set DOCKER_HOST (see .ci/run)\n'); process.exit(1) }
 
 const dir = mkdtempSync(join(tmpdir(), 'souk-bench-e2e-'))
-const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))] }
+const pct = (xs: number[], p: number): number => { const s = [...xs].sort((a, b) => a - b); return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))] }
 const web = readFileSync(new URL('../examples/web.yaml', import.meta.url), 'utf8')
 const total: number[] = []; const toLease: number[] = []; const toRunning: number[] = []
 const viaIngress: number[] = []; const direct: number[] = []

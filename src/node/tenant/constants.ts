@@ -15,3 +15,11 @@ export const SEEN_SAVE_INTERVAL_MS = 5_000
 export const CATCH_UP_PEERS = 3
 /** the store kind (records.ts) of the tenant's deployments */
 export const TENANT_RECORD = 'tenant-deployment'
+/**
+ * A provider hears of a lease from the validators nearest it, which may be later than the tenant
+ * heard of it: a first manifest refused with `unknown-lease` is sent again, after 100 ms and then
+ * twice as long each time (at most MANIFEST_RETRY_MAX_GAP_MS), for this long (manifest spec §5)
+ */
+export const MANIFEST_UNKNOWN_LEASE_RETRY_MS = 10_000
+export const MANIFEST_RETRY_FIRST_GAP_MS = 100
+export const MANIFEST_RETRY_MAX_GAP_MS = 1_000

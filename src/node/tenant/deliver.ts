@@ -5,7 +5,9 @@ import { CloseCode } from '../../wire/index.ts'
 import { errorMessage } from '../../util/index.ts'
 import { DeployError, DeployErrorCode } from '../errors.ts'
 import { isTenantFault } from '../failover.ts'
-import { DEFAULT_RUN_TIMEOUT_MS } from './constants.ts'
+import { ManifestRefusal } from '../../net/index.ts'
+import type { ManifestResult } from '../../net/index.ts'
+import { DEFAULT_RUN_TIMEOUT_MS, MANIFEST_RETRY_FIRST_GAP_MS, MANIFEST_RETRY_MAX_GAP_MS, MANIFEST_UNKNOWN_LEASE_RETRY_MS } from './constants.ts'
 import { providerOf } from './deployments.ts'
 import { fail } from './closing.ts'
 import { hintFor, watchStatus } from './provider-link.ts'
@@ -24,8 +26,9 @@ export async function deliver (ctx: TenantContext, d: Deployment, opts: DeployOp
   // a provider that never takes the manifest failed the lease (provider-failed, failover.ts)
   const manifestTimeoutMs = opts.manifestTimeoutMs ?? d.failover?.manifestTimeoutMs
   const deadline = manifestTimeoutMs != null ? AbortSignal.timeout(manifestTimeoutMs) : undefined
+  const signal = opts.signal != null && deadline != null ? AbortSignal.any([opts.signal, deadline]) : opts.signal ?? deadline
   try {
-    result = await ctx.net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal: opts.signal != null && deadline != null ? AbortSignal.any([opts.signal, deadline]) : opts.signal ?? deadline })
+    result = await sendFirstManifest(ctx, d, signal)
   } catch (err) {
     if (opts.signal?.aborted === true) throw err
     const reason = `provider ${d.provider ?? '?'} ${deadline?.aborted === true ? 'did not take the manifest in time' : 'unreachable'}: ${errorMessage(err)}${await hintFor(ctx, d)}`
@@ -41,6 +44,32 @@ export async function deliver (ctx: TenantContext, d: Deployment, opts: DeployOp
   deployments.save(d)
   emit({ type: 'deploy:manifest-accepted', detail: { provider: d.provider ?? '' } })
   return await awaitRunning(ctx, d, opts, emit)
+}
+
+/**
+ * The first manifest, sent again while the provider answers `unknown-lease`: it may not have heard
+ * of the lease yet (manifest spec §5). A refusal stores nothing at the provider, so a resend is a
+ * new request; any other answer, or the retry period's end, is final.
+ */
+async function sendFirstManifest (ctx: TenantContext, d: Deployment, signal: AbortSignal | undefined): Promise<ManifestResult> {
+  const until = Date.now() + MANIFEST_UNKNOWN_LEASE_RETRY_MS
+  for (let gap = MANIFEST_RETRY_FIRST_GAP_MS; ; gap = Math.min(2 * gap, MANIFEST_RETRY_MAX_GAP_MS)) {
+    const result = await ctx.net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal })
+    if (result.ok || result.code !== ManifestRefusal.UNKNOWN_LEASE || Date.now() + gap > until) return result
+    ctx.logger.debug({ lease: d.order, provider: d.provider, retryInMs: gap }, 'the provider does not know the lease yet; sending the manifest again')
+    await sleep(gap, signal)
+  }
+}
+
+/** waits `ms`, or rejects with the signal's reason once it aborts */
+async function sleep (ms: number, signal: AbortSignal | undefined): Promise<void> {
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => { signal?.removeEventListener('abort', stop); resolve() }
+    const t = setTimeout(done, ms)
+    const stop = (): void => { clearTimeout(t); reject(signal?.reason) }
+    signal?.addEventListener('abort', stop, { once: true })
+  })
 }
 
 /** deploying → running, once every service runs (or failed, and closed) */
