@@ -69,7 +69,10 @@ export const SCRIPT_STDERR_EXCERPT_BYTES = 1024
 // strangers can add; when one refuses something it is counted in souk_bound_hits_total{bound}.
 /** orders held at most (oldest forgotten first) */
 export const BOOK_MAX_ORDERS = 50_000
-/** orders of one signer held at once (its own orders are exempt on a tenant's node) */
+/**
+ * open orders (no lease or expiry yet) of one signer held at once (its own orders are exempt on a
+ * tenant's node); an order with its outcome is kept for its retention without counting
+ */
 export const BOOK_MAX_ORDERS_PER_TENANT = 64
 /** an order (and its bids) is forgotten this long after its bid deadline; leases and expiries are kept apart */
 export const BOOK_ORDER_RETENTION_MS = 10 * 60_000

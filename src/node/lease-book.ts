@@ -55,7 +55,7 @@ export interface LeaseBookInit {
   committee: () => CommitteeFile[]
   /** orders remembered at most (BOOK_MAX_ORDERS; oldest forgotten first) */
   maxOrders?: number
-  /** orders of one signer remembered at once (BOOK_MAX_ORDERS_PER_TENANT) */
+  /** open orders (no lease or expiry yet) of one signer remembered at once (BOOK_MAX_ORDERS_PER_TENANT) */
   maxOrdersPerTenant?: number
   /** bids per order (BOOK_MAX_BIDS_PER_ORDER) */
   maxBidsPerOrder?: number
@@ -134,7 +134,8 @@ interface OrderEntry {
   bids: Array<SignedMessage<BidBody>>
   /** signer hex → bids of that provider */
   byProvider: Map<string, number>
-  local: boolean
+  /** holds one of its signer's open-order slots: from arrival until its outcome or until forgotten */
+  open: boolean
 }
 
 /** a bid waiting for its order, with that order's ID in hex (compared on every order that arrives) */
@@ -185,16 +186,21 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       if (bidsById.delete(m.idHex)) bidBytes -= m.bytes.length
     }
 
+    /** the order has its outcome (or is forgotten): it no longer counts against its signer's bound */
+    function release (e: OrderEntry): void {
+      if (!e.open) return
+      e.open = false
+      const k = toHex(e.msg.signer)
+      const n = (ordersBySigner.get(k) ?? 1) - 1
+      if (n > 0) ordersBySigner.set(k, n)
+      else ordersBySigner.delete(k)
+    }
+
     function forgetOrder (id: string): void {
       const e = orders.get(id)
       if (e == null) return
       orders.delete(id)
-      if (!e.local) {
-        const k = toHex(e.msg.signer)
-        const n = (ordersBySigner.get(k) ?? 1) - 1
-        if (n > 0) ordersBySigner.set(k, n)
-        else ordersBySigner.delete(k)
-      }
+      release(e)
       for (const b of e.bids) dropBid(b)
     }
 
@@ -202,6 +208,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
     function settle (id: string, winner?: string): void {
       const e = orders.get(id)
       if (e == null) return
+      release(e)
       const keep = e.bids.filter((b) => b.idHex === winner)
       for (const b of e.bids) if (b.idHex !== winner) dropBid(b)
       e.bids = keep
@@ -227,12 +234,15 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       // an order past its retention would be forgotten at the next sweep: not worth holding
       if (m.body.bidDeadline < t - retention) return
       const signer = toHex(m.signer)
-      if (!local) {
+      // the bound is on open orders: one with its outcome already known (its certificate can come
+      // first) takes no slot, and a slot is given back when the outcome comes
+      const open = !local && !leases.has(m.idHex) && !expiries.has(m.idHex)
+      if (open) {
         const n = ordersBySigner.get(signer) ?? 0
         if (n >= maxPerTenant) { bound('book-orders-per-tenant'); return }
         ordersBySigner.set(signer, n + 1)
       }
-      orders.set(m.idHex, { msg: m, bids: [], byProvider: new Map(), local })
+      orders.set(m.idHex, { msg: m, bids: [], byProvider: new Map(), open })
       while (orders.size > maxOrders) {
         bound('book-orders')
         forgetOrder(orders.keys().next().value as string)

@@ -161,6 +161,27 @@ test('one signer\'s orders are capped (its own node exempt); orders are forgotte
   assert.ok(bk.order(fresh.idHex) != null)
 })
 
+test('the per-signer cap is on open orders: a tenant ordering again and again, each order decided before the next, keeps every one in the book', () => {
+  const { book: bk, deliver, clock } = bounded({ maxOrdersPerTenant: 3, orderRetentionMs: 60_000 })
+  const busy = key(7, 1)
+  const held: string[] = []
+  for (let i = 0; i < 10; i++) {
+    const o = order(busy, clock.t + i, clock.t + 400)
+    deliver(Topic.ORDERS, o)
+    assert.ok(bk.order(o.idHex) != null, `order ${i + 1} is held`)
+    held.push(o.idHex)
+    // f + 1 validators say it expired: it has its outcome and gives its slot back
+    const body = { order: o.id, code: 'no-bids', reason: 'no bids', height: 1 }
+    for (const v of c.members.slice(0, 2)) deliver(Topic.LEASES, signMessage(v.id, MessageTag.ORDER_EXPIRED, body))
+    clock.t += 10
+  }
+  assert.is(held.filter((id) => bk.order(id) != null).length, 10, 'decided orders stay for their retention')
+  // open ones are still capped
+  const open = Array.from({ length: 5 }, (_, i) => order(busy, clock.t + 100 + i, clock.t + 400))
+  for (const o of open) deliver(Topic.ORDERS, o)
+  assert.is(open.filter((o) => bk.order(o.idHex) != null).length, 3)
+})
+
 test('expiry statements for orders nobody knows are capped', () => {
   const { book: bk, deliver } = bounded({ maxExpiryVotes: 10 })
   for (let i = 0; i < 50; i++) {
