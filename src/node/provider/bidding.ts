@@ -98,9 +98,17 @@ export function followMarket (c: OutcomeComponents): Array<() => void> {
   return [
     c.net.gossip.onMessage(Topic.ORDERS, (m) => {
       if (m.tag !== MessageTag.ORDER) return
-      void engine.handleOrder(m as SignedMessage<OrderBody>).then((d) => {
-        logger.info({ order: d.order.slice(0, 12), decision: formatDecision(d) }, 'order decided')
-      }).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'bid engine failed'))
+      // once every handler of this message has run: an order this node's book refused (its
+      // signer's open-order bound) is not bid on, since a lease won on it could not be followed
+      queueMicrotask(() => {
+        if (book.order(m.idHex) == null) {
+          logger.debug({ order: m.idHex.slice(0, 12) }, 'order not bid on: this node does not keep it')
+          return
+        }
+        void engine.handleOrder(m as SignedMessage<OrderBody>).then((d) => {
+          logger.info({ order: d.order.slice(0, 12), decision: formatDecision(d) }, 'order decided')
+        }).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'bid engine failed'))
+      })
     }),
     book.on('lease', onLease),
     book.on('expired', (e: ExpiryRecord) => { void engine.onBidLost(e.orderId) })
