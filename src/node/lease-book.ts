@@ -158,6 +158,10 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
     const maxExpiryVotes = init.maxExpiryVotes ?? BOOK_MAX_EXPIRY_VOTES
 
     const orders = new Map<string, OrderEntry>()
+    // orders of others with their outcome, oldest first: forgotten before any open order when the
+    // book is full, so orders a stranger gets decided at once (deadline-too-far) cannot push out
+    // the open orders providers bid on
+    const decided = new Set<string>()
     const ordersBySigner = new Map<string, number>()
     const bidsById = new Map<string, SignedMessage<BidBody>>()
     let bidBytes = 0
@@ -190,6 +194,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
     function release (e: OrderEntry): void {
       if (!e.open) return
       e.open = false
+      decided.add(e.msg.idHex)
       const k = toHex(e.msg.signer)
       const n = (ordersBySigner.get(k) ?? 1) - 1
       if (n > 0) ordersBySigner.set(k, n)
@@ -201,6 +206,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       if (e == null) return
       orders.delete(id)
       release(e)
+      decided.delete(id)
       for (const b of e.bids) dropBid(b)
     }
 
@@ -245,7 +251,7 @@ export function leaseBook (init: LeaseBookInit): (components: LeaseBookComponent
       orders.set(m.idHex, { msg: m, bids: [], byProvider: new Map(), open })
       while (orders.size > maxOrders) {
         bound('book-orders')
-        forgetOrder(orders.keys().next().value as string)
+        forgetOrder(decided.size > 0 ? decided.values().next().value as string : orders.keys().next().value as string)
       }
       ee.emit('order', m)
       // bids that arrived before their order

@@ -182,6 +182,32 @@ test('the per-signer cap is on open orders: a tenant ordering again and again, e
   assert.is(open.filter((o) => bk.order(o.idHex) != null).length, 3)
 })
 
+test('a full book forgets decided orders first: a stranger\'s orders expired at once cannot push out open ones', () => {
+  const { book: bk, deliver, clock } = bounded({ maxOrders: 10, maxOrdersPerTenant: 3, orderRetentionMs: 60_000 })
+  const honest = Array.from({ length: 2 }, (_, i) => order(key(8, i), clock.t + i, clock.t + 30_000))
+  for (const o of honest) deliver(Topic.ORDERS, o)
+  // the flooder's orders each get their expiry at once, so each frees its slot for the next
+  const flooder = key(7, 2)
+  for (let i = 0; i < 50; i++) {
+    const o = order(flooder, clock.t + 10 + i, clock.t + 400)
+    deliver(Topic.ORDERS, o)
+    const body = { order: o.id, code: 'deadline-too-far', reason: 'too far', height: 1 }
+    for (const v of c.members.slice(0, 2)) deliver(Topic.LEASES, signMessage(v.id, MessageTag.ORDER_EXPIRED, body))
+  }
+  assert.is(bk.stats().orders, 10)
+  assert.ok(honest.every((o) => bk.order(o.idHex) != null), 'the open orders are still held')
+})
+
+test('an order whose certificate came first takes no slot of its signer', () => {
+  const { book: bk, deliver } = bounded({ maxOrdersPerTenant: 1 })
+  deliver(Topic.LEASES, signMessage(key(9, 1), MessageTag.LEASE_CERTIFICATE, cert))
+  deliver(Topic.ORDERS, o)
+  assert.ok(bk.order(o.idHex) != null)
+  const next = order(tenant, o.body.bidDeadline, o.body.bidDeadline + 60_000)
+  deliver(Topic.ORDERS, next)
+  assert.ok(bk.order(next.idHex) != null, 'the slot is still free for an open order')
+})
+
 test('expiry statements for orders nobody knows are capped', () => {
   const { book: bk, deliver } = bounded({ maxExpiryVotes: 10 })
   for (let i = 0; i < 50; i++) {
