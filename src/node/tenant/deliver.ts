@@ -1,6 +1,7 @@
 // From the lease to running services: the manifest to the provider (leased → deploying), then
 // its status until every service runs (deploying → running); a lease that will not run is
 // recorded as failed and closed.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { CloseCode } from '../../wire/index.ts'
 import { errorMessage } from '../../util/index.ts'
 import { DeployError, DeployErrorCode } from '../errors.ts'
@@ -57,19 +58,9 @@ async function sendFirstManifest (ctx: TenantContext, d: Deployment, signal: Abo
     const result = await ctx.net.sendManifest(providerOf(d), { lease: Buffer.from(d.order, 'hex'), manifest: d.manifest, sequence: 0 }, { signal })
     if (result.ok || result.code !== ManifestRefusal.UNKNOWN_LEASE || Date.now() + gap > until) return result
     ctx.logger.debug({ lease: d.order, provider: d.provider, retryInMs: gap }, 'the provider does not know the lease yet; sending the manifest again')
-    await sleep(gap, signal)
+    // an abort ends the wait with the caller's own reason, as an abort of the send would
+    await sleep(gap, undefined, { signal }).catch((err: unknown) => { throw signal?.reason ?? err })
   }
-}
-
-/** waits `ms`, or rejects with the signal's reason once it aborts */
-async function sleep (ms: number, signal: AbortSignal | undefined): Promise<void> {
-  signal?.throwIfAborted()
-  await new Promise<void>((resolve, reject) => {
-    const done = (): void => { signal?.removeEventListener('abort', stop); resolve() }
-    const t = setTimeout(done, ms)
-    const stop = (): void => { clearTimeout(t); reject(signal?.reason) }
-    signal?.addEventListener('abort', stop, { once: true })
-  })
 }
 
 /** deploying → running, once every service runs (or failed, and closed) */
