@@ -2,19 +2,18 @@
 // page through the printed URL, read logs, close the lease, devnet down; nothing left behind.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
+import { runSouk } from '../helpers/cli.ts'
+import type { CliResult } from '../helpers/cli.ts'
 
 const root = new URL('../..', import.meta.url).pathname
 const docker = dockerFromEnv()
 
-function souk (args: string[], timeoutMs = 120_000): { code: number | null, out: string, err: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env: process.env })
-  return { code: r.status, out: r.stdout, err: r.stderr }
-}
+const souk = (args: string[], timeoutMs = 120_000): CliResult => runSouk(args, timeoutMs)
 
 /** like souk(), but the event loop keeps running (so this process reaps its own children meanwhile) */
 async function soukAsync (args: string[]): Promise<{ code: number | null, out: string, err: string }> {

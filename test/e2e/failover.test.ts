@@ -6,7 +6,6 @@
 // on every validator.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,15 +14,13 @@ import { devnetUp, devnetDown, readDevnet } from '../../src/node/devnet.ts'
 import { controlClient } from '../../src/api/index.ts'
 import { controlSocketPath } from '../../src/node/daemon.ts'
 import { failoverTrial, TRIAL_FAILOVER } from '../../bench/failover-trial.ts'
+import { runSouk } from '../helpers/cli.ts'
+import type { CliResult } from '../helpers/cli.ts'
 
-const root = new URL('../..', import.meta.url).pathname
 const docker = dockerFromEnv()
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-function souk (args: string[]): { code: number | null, out: string, err: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: 60_000, env: process.env })
-  return { code: r.status, out: r.stdout, err: r.stderr }
-}
+const souk = (args: string[]): CliResult => runSouk(args, 60_000)
 
 if (docker == null) {
   skipNotice('test/e2e/failover.test.ts')

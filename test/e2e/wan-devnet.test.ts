@@ -3,20 +3,17 @@
 // handed over and served. The round trips the tenant measures show the emulation is in the path.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 import { regionRttMs } from '../../src/net/wan/index.ts'
+import { runSouk } from '../helpers/cli.ts'
+import type { CliResult } from '../helpers/cli.ts'
 
-const root = new URL('../..', import.meta.url).pathname
 const docker = dockerFromEnv()
 
-function souk (args: string[], timeoutMs = 180_000): { code: number | null, out: string, err: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env: process.env })
-  return { code: r.status, out: r.stdout, err: r.stderr }
-}
+const souk = (args: string[], timeoutMs = 180_000): CliResult => runSouk(args, timeoutMs)
 
 if (docker == null) {
   skipNotice('test/e2e/wan-devnet.test.ts')

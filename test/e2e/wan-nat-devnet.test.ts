@@ -9,15 +9,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
 import { netnsUnavailable } from '../../src/node/devnet.ts'
+import { runSouk } from '../helpers/cli.ts'
+import type { CliResult } from '../helpers/cli.ts'
 
-const root = new URL('../..', import.meta.url).pathname
 const docker = dockerFromEnv()
 const why = docker == null ? 'no Docker engine' : await netnsUnavailable({ nat: true })
 
-function souk (args: string[], timeoutMs = 180_000): { code: number | null, out: string, err: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/souk'), ...args], { cwd: root, encoding: 'utf8', timeout: timeoutMs, env: process.env })
-  return { code: r.status, out: r.stdout, err: r.stderr }
-}
+const souk = (args: string[], timeoutMs = 180_000): CliResult => runSouk(args, timeoutMs)
 
 if (why != null) {
   if (docker == null) skipNotice('test/e2e/wan-nat-devnet.test.ts')
