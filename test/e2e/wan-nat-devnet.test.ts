@@ -45,9 +45,14 @@ if (why != null) {
     const tenant = state.nodes.find((n: any) => n.name === 'tenant')
     const relay = state.nodes.find((n: any) => n.name === 'validator-0')
 
-    // nothing outside the NAT can open a connection to the provider's own address
-    const direct = spawnSync('ip', ['netns', 'exec', tenant.netns, 'timeout', '5', 'bash', '-c', `echo > /dev/tcp/${String(provider.ip)}/4001`], { encoding: 'utf8' })
-    assert.is.not(direct.status, 0, 'a direct dial from the tenant into the private network fails')
+    // nothing outside the NAT can open a connection to the provider's own address, not even a
+    // peer on the router's network that routes the private subnet through it: the router
+    // forwards inbound only replies to what the inside opened
+    const tryDial = (): number | null => spawnSync('ip', ['netns', 'exec', tenant.netns, 'timeout', '5', 'bash', '-c', `echo > /dev/tcp/${String(provider.ip)}/4001`], { encoding: 'utf8' }).status
+    assert.is.not(tryDial(), 0, 'a direct dial from the tenant into the private network fails')
+    spawnSync('ip', ['-n', tenant.netns, 'route', 'add', '10.78.0.0/24', 'via', '10.77.0.254'])
+    assert.is.not(tryDial(), 0, 'a dial routed through the NAT router is dropped')
+    spawnSync('ip', ['-n', tenant.netns, 'route', 'del', '10.78.0.0/24'])
 
     // the provider knows it is reachable only through the relay, and says where
     const ps = JSON.parse(souk(['--home', provider.home, 'node', 'status', '--json']).out)

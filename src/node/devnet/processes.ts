@@ -82,6 +82,23 @@ export async function waitConnected (nodes: DevnetNode[], signal?: AbortSignal):
   throw new NodeError('ERR_DEVNET_TIMEOUT', 'the devnet nodes did not connect to each other within 30 s')
 }
 
+/**
+ * A node behind NAT is reachable once it holds a slot on its relay: until then a tenant that wins
+ * it a lease could not hand it the manifest, so the devnet is not up before that.
+ */
+export async function waitRelayed (n: DevnetNode, signal?: AbortSignal, timeoutMs = 30_000): Promise<void> {
+  const c = controlClient({ socketPath: controlSocketPath(n.home) })
+  const until = Date.now() + timeoutMs
+  let last = 'unknown'
+  while (Date.now() < until) {
+    signal?.throwIfAborted()
+    last = await c.get<NodeAnswer>('/v1/node').then((s) => s.reachability ?? 'unknown', () => last)
+    if (last === 'relayed') return
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  throw new NodeError('ERR_DEVNET_TIMEOUT', `${n.name}, behind NAT, made no reservation on its relay within ${Math.round(timeoutMs / 1000)} s (its reachability is ${last}; see ${join(n.home, 'node.log')})`)
+}
+
 /** the pid of a node's daemon now: a node restarted by hand has a new one, its ready file knows it */
 export async function currentPid (n: DevnetNode): Promise<number | undefined> {
   if (running(n.pid)) return n.pid

@@ -79,4 +79,4 @@ export interface DevnetOptions {
 export interface DevnetNodeStatus { name: string, role: string, peerId: string, pid?: number, running: boolean, peers?: number, home: string, netns?: string, ip?: string }
 
 /** the part of a node's answer to GET /v1/node the devnet reads */
-export interface NodeAnswer { peers: number }
+export interface NodeAnswer { peers: number, reachability?: string }

@@ -16,7 +16,7 @@ import { NodeError, NodeErrorCode } from '../errors.ts'
 import { NAT_SUBNET, NETNS_PORT, NETNS_SUBNET } from './constants.ts'
 import { dialAddr, freePort, yamlFor } from './layout.ts'
 import { buildNamespaces, netnsUnavailable } from './netns.ts'
-import { alive, spawnNode, waitConnected, waitReady } from './processes.ts'
+import { alive, spawnNode, waitConnected, waitReady, waitRelayed } from './processes.ts'
 import { devnetDown } from './control.ts'
 import { readDevnet, saveDevnet } from './state.ts'
 import type { DevnetNode, DevnetOptions, DevnetState } from './types.ts'
@@ -124,6 +124,7 @@ export async function devnetUp (dirIn: string, opts: DevnetOptions = {}): Promis
       opts.onProgress?.({ type: 'devnet:node-started', detail: { name: n.name, peerId: n.peerId } })
     }
     await waitConnected(nodes, opts.signal)
+    for (const n of nodes) if (n.natted === true) await waitRelayed(n, opts.signal)
   } catch (err) {
     await devnetDown(dir).catch(() => {})
     throw err
