@@ -65,5 +65,14 @@ await Promise.all(Array.from({ length: workers }, async () => {
   }
 }))
 const sum = (k: 'passed' | 'failed' | 'skipped'): number => results.reduce((s, r) => s + r[k], 0)
+// the failures again, by name, next to the totals: a long log is often read from its end
+const failing = results.filter((r) => r.failed > 0)
+if (failing.length > 0) {
+  process.stdout.write('\nfailed:\n')
+  for (const r of failing) {
+    const titles = [...r.output.matchAll(/^\s*FAIL\s+"(.*)"\s*$/gm)].map((m) => m[1])
+    process.stdout.write(`  ${relative(root, r.file)}${titles.length > 0 ? `: ${titles.join('; ')}` : ` (exit ${String(r.code)})`}\n`)
+  }
+}
 process.stdout.write(`\n${results.length} suites\n${sum('passed')} passed, ${sum('failed')} failed, ${sum('skipped')} skipped\n`)
 process.exitCode = sum('failed') > 0 ? 1 : 0
