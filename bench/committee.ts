@@ -19,6 +19,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { signMessage } from '../src/wire/envelope.ts'
 import { MessageTag } from '../src/wire/constants.ts'
 import type { OrderBody, BidBody } from '../src/wire/index.ts'
@@ -174,7 +175,9 @@ if (isMainThread) {
   if (Date.now() > t0 - 800) console.log('warning: signing the stream took longer than planned')
   const go: Go = { committee: committeeFileToJson(genesis), schedule: { data, index }, t0, batchMs: args.batchMs, minBatchMs: args.minBatchMs, feedMs }
   for (const { w } of workers) w.postMessage(go)
+  const cpu0 = process.cpuUsage()
   await Promise.all(workers.map((x) => x.done))
+  const cpu = process.cpuUsage(cpu0)
   await Promise.all(workers.map((x) => x.w.terminate()))
   rmSync(dir, { recursive: true, force: true })
 
@@ -194,6 +197,12 @@ if (isMainThread) {
   const perLease = 1 + PROVIDERS + perBatch / Math.max(1, leasesPerBatch)
   const bound = verifiesPerS / (N * perLease)
   console.log(`offered=${rate}/s orders=${orders} leased=${firstLease.size} batches=${batches} leases_per_batch=${leasesPerBatch.toFixed(1)} verifies_per_s_all_threads=${Math.round(verifiesPerS)} (${rates.map((r) => Math.round(r)).join('+')}) sigs_per_lease_per_node=${perLease.toFixed(2)}`)
+  // where the CPU went during the run: the share ed25519 verification took of it (at the probe's
+  // rate per core), against the share it would take at the bound
+  const cpuS = (cpu.user + cpu.system) / 1e6
+  const verifiedAll = stats.reduce((s, x) => s + (x?.verified ?? 0), 0)
+  const verifyCpuS = verifiedAll / (verifiesPerS / availableParallelism())
+  console.log(`run cpu_s=${cpuS.toFixed(1)} cpu_ms_per_lease=${(1000 * cpuS / Math.max(1, firstLease.size)).toFixed(2)} verified_all_nodes=${verifiedAll} verify_share_of_cpu=${(verifyCpuS / cpuS).toFixed(2)}`)
   console.log(`finality after the window, at every validator: p50=${pct(allLat, 0.5)} ms p99=${pct(allLat, 0.99)} ms`)
   for (const [i, s] of stats.entries()) console.log(`v${i}: ${JSON.stringify(s)}`)
   console.log(`committee n=${N} leases_per_s=${Math.round(leasesPerS)} p50_finality_ms=${pct(lat, 0.5)} p99_finality_ms=${pct(lat, 0.99)} verify_bound_per_s=${Math.round(bound)} bound_ratio=${(leasesPerS / bound).toFixed(2)} wan=${args.wan ?? 'none'}`)
