@@ -133,5 +133,10 @@ export const PEER_KEEPER_INTERVAL_MS = 5_000
 
 /** bytes a relayed connection may carry by default: room for a 1 MiB manifest frame and more */
 export const RELAY_CIRCUIT_DATA_LIMIT = 16 * 1024 * 1024
+/**
+ * How long a relay may take to answer a reservation: libp2p's 5 s is a few round trips of a
+ * lossy intercontinental link plus a busy relay (the relay keeper tries again after it)
+ */
+export const RELAY_RESERVATION_TIMEOUT_MS = 20_000
 /** how long a relayed connection may last by default, ms */
 export const RELAY_CIRCUIT_DURATION_MS = 10 * 60_000

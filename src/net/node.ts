@@ -10,6 +10,7 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { noise } from '@chainsafe/libp2p-noise'
 import { noiseCrypto } from './noise-crypto.ts'
+import { relayKeeper } from './relay-keeper.ts'
 import { freshDialAutoNAT } from './autonat.ts'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { applyYamuxWindowRule } from './yamux-window.ts'
@@ -38,7 +39,7 @@ import type { SignedMessage, ManifestFrame } from '../wire/index.ts'
 import { loadOrCreateKey, generateIdentity } from '../identity/index.ts'
 import type { Identity } from '../identity/index.ts'
 import { wanDialInit, wanTransport } from './wan/index.ts'
-import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol, RELAY_CIRCUIT_DATA_LIMIT, RELAY_CIRCUIT_DURATION_MS } from './constants.ts'
+import { FLOOD_PUBLISH, GOSSIP_FACTOR, HEARTBEAT_INTERVAL_MS, MCACHE_GOSSIP, MESH_D, MESH_D_HI, MESH_D_LAZY, MESH_D_LO, MIN_CONNECTIONS, PEER_KEEPER_INTERVAL_MS, Protocol, RELAY_CIRCUIT_DATA_LIMIT, RELAY_CIRCUIT_DURATION_MS, RELAY_RESERVATION_TIMEOUT_MS } from './constants.ts'
 import { validateNetConfig } from './config.ts'
 import type { SoukNetConfig } from './config.ts'
 import { gossipValidator, DEFAULT_TOPIC_POLICIES } from './validator.ts'
@@ -141,8 +142,8 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   const penalties = new PenaltyBook(g.penalties)
   const validator = gossipValidator({ topics, sustainedOverflow: g.sustainedOverflow, verifier: g.verifier, newKeyLimit: g.newKeyLimit })({ replay, penalties, metrics })
 
+  // a configured relay is not listened on at start: the relay keeper reserves (and re-reserves) it
   const listen = [...(config.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
-  for (const r of config.relay?.reserveOn ?? []) listen.push(`${r}/p2p-circuit`)
 
   const peerDiscovery: NonNullable<Libp2pInit['peerDiscovery']> = []
   if ((config.bootstrap?.length ?? 0) > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap!, timeout: 100 }))
@@ -199,6 +200,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     }))
   }
   if (config.autonat !== false) services.autonat = freshDialAutoNAT()
+  if ((config.relay?.reserveOn?.length ?? 0) > 0) services.relayKeeper = relayKeeper({ relays: config.relay!.reserveOn! })
   if (config.dcutr !== false) services.dcutr = dcutr()
   if (config.relay?.server === true) {
     // 0 for both limits means none; otherwise souk's defaults leave room for a 1 MiB manifest
@@ -219,7 +221,7 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
     privateKey: identity.privateKey,
     datastore,
     addresses: { listen, announce: config.announce },
-    transports: [withCoalescedWrites(config.wan != null ? wanTransport(tcp(), wanDialInit(config.wan, identity.peerId.toString())) : tcp()), webSockets(), circuitRelayTransport()],
+    transports: [withCoalescedWrites(config.wan != null ? wanTransport(tcp(), wanDialInit(config.wan, identity.peerId.toString())) : tcp()), webSockets(), circuitRelayTransport({ reservationCompletionTimeout: RELAY_RESERVATION_TIMEOUT_MS })],
     connectionEncrypters: [noise({ crypto: noiseCrypto() })],
     streamMuxers: [yamux()],
     peerDiscovery,

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { dockerFromEnv, skipNotice } from '../helpers/docker.ts'
-import { netnsUnavailable } from '../../src/node/devnet.ts'
+import { netnsUnavailable, devnetKill, devnetStart } from '../../src/node/devnet.ts'
 import { runSouk } from '../helpers/cli.ts'
 import type { CliResult } from '../helpers/cli.ts'
 
@@ -16,6 +16,15 @@ const docker = dockerFromEnv()
 const why = docker == null ? 'no Docker engine' : await netnsUnavailable({ nat: true })
 
 const souk = (args: string[], timeoutMs = 180_000): CliResult => runSouk(args, timeoutMs)
+const reachability = (home: string): string | undefined => { try { return JSON.parse(souk(['--home', home, 'node', 'status', '--json']).out).reachability } catch { return undefined } }
+
+async function until (what: string, ok: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms
+  while (!await ok()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+  }
+}
 
 if (why != null) {
   if (docker == null) skipNotice('test/e2e/wan-nat-devnet.test.ts')
@@ -66,6 +75,12 @@ if (why != null) {
     const url = /http:\/\/127\.0\.0\.1:\d+/.exec(dep.out)?.[0]
     assert.ok(url != null, dep.out)
     assert.match(await fetch(url!).then(async (x) => await x.text()), /hello from souk/)
+
+    // the relay restarts: the provider loses its slot and takes one again on its own
+    await devnetKill(dir, 'validator-0', 'SIGKILL')
+    await until('the provider to lose its relayed address', async () => reachability(provider.home) !== 'relayed', 30_000)
+    await devnetStart(dir, 'validator-0')
+    await until('the provider to hold a slot on the restarted relay', async () => reachability(provider.home) === 'relayed', 90_000)
   })
 
   test.run()

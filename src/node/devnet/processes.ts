@@ -86,7 +86,7 @@ export async function waitConnected (nodes: DevnetNode[], signal?: AbortSignal):
  * A node behind NAT is reachable once it holds a slot on its relay: until then a tenant that wins
  * it a lease could not hand it the manifest, so the devnet is not up before that.
  */
-export async function waitRelayed (n: DevnetNode, signal?: AbortSignal, timeoutMs = 30_000): Promise<void> {
+export async function waitRelayed (n: DevnetNode, signal?: AbortSignal, timeoutMs = 90_000): Promise<void> {
   const c = controlClient({ socketPath: controlSocketPath(n.home) })
   const until = Date.now() + timeoutMs
   let last = 'unknown'

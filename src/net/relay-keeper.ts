@@ -1,0 +1,114 @@
+// Keeps a slot on each relay the operator configured (network.relayReserveOn). libp2p tries a
+// configured relay once, when the node starts listening: if the relay cannot be reached within
+// 5 s (a slow link, a relay still starting) or later drops the reservation (it restarted), the
+// node stays without a relayed address until it is restarted, and a node behind NAT is then
+// unreachable. The keeper dials the relay itself with more patience and listens on it again
+// whenever the node holds no address through it, backing off while the relay stays away.
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger, Logger, Startable } from '@libp2p/interface'
+import { errorMessage } from '../util/index.ts'
+
+export interface RelayKeeperInit {
+  /** relay addresses, each ending /p2p/<relay peer ID> */
+  relays: readonly string[]
+  /** how often the node's addresses are looked at (default 2 s) */
+  checkMs?: number
+  /** the first wait after a failed attempt; doubles up to maxBackoffMs (default 2 s) */
+  backoffMs?: number
+  /** default 60 s */
+  maxBackoffMs?: number
+  /** how long one dial to the relay may take (default 20 s: round trips over a lossy link) */
+  dialTimeoutMs?: number
+  /** called on each attempt's outcome (logs, metrics, tests) */
+  onAttempt?: (e: RelayAttempt) => void
+}
+
+export interface RelayAttempt { relay: string, ok: boolean, error?: string, attempt: number }
+
+/** the parts of libp2p's components the keeper uses */
+export interface RelayKeeperComponents {
+  transportManager: { listen: (addrs: Multiaddr[]) => Promise<void>, getAddrs: () => Multiaddr[] }
+  connectionManager: { openConnection: (addr: Multiaddr, options?: { signal?: AbortSignal }) => Promise<unknown> }
+  logger: ComponentLogger
+}
+
+export interface RelayKeeper extends Startable {
+  /** per relay: whether the node holds an address through it now */
+  status: () => Array<{ relay: string, reserved: boolean, attempts: number }>
+}
+
+interface RelayState { addr: string, peer: string, attempts: number, failures: number, nextAt: number, busy: boolean }
+
+export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperComponents) => RelayKeeper {
+  return (components) => {
+    const log: Logger = components.logger.forComponent('souk:relay-keeper')
+    const checkMs = init.checkMs ?? 2_000
+    const backoffMs = init.backoffMs ?? 2_000
+    const maxBackoffMs = init.maxBackoffMs ?? 60_000
+    const dialTimeoutMs = init.dialTimeoutMs ?? 20_000
+    const relays: RelayState[] = init.relays.map((addr) => {
+      const peer = multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value
+      if (peer == null) throw new Error(`relay address ${addr} names no peer (/p2p/…)`)
+      return { addr, peer, attempts: 0, failures: 0, nextAt: 0, busy: false }
+    })
+    let timer: NodeJS.Timeout | undefined
+    let running = false
+    const stopping = new AbortController()
+
+    // an address through the relay: …/p2p/<relay>/p2p-circuit
+    const reserved = (r: RelayState): boolean => components.transportManager.getAddrs().some((a) => a.toString().includes(`/p2p/${r.peer}/p2p-circuit`))
+
+    const attempt = async (r: RelayState): Promise<void> => {
+      r.busy = true
+      r.attempts++
+      let error: string | undefined
+      try {
+        const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(dialTimeoutMs)])
+        await components.connectionManager.openConnection(multiaddr(r.addr), { signal })
+        // with the connection open, libp2p's listener only has to make the reservation; a
+        // failure there is logged by libp2p and shows as no address through the relay
+        await components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)])
+        if (!reserved(r)) error = 'the relay refused or did not answer the reservation'
+      } catch (err) {
+        error = errorMessage(err)
+      } finally {
+        r.busy = false
+      }
+      if (!running) return
+      if (error == null) {
+        r.failures = 0
+        log('slot held on relay %s', r.addr)
+      } else {
+        r.failures++
+        const wait = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(r.failures - 1, 16))
+        r.nextAt = Date.now() + wait
+        log.error('no slot on relay %s (attempt %d): %s; trying again in %d ms', r.addr, r.attempts, error, wait)
+      }
+      init.onAttempt?.({ relay: r.addr, ok: error == null, error, attempt: r.attempts })
+    }
+
+    const check = (): void => {
+      for (const r of relays) {
+        if (r.busy || reserved(r) || Date.now() < r.nextAt) continue
+        void attempt(r)
+      }
+    }
+
+    return {
+      [Symbol.toStringTag]: 'souk/relay-keeper',
+      start: () => { running = true },
+      afterStart: () => {
+        check()
+        timer = setInterval(check, checkMs)
+        timer.unref?.()
+      },
+      stop: () => {
+        running = false
+        stopping.abort()
+        if (timer != null) clearInterval(timer)
+      },
+      status: () => relays.map((r) => ({ relay: r.addr, reserved: reserved(r), attempts: r.attempts }))
+    }
+  }
+}
