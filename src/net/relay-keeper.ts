@@ -16,8 +16,13 @@ export interface RelayKeeperInit {
   checkMs?: number
   /** the first wait after a failed attempt; doubles up to maxBackoffMs (default 2 s) */
   backoffMs?: number
-  /** default 60 s */
+  /** the longest wait while the relay cannot be reached (default 60 s) */
   maxBackoffMs?: number
+  /**
+   * the longest wait while the relay is reached but refuses a slot (default 10 min): each such
+   * attempt leaves libp2p an idle listener, so a relay that keeps refusing is asked seldom
+   */
+  maxRefusedBackoffMs?: number
   /** how long one dial to the relay may take (default 20 s: round trips over a lossy link) */
   dialTimeoutMs?: number
   /** called on each attempt's outcome (logs, metrics, tests) */
@@ -35,7 +40,7 @@ export interface RelayKeeperComponents {
 
 export interface RelayKeeper extends Startable {
   /** per relay: whether the node holds an address through it now */
-  status: () => Array<{ relay: string, reserved: boolean, attempts: number }>
+  status: () => Array<{ relay: string, reserved: boolean, attempts: number, retryInMs: number }>
 }
 
 interface RelayState { addr: string, peer: string, attempts: number, failures: number, nextAt: number, busy: boolean }
@@ -46,6 +51,7 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
     const checkMs = init.checkMs ?? 2_000
     const backoffMs = init.backoffMs ?? 2_000
     const maxBackoffMs = init.maxBackoffMs ?? 60_000
+    const maxRefusedBackoffMs = init.maxRefusedBackoffMs ?? 600_000
     const dialTimeoutMs = init.dialTimeoutMs ?? 20_000
     const relays: RelayState[] = init.relays.map((addr) => {
       const peer = multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value
@@ -63,13 +69,14 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
       r.busy = true
       r.attempts++
       let error: string | undefined
+      let refused = false
       try {
         const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(dialTimeoutMs)])
         await components.connectionManager.openConnection(multiaddr(r.addr), { signal })
         // with the connection open, libp2p's listener only has to make the reservation; a
         // failure there is logged by libp2p and shows as no address through the relay
         await components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)])
-        if (!reserved(r)) error = 'the relay refused or did not answer the reservation'
+        if (!reserved(r)) { error = 'the relay refused or did not answer the reservation'; refused = true }
       } catch (err) {
         error = errorMessage(err)
       } finally {
@@ -81,7 +88,7 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
         log('slot held on relay %s', r.addr)
       } else {
         r.failures++
-        const wait = Math.min(maxBackoffMs, backoffMs * 2 ** Math.min(r.failures - 1, 16))
+        const wait = Math.min(refused ? maxRefusedBackoffMs : maxBackoffMs, backoffMs * 2 ** Math.min(r.failures - 1, 16))
         r.nextAt = Date.now() + wait
         log.error('no slot on relay %s (attempt %d): %s; trying again in %d ms', r.addr, r.attempts, error, wait)
       }
@@ -108,7 +115,7 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
         stopping.abort()
         if (timer != null) clearInterval(timer)
       },
-      status: () => relays.map((r) => ({ relay: r.addr, reserved: reserved(r), attempts: r.attempts }))
+      status: () => relays.map((r) => ({ relay: r.addr, reserved: reserved(r), attempts: r.attempts, retryInMs: Math.max(0, r.nextAt - Date.now()) }))
     }
   }
 }

@@ -71,6 +71,23 @@ test('a slot lost later (the relay restarted) is reserved again', async () => {
   await k.stop()
 })
 
+test('a relay that is reached but keeps refusing is asked less and less often, past the cap for an unreachable one', async () => {
+  const { w, components } = world({ refusals: 1000 })
+  const k = relayKeeper({ relays: [RELAY], checkMs: 2, backoffMs: 5, maxBackoffMs: 5, maxRefusedBackoffMs: 60_000 })(components)
+  await k.start(); await k.afterStart?.()
+  await until('four refusals', () => w.listens >= 4)
+  await until('the fourth wait', () => !(k.status()[0].retryInMs === 0))
+  // waits 5, 10, 20, then 40 ms: above the 5 ms cap that holds while a relay cannot be dialled
+  assert.ok(k.status()[0].retryInMs > 5, `next try in ${k.status()[0].retryInMs} ms`)
+  await k.stop()
+  const { w: w2, components: c2 } = world({ dialFails: 1000 })
+  const k2 = relayKeeper({ relays: [RELAY], checkMs: 2, backoffMs: 5, maxBackoffMs: 5, maxRefusedBackoffMs: 60_000 })(c2)
+  await k2.start(); await k2.afterStart?.()
+  await until('four failed dials', () => w2.dials >= 4)
+  assert.ok(k2.status()[0].retryInMs <= 5, `next try in ${k2.status()[0].retryInMs} ms`)
+  await k2.stop()
+})
+
 test('stopped: no more attempts', async () => {
   const { w, components } = world({ dialFails: 1000 })
   const k = relayKeeper({ relays: [RELAY], checkMs: 5, backoffMs: 5, maxBackoffMs: 5 })(components)
