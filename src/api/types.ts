@@ -89,6 +89,10 @@ export interface ProgressDetailView {
   of?: number
   excluded?: string[]
   failovers?: number
+  /** deploy:queued: this node's open orders, the most it keeps open, deployments in line */
+  open?: number
+  max?: number
+  queued?: number
 }
 export interface ProgressEventView { type: string, detail?: ProgressDetailView }
 

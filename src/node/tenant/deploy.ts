@@ -53,8 +53,20 @@ export async function deploy (ctx: TenantContext, flow: DeployFlow, sdl: string 
     if (errorCode(err) !== 'ERR_NOT_READY') throw err
     throw new DeployError(DeployErrorCode.NO_PEERS, `no peer listened for orders within ${init.decisionTimeoutMs} ms, so nothing was published; check network.bootstrap and run souk node status`)
   }
-  const body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? init.bidWindowMs, now: Date.now(), accept: opts.accept ?? configAccept(ctx) })
-  const order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
+  // at most as many open orders as providers hold of one tenant; the rest wait their turn, and
+  // the bid window starts when the order goes out
+  const freeSlot = await ctx.orderSlots.acquire(opts.signal, (open, queued) => {
+    emit({ type: 'deploy:queued', detail: { open, max: ctx.orderSlots.max, queued } })
+  })
+  let body: OrderBody
+  let order: SignedMessage<OrderBody>
+  try {
+    body = buildOrder(loaded, { bidWindowMs: opts.bidWindowMs ?? init.bidWindowMs, now: Date.now(), accept: opts.accept ?? configAccept(ctx) })
+    order = signMessage<OrderBody>(identity, MessageTag.ORDER, body)
+  } catch (err) {
+    freeSlot()
+    throw err
+  }
   const d: Deployment = {
     order: order.idHex, state: 'ordering', createdAt: Date.now(), bidDeadline: body.bidDeadline,
     totals: formatTotals(loaded.totals), orderBytes: order.bytes, manifest: canonicalManifestBytes(loaded.manifest), bids: 0
@@ -66,12 +78,17 @@ export async function deploy (ctx: TenantContext, flow: DeployFlow, sdl: string 
     emit({ type: 'deploy:bid', detail: { bids: d.bids, provider: peerIdOfPublicKey(b.signer), prices: b.body.prices } })
   })
   try {
-    book.record(order)
-    const { recipients } = await net.gossip.publish(Topic.ORDERS, order)
-    if (recipients === 0) logger.warn('order published, but no peer is subscribed yet')
-    emit({ type: 'deploy:order-published', detail: { order: d.order, bidDeadline: d.bidDeadline } })
-
-    const lease = await awaitLease(ctx, d, opts.signal)
+    let lease: Awaited<ReturnType<typeof awaitLease>>
+    try {
+      book.record(order)
+      const { recipients } = await net.gossip.publish(Topic.ORDERS, order)
+      if (recipients === 0) logger.warn('order published, but no peer is subscribed yet')
+      emit({ type: 'deploy:order-published', detail: { order: d.order, bidDeadline: d.bidDeadline } })
+      lease = await awaitLease(ctx, d, opts.signal)
+    } finally {
+      // the order is decided (or given up on): no longer open in the providers' books
+      freeSlot()
+    }
     takeLease(ctx, d, lease)
     const provider = d.provider ?? ''
     emit({ type: 'deploy:lease-final', detail: { provider, prices: d.prices ?? [], height: lease.certificate.height, bids: d.bids ?? 0 } })

@@ -76,6 +76,7 @@ export interface Deployment {
 
 export type DeployProgressEvent =
   | { type: 'deploy:validated', detail: { totals: string, groups: number, notices: number, noticeList: Array<{ path: string, message: string }> } }
+  | { type: 'deploy:queued', detail: { open: number, max: number, queued: number } }
   | { type: 'deploy:order-published', detail: { order: string, bidDeadline: number } }
   | { type: 'deploy:bid', detail: { bids: number, provider: string, prices: Price[] } }
   | { type: 'deploy:lease-final', detail: { provider: string, prices: Price[], height: number, bids: number } }

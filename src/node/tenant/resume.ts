@@ -36,15 +36,23 @@ export async function resume (ctx: TenantContext, d: Deployment): Promise<void> 
   const quiet = (): void => {}
   if (d.close != null) { await sendClose(ctx, d, signal); return }
   if (d.state === 'ordering') {
-    const known = ctx.book.lease(d.order) ?? ctx.book.expiry(d.order)
-    // killed before the order went out, or before enough peers had it: sent again while bids
-    // can still come (a peer that has it already drops the copy)
-    if (known == null && d.bidDeadline > Date.now()) {
-      const order = openMessage<OrderBody>(d.orderBytes, { expect: MessageTag.ORDER })
-      ctx.book.record(order)
-      await ctx.net.gossip.publish(Topic.ORDERS, order).catch(() => {})
+    // an order already out: it counts among the open ones without waiting its turn
+    const freeSlot = ctx.orderSlots.take()
+    let lease: Awaited<ReturnType<typeof awaitLease>>
+    try {
+      const known = ctx.book.lease(d.order) ?? ctx.book.expiry(d.order)
+      // killed before the order went out, or before enough peers had it: sent again while bids
+      // can still come (a peer that has it already drops the copy)
+      if (known == null && d.bidDeadline > Date.now()) {
+        const order = openMessage<OrderBody>(d.orderBytes, { expect: MessageTag.ORDER })
+        ctx.book.record(order)
+        await ctx.net.gossip.publish(Topic.ORDERS, order).catch(() => {})
+      }
+      lease = await awaitLease(ctx, d, signal)
+    } finally {
+      freeSlot()
     }
-    takeLease(ctx, d, await awaitLease(ctx, d, signal))
+    takeLease(ctx, d, lease)
     ctx.logger.info({ lease: d.order.slice(0, 12), provider: d.provider }, 'lease final for an order placed before the restart; sending its manifest')
   }
   if (d.state === 'leased') { await deliver(ctx, d, opts, quiet); return }

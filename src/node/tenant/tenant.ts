@@ -16,6 +16,7 @@ import { auditUsage } from './usage.ts'
 import { resume, resumeUnfinished } from './resume.ts'
 import type { TenantContext } from './context.ts'
 import type { CloseProgressEvent, Deployment, TenantRole, TenantRoleInit, TenantRoleComponents } from './index.ts'
+import { OrderSlots } from './order-slots.ts'
 
 export function createTenantRole (init: TenantRoleInit, components: TenantRoleComponents): TenantRole {
   const { book, logger } = components
@@ -29,6 +30,7 @@ export function createTenantRole (init: TenantRoleInit, components: TenantRoleCo
     book,
     logger,
     deployments,
+    orderSlots: new OrderSlots(),
     stopping: stopping.signal,
     background: (what, d, p) => {
       const q = p.then(() => {}, (err: unknown) => {

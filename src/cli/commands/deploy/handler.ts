@@ -13,6 +13,7 @@ function renderEvent (e: ProgressEventView): void {
       print(`✓ deployment file valid: ${d.totals}`)
       for (const n of d.noticeList ?? []) print(`  notice  ${n.path}: ${n.message}`)
       break
+    case 'deploy:queued': print(`  waiting: ${String(d.open)} orders of this node are open, as many as a provider bids on for one tenant; ${String(d.queued)} in line`); break
     case 'deploy:order-published': print(`✓ order ${String(d.order).slice(0, 12)} published; bids until ${new Date(d.bidDeadline ?? 0).toISOString().slice(11, 19)}`); break
     case 'deploy:bid': print(`  bid ${d.bids} from ${short(d.provider)}: ${price(d.prices)}`); break
     case 'deploy:lease-final': print(`✓ lease final: provider ${short(d.provider)} at ${price(d.prices)} per 6 s (${d.bids} bid${d.bids === 1 ? '' : 's'}, batch ${d.height})`); break
