@@ -6,6 +6,7 @@ import type { Souk, SoukConfigInput, DeployProgressEvent, Deployment, ServiceVie
 export function describe (e: DeployProgressEvent): string {
   switch (e.type) {
     case 'deploy:validated': return `valid: ${e.detail.totals}`
+    case 'deploy:queued': return `waiting: ${e.detail.open} of ${e.detail.max} orders open, ${e.detail.queued} in line`
     case 'deploy:order-published': return `order ${e.detail.order}`
     case 'deploy:bid': return `bid ${e.detail.bids} from ${e.detail.provider}`
     case 'deploy:lease-final': return `lease at height ${e.detail.height}`
