@@ -138,5 +138,7 @@ export const RELAY_CIRCUIT_DATA_LIMIT = 16 * 1024 * 1024
  * lossy intercontinental link plus a busy relay (the relay keeper tries again after it)
  */
 export const RELAY_RESERVATION_TIMEOUT_MS = 20_000
+/** how long a dial that failed at a peer's stored addresses may spend asking the DHT for current ones */
+export const FIND_PEER_AFTER_FAILED_DIAL_MS = 10_000
 /** how long a relayed connection may last by default, ms */
 export const RELAY_CIRCUIT_DURATION_MS = 10 * 60_000

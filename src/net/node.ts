@@ -142,8 +142,11 @@ export async function createSoukLibp2p (config: SoukNetConfig = {}): Promise<Sou
   const penalties = new PenaltyBook(g.penalties)
   const validator = gossipValidator({ topics, sustainedOverflow: g.sustainedOverflow, verifier: g.verifier, newKeyLimit: g.newKeyLimit })({ replay, penalties, metrics })
 
-  // a configured relay is not listened on at start: the relay keeper reserves (and re-reserves) it
+  // a configured relay is listened on at start, so the node's very first identify already
+  // carries its relayed address (peers that learn of it then keep what they learned); when that
+  // single attempt fails, or the slot is lost later, the relay keeper reserves again
   const listen = [...(config.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
+  for (const r of config.relay?.reserveOn ?? []) listen.push(`${r}/p2p-circuit`)
 
   const peerDiscovery: NonNullable<Libp2pInit['peerDiscovery']> = []
   if ((config.bootstrap?.length ?? 0) > 0) peerDiscovery.push(bootstrap({ list: config.bootstrap!, timeout: 100 }))

@@ -2,7 +2,8 @@
 // configured relay once, when the node starts listening: if the relay cannot be reached within
 // 5 s (a slow link, a relay still starting) or later drops the reservation (it restarted), the
 // node stays without a relayed address until it is restarted, and a node behind NAT is then
-// unreachable. The keeper dials the relay itself with more patience and listens on it again
+// unreachable. The keeper leaves that first attempt to libp2p (its address is then in the node's
+// first identify), then dials the relay itself with more patience and listens on it again
 // whenever the node holds no address through it, backing off while the relay stays away.
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'

@@ -7,6 +7,7 @@ import type { LevelLogger } from '../../util/index.ts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { errorCode, errorMessage, errorName, logThrottle } from '../../util/index.ts'
 import { NetError, NetErrorCode } from '../errors.ts'
+import { dialProtocolFresh } from '../dial-fresh.ts'
 import { FrameStream, withTimeout } from '../frames.ts'
 import { MetricName } from '../metrics.ts'
 import type { Counter, NetMetrics } from '../metrics.ts'
@@ -239,7 +240,7 @@ export function defineProtocol (spec: ProtocolSpec): ProtocolDefinition {
     if (timeoutMs != null) signals.push(AbortSignal.timeout(timeoutMs))
     if (opts.signal != null) signals.push(opts.signal)
     const signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals)
-    const stream = await libp2p.dialProtocol(peer, id, { signal, runOnLimitedConnection: opts.runOnLimitedConnection ?? spec.runOnLimitedConnection })
+    const stream = await dialProtocolFresh(libp2p, peer, id, { signal, runOnLimitedConnection: opts.runOnLimitedConnection ?? spec.runOnLimitedConnection })
     const frames = new FrameStream(stream, {
       maxFrameBytes: opts.maxFrameBytes ?? frameLimit(id),
       maxWriteBytes: opts.maxWriteBytes ?? spec.maxWriteBytes,

@@ -1,0 +1,25 @@
+// A peer's stored addresses can be stale: a provider behind NAT whose relayed address came after
+// a peer first heard of it, or whose relay slot moved. libp2p dials a peer ID at the addresses
+// its peer store holds and, when it holds some, never asks the network. So when such a dial fails
+// and the node has no connection to the peer, it asks the DHT once for the peer's current
+// addresses, past its own peer store, and dials again if they name anything new.
+import { isPeerId } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, Stream } from '@libp2p/interface'
+import { FIND_PEER_AFTER_FAILED_DIAL_MS } from './constants.ts'
+
+type DialTarget = Parameters<Libp2p['dialProtocol']>[0]
+type DialProtocolOptions = NonNullable<Parameters<Libp2p['dialProtocol']>[2]>
+
+export async function dialProtocolFresh (libp2p: Libp2p, peer: DialTarget, protocol: string, options: DialProtocolOptions & AbortOptions = {}): Promise<Stream> {
+  try {
+    return await libp2p.dialProtocol(peer, protocol, options)
+  } catch (err) {
+    if (!isPeerId(peer) || options.signal?.aborted === true || libp2p.getConnections(peer).length > 0) throw err
+    const known = new Set((await libp2p.peerStore.get(peer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()) ?? [])
+    const signals = [AbortSignal.timeout(FIND_PEER_AFTER_FAILED_DIAL_MS), ...(options.signal != null ? [options.signal] : [])]
+    const found = await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.any(signals), useCache: false }).catch(() => undefined)
+    // libp2p merged what it found into the peer store: worth a second dial only if it is new
+    if (found == null || !found.multiaddrs.some((a) => !known.has(a.toString()))) throw err
+    return await libp2p.dialProtocol(peer, protocol, options)
+  }
+}
