@@ -16,6 +16,8 @@ export async function dialProtocolFresh (libp2p: Libp2p, peer: DialTarget, proto
   } catch (err) {
     if (!isPeerId(peer) || options.signal?.aborted === true || libp2p.getConnections(peer).length > 0) throw err
     const known = new Set((await libp2p.peerStore.get(peer).catch(() => undefined))?.addresses.map((a) => a.multiaddr.toString()) ?? [])
+    // with no address stored, libp2p asked the network itself already
+    if (known.size === 0) throw err
     const signals = [AbortSignal.timeout(FIND_PEER_AFTER_FAILED_DIAL_MS), ...(options.signal != null ? [options.signal] : [])]
     const found = await libp2p.peerRouting.findPeer(peer, { signal: AbortSignal.any(signals), useCache: false }).catch(() => undefined)
     // libp2p merged what it found into the peer store: worth a second dial only if it is new
