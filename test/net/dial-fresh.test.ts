@@ -70,4 +70,11 @@ test('no lookup when the caller gave up, when a connection exists, when an addre
   assert.equal([a.w.finds, b.w.finds, c.w.finds, d.w.finds], [0, 0, 0, 0])
 })
 
+test('a peer that is gone: repeated failed dials ask the network once in the window, not once each', async () => {
+  const { w, libp2p } = node({ stored: [PRIVATE], network: [PRIVATE], works: RELAYED })
+  for (let i = 0; i < 20; i++) await dialProtocolFresh(libp2p, peer, '/x').catch(() => {})
+  assert.is(w.dials, 20)
+  assert.is(w.finds, 1)
+})
+
 test.run()
