@@ -1,5 +1,5 @@
 // Small byte helpers used across the committee module.
-import { createHash, hash } from 'node:crypto'
+import { hash } from 'node:crypto'
 
 export function hex (b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
@@ -39,10 +39,9 @@ export function utf8 (s: string): Uint8Array {
 }
 
 export function sha256 (...parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return new Uint8Array(hash('sha256', parts[0], 'buffer'))
-  const h = createHash('sha256')
-  for (const p of parts) h.update(p)
-  return new Uint8Array(h.digest())
+  // one-shot over the joined parts: a Hash object per call costs more than the copy (leaves,
+  // Merkle nodes and tie keys are a few hundred bytes at most)
+  return new Uint8Array(hash('sha256', parts.length === 1 ? parts[0] : concat(parts), 'buffer'))
 }
 
 export const EMPTY32 = new Uint8Array(32)

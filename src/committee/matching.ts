@@ -66,10 +66,17 @@ export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array, re
 
 /** total price per denom, denoms sorted: bids on one order always share the same denoms */
 export function totals (bid: BidBody): Array<[string, bigint]> {
+  // a decoded bid is one object shared by the pool, the ledger and the tallies, and never changes
+  const hit = totalsOf.get(bid)
+  if (hit != null) return hit
   const m = new Map<string, bigint>()
   for (const p of bid.prices) m.set(p.denom, (m.get(p.denom) ?? 0n) + parseAmount(p.amount))
-  return [...m.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+  const out = [...m.entries()].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+  totalsOf.set(bid, out)
+  return out
 }
+
+const totalsOf = new WeakMap<BidBody, Array<[string, bigint]>>()
 
 function cmpTotals (a: Array<[string, bigint]>, b: Array<[string, bigint]>): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
@@ -94,7 +101,8 @@ export interface MatchResult {
 
 /** the winner among `candidates` (the bids that count) */
 export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[], seed: Uint8Array = NO_SEED, record?: RecordLookup): MatchResult {
-  let best: { c: BidCandidate, total: Array<[string, bigint]>, tie: Uint8Array } | undefined
+  // tie keys are hashed only when two totals are equal
+  let best: { c: BidCandidate, total: Array<[string, bigint]>, tie?: Uint8Array } | undefined
   let counted = 0
   const misfits: string[] = []
   for (const c of candidates) {
@@ -106,10 +114,13 @@ export function match (orderId: Uint8Array, order: OrderBody, candidates: readon
       continue
     }
     const total = totals(c.msg.body)
-    const tie = tieKey(orderId, c.msg.id, seed)
-    if (best == null) { best = { c, total, tie }; continue }
+    if (best == null) { best = { c, total }; continue }
     const d = cmpTotals(total, best.total)
-    if (d < 0 || (d === 0 && compare(tie, best.tie) < 0)) best = { c, total, tie }
+    if (d < 0) { best = { c, total }; continue }
+    if (d > 0) continue
+    const tie = tieKey(orderId, c.msg.id, seed)
+    best.tie ??= tieKey(orderId, best.c.msg.id, seed)
+    if (compare(tie, best.tie) < 0) best = { c, total, tie }
   }
   return { winner: best?.c, counted, misfits }
 }

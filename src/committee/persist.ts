@@ -79,6 +79,9 @@ export function committeePersistence (store: Store): CommitteePersistence {
       signatures: r.signatures == null ? undefined : u8(r.signatures)
     }
   }
+  // the items written with this node's last lock: a batch it then decides carries the same ones,
+  // which need no second write (the lock's transaction committed them already)
+  let locked: { height: number, ids: Set<Uint8Array> } | undefined
   return {
     store,
     signed: (kind, height, round) => {
@@ -93,6 +96,7 @@ export function committeePersistence (store: Store): CommitteePersistence {
         const ins = q('INSERT OR IGNORE INTO committee_items (id, height, bytes) VALUES (?, ?, ?)')
         for (const it of lockItems ?? []) ins.run(it.id, row.height, it.bytes)
       })
+      if (lockItems != null) locked = { height: row.height, ids: new Set(lockItems.map((it) => it.id)) }
     },
     lockAt: (height) => {
       const r = q('SELECT round, proposal FROM committee_locks WHERE height = ? ORDER BY round DESC LIMIT 1').get(height) as { round: number, proposal: Uint8Array } | undefined
@@ -103,13 +107,15 @@ export function committeePersistence (store: Store): CommitteePersistence {
         q('INSERT OR IGNORE INTO committee_batches (height, hash, proposal, commit_votes, signatures) VALUES (?, ?, ?, ?, ?)')
           .run(row.height, row.hash, row.proposal, encodeCbor(row.commit), row.signatures ?? null)
         const ins = q('INSERT OR IGNORE INTO committee_items (id, height, bytes) VALUES (?, ?, ?)')
-        for (const it of items) ins.run(it.id, row.height, it.bytes)
+        const done = locked?.height === row.height ? locked.ids : undefined
+        for (const it of items) if (done?.has(it.id) !== true) ins.run(it.id, row.height, it.bytes)
         // rows of finished heights are no longer needed to stay consistent
         q('DELETE FROM committee_signed WHERE height < ? AND kind IN (\'proposal\', \'prevote\', \'precommit\')').run(row.height)
         q('DELETE FROM committee_locks WHERE height <= ?').run(row.height)
         // a tally matters until its auctions settle (a minute of committee time at most)
         q('DELETE FROM committee_signed WHERE kind = \'tally\' AND height < ?').run(row.height - 4096)
       })
+      if (locked != null && locked.height <= row.height) locked = undefined
     },
     saveSignatures: (height, signatures) => { q('UPDATE committee_batches SET signatures = ? WHERE height = ?').run(signatures, height) },
     batch: (height) => {

@@ -77,13 +77,16 @@ export class Tallier {
       const m = c.pool.get(id) as SignedMessage<BidBody> | undefined
       if (m != null && at != null && at < deadline) bids.set(id, m)
     }
-    const ranked = [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline, total: totals(m.body), tie: tieKey(order.id, m.id) }))
+    const ranked: Array<{ m: SignedMessage<BidBody>, fits: boolean, total: Array<[string, bigint]>, tie?: Uint8Array }> =
+      [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline, total: totals(m.body) }))
+    // tie keys are hashed only for bids whose totals are equal
+    const tieOf = (x: typeof ranked[number]): Uint8Array => { x.tie ??= tieKey(order.id, x.m.id); return x.tie }
     ranked.sort((a, b) => {
       if (a.fits !== b.fits) return a.fits ? -1 : 1
       for (let i = 0; i < Math.min(a.total.length, b.total.length); i++) {
         if (a.total[i][1] !== b.total[i][1]) return a.total[i][1] < b.total[i][1] ? -1 : 1
       }
-      return compare(a.tie, b.tie)
+      return compare(tieOf(a), tieOf(b))
     })
     return ranked.slice(0, MAX_TALLY_BIDS).map((x) => x.m.id)
   }

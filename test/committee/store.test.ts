@@ -50,4 +50,23 @@ test('signed records are unique per (kind, height, round): a second signature ca
   s.close()
 })
 
+test('a decided batch\'s items are readable back, whether this node locked them, locked others, or none', () => {
+  const s = openStore({ path: ':memory:' })
+  const p = committeePersistence(s)
+  const item = (n: number): { id: Uint8Array, bytes: Uint8Array } => ({ id: new Uint8Array(32).fill(n), bytes: new Uint8Array(40).fill(n) })
+  const row = (height: number) => ({ height, hash: new Uint8Array(32).fill(height), proposal: new Uint8Array([height]), commit: [] })
+  const vote = (height: number) => ({ kind: 'precommit' as const, height, round: 0, value: new Uint8Array(32), bytes: new Uint8Array([1]) })
+  // locked and decided the same batch: written once, with the lock
+  const a = [item(1), item(2)]
+  p.recordSigned(vote(1), new Uint8Array([1]), a)
+  p.saveBatch(row(1), a)
+  // locked one proposal, decided another (the items differ)
+  p.recordSigned(vote(2), new Uint8Array([2]), [item(3)])
+  p.saveBatch(row(2), [item(4), item(5)])
+  // decided a batch without locking anything at its height (caught up on others' precommits)
+  p.saveBatch(row(3), [item(6)])
+  for (const n of [1, 2, 3, 4, 5, 6]) assert.equal(p.item(new Uint8Array(32).fill(n)), new Uint8Array(40).fill(n), `item ${n}`)
+  s.close()
+})
+
 test.run()
