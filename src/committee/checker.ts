@@ -179,14 +179,16 @@ export class Checker {
   }
 
   /**
-   * `peer` sent the batch `valueHex`. Each of its first few senders is asked for the items this
+   * `peer` sent the batch `valueHex`. Each of its first senders (three, or f+1 when more) is asked for the items this
    * node lacks: a Byzantine relayer that is first to pass a proposal on and then withholds its
    * items would otherwise cost a whole retry period, longer than a round's propose timeout,
    * while the proposer itself holds them.
    */
   heardFrom (valueHex: string, peer: string): void {
     const senders = this.proposalFrom.get(valueHex) ?? []
-    if (senders.includes(peer) || senders.length >= ASKED_SENDERS) return
+    // f Byzantine relayers can be the first f to pass a batch on: f+1 senders include an honest one
+    const asked = Math.max(ASKED_SENDERS, this.core.ledger.committeeAt(this.core.ledger.height + 1).f + 1)
+    if (senders.includes(peer) || senders.length >= asked) return
     senders.push(peer)
     this.proposalFrom.set(valueHex, senders)
     const lacking = this.waiting.get(valueHex)

@@ -45,7 +45,10 @@ export const MAX_ROUND = 10_000
 export const SYNC_BATCHES = 16
 /** message IDs asked for in one request */
 export const MAX_WANT = 2048
-/** distinct senders of a batch asked for the items it names before asking everyone */
+/**
+ * distinct senders of a batch asked for the items it names before asking everyone: at least
+ * this many, and f+1 in a committee that tolerates more faults (so one of them is honest)
+ */
 export const ASKED_SENDERS = 3
 /** messages carried in one frame answering a request */
 export const MAX_HAVE = 512

@@ -1,7 +1,7 @@
 // A Byzantine validator that is first to pass a proposal on and then withholds the items it
 // names must not cost the round: the node also asks the other peers that sent it the batch
 // (the proposer among them) instead of waiting out a retry period longer than the propose timeout;
-// and it asks no more than three of them before its retry asks everyone.
+// and it asks no more than three of them (f+1 in a larger committee) before its retry asks everyone.
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { cluster, key, order } from './harness.ts'
@@ -71,6 +71,41 @@ test('the missing items are asked of a batch\'s first three senders only, then o
     const before = [...new Set(wants.filter((w) => w.at < retryAt).map((w) => w.to))].sort()
     assert.equal(before, [v2.name, v3.name, v4.name].sort(), `asked before the retry: ${before.join(', ')}`)
     assert.ok(retryAt < Infinity, 'the retry asked everyone, the proposer among them')
+  } finally {
+    c.close()
+  }
+})
+
+test('in a committee of ten, three withholding relayers first do not cost the round: f+1 senders are asked', () => {
+  // n = 10 tolerates f = 3: three Byzantine relayers can all pass a batch on before any honest node
+  const c = cluster(10, { seed: 13 })
+  const [v0, v1, v2, v3, v4] = c.members
+  const byzantine = [v2, v3, v4]
+  try {
+    c.lose = (from, to, data) => {
+      if (byzantine.some((b) => b.name === from) && to !== v0.name) return true
+      if (to !== v0.name) return false
+      const p = peek(data)
+      // v0 never gets the order by gossip: it must ask for it
+      if (p.msg?.tag === MessageTag.ORDER) return true
+      // the Byzantine relayers answer no request for items
+      if (byzantine.some((b) => b.name === from)) return p.frame?.kind === 'have' || p.proposal != null
+      if (from === v1.name && p.proposal?.height === 1 && p.proposal.round === 0) {
+        // the three relay v1's proposal to v0 first, 1 ms apart; v1's own copy is the fourth
+        byzantine.forEach((b, i) => c.sched.after(1 + i, () => v0.node?.handleMessage(b.name, data, b.id.publicKey)))
+        c.sched.after(20, () => v0.node?.handleMessage(v1.name, data, v1.id.publicKey))
+        return true
+      }
+      return false
+    }
+    for (const m of c.members) c.boot(m)
+    v1.node!.submit(order(key(5, 0), c.now(), c.now() + 5_000))
+    c.run(1_000)
+    const prevotes = (c.sent.get(v0.name) ?? []).map(peek).filter((p) => p.vote?.type === 'prevote' && p.vote.height === 1 && p.vote.round === 0 && p.signer === Buffer.from(v0.id.publicKey).toString('hex'))
+    assert.ok(prevotes.length > 0, 'v0 prevoted in round 0')
+    assert.not.equal(prevotes[0].value, '', 'v0 prevoted the batch, not nil: it asked the proposer, the fourth sender, in time')
+    const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
+    assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
   } finally {
     c.close()
   }
