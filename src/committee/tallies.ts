@@ -41,7 +41,7 @@ export class Tallier {
     }
     const body: TallyBody = { epoch: closing.committee.epoch, height, orders: [] }
     for (const o of closing.orders) {
-      const bids = this.held(o)
+      const bids = this.held(o, closing.seed)
       if (bids.length > 0) body.orders.push({ order: fromHex(o), bids })
     }
     const m = c.sign<TallyBody>(CommitteeTag.TALLY, body)
@@ -60,9 +60,11 @@ export class Tallier {
   /**
    * The bids this node held for an order before its deadline, the cheapest fitting first: those
    * that arrived here in time, and (after a restart, when arrival times are gone) those a batch
-   * ordered before the deadline.
+   * ordered before the deadline. Equal totals are ranked by the key matching breaks ties with,
+   * seeded by the closing batch's header: a tally names only the first few, and a key a provider
+   * could compute in advance (by choosing its bid's nonce) would buy its bid a place in every one.
    */
-  private held (orderHex: string): Uint8Array[] {
+  private held (orderHex: string, seed: Uint8Array): Uint8Array[] {
     const c = this.core
     const order = c.ledger.orderOf(orderHex)
     if (order == null) return []
@@ -80,7 +82,7 @@ export class Tallier {
     const ranked: Array<{ m: SignedMessage<BidBody>, fits: boolean, total: Array<[string, bigint]>, tie?: Uint8Array }> =
       [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline, total: totals(m.body) }))
     // tie keys are hashed only for bids whose totals are equal
-    const tieOf = (x: typeof ranked[number]): Uint8Array => { x.tie ??= tieKey(order.id, x.m.id); return x.tie }
+    const tieOf = (x: typeof ranked[number]): Uint8Array => { x.tie ??= tieKey(order.id, x.m.id, seed); return x.tie }
     ranked.sort((a, b) => {
       if (a.fits !== b.fits) return a.fits ? -1 : 1
       for (let i = 0; i < Math.min(a.total.length, b.total.length); i++) {

@@ -9,6 +9,8 @@ import { CommitteeTag, medianTime } from '../../src/committee/index.ts'
 import type { ProposerPolicy } from '../../src/committee/index.ts'
 import { MessageTag } from '../../src/wire/constants.ts'
 import { rng } from '../sim/rng.ts'
+import { tieKey } from '../../src/committee/matching.ts'
+import { compare } from '../../src/committee/bytes.ts'
 
 const providers = [0, 1, 2].map((i) => key(3, i))
 const hx = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -77,6 +79,42 @@ test('a censoring, timestamp-picking proposer changes neither the winners nor wh
     } finally {
       honest.close(); byz.close()
     }
+  }
+})
+
+test('more bids tied at the lowest price than a tally names: the seeded tie-break still picks among all of them', () => {
+  // a tally names four bids per order; ten providers ask the same price. If the tallies cut the
+  // ties by a key known in advance, a provider could grind its bid's nonce into every tally, and
+  // the bid the closing batch's seed favours could be cut before matching ever saw it.
+  const tied = Array.from({ length: 10 }, (_, i) => key(4, i))
+  const c = cluster(4, { seed: 31 })
+  const batches: Array<{ time: number, header: Uint8Array }> = []
+  const won = new Map<string, string>()
+  try {
+    for (const m of c.members) c.boot(m)
+    c.members[0].node?.on('batch', (e) => batches.push({ time: e.time, header: e.header }))
+    c.members[0].node?.on('lease', (e) => won.set(hx(e.lease.order), hx(e.lease.bid)))
+    c.run(300)
+    const auctions: Array<{ o: ReturnType<typeof order>, bids: Array<ReturnType<typeof bid>> }> = []
+    for (let i = 0; i < 5; i++) {
+      const o = order(key(2, 40 + i), c.now(), c.now() + 300)
+      c.submit(o)
+      c.run(150)
+      const bids = tied.map((p) => bid(p, o, c.now(), [{ denom: 'uakt', amount: '50' }]))
+      for (const b of bids) c.submit(b)
+      auctions.push({ o, bids })
+      c.run(400)
+    }
+    c.run(3000)
+    for (const [i, { o, bids }] of auctions.entries()) {
+      // the auction closed in the first batch whose committee time reached the deadline; its header seeds the tie-break
+      const closing = batches.find((b) => b.time >= o.body.bidDeadline)
+      assert.ok(closing != null, `auction ${i} closed`)
+      const best = [...bids].sort((a, b) => compare(tieKey(o.id, a.id, closing.header), tieKey(o.id, b.id, closing.header)))[0]
+      assert.is(won.get(o.idHex), best.idHex, `auction ${i}: the bid the seed favours among all ten wins`)
+    }
+  } finally {
+    c.close()
   }
 })
 
