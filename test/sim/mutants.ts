@@ -233,5 +233,14 @@ export const MUTANTS: Mutant[] = [
     replace: '    if (committeeOf == null || true) return true\n',
     description: 'evidence signed by keys outside the epoch it names is kept (and crowds out real evidence)',
     first: 'tests'
+  },
+  {
+    id: 'tally-ties-unseeded',
+    rule: 'fairness',
+    file: 'src/committee/tallies.ts',
+    search: 'x.tie ??= tieKey(order.id, x.m.id, seed)',
+    replace: 'x.tie ??= tieKey(order.id, x.m.id)',
+    description: 'a tally ranks tied bids by a key a provider can compute before bidding (and grind into every tally)',
+    first: 'tests'
   }
 ]
