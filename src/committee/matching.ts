@@ -91,6 +91,20 @@ export function tieKey (orderId: Uint8Array, bidId: Uint8Array, seed: Uint8Array
   return sha256(seed, orderId, bidId)
 }
 
+/**
+ * Bids on one order, cheapest first; equal totals by the tie-break key, hashed only for bids that
+ * tie (and once each). Matching picks the first; a tally names the first few.
+ */
+export function cheapestFirst (orderId: Uint8Array, seed: Uint8Array = NO_SEED): (a: SignedMessage<BidBody>, b: SignedMessage<BidBody>) => number {
+  const ties = new Map<SignedMessage<BidBody>, Uint8Array>()
+  const tie = (m: SignedMessage<BidBody>): Uint8Array => {
+    let t = ties.get(m)
+    if (t == null) { t = tieKey(orderId, m.id, seed); ties.set(m, t) }
+    return t
+  }
+  return (a, b) => cmpTotals(totals(a.body), totals(b.body)) || compare(tie(a), tie(b))
+}
+
 export interface MatchResult {
   winner?: BidCandidate
   /** bids that counted (named by the tallies and standing at the deadline) */
@@ -101,8 +115,8 @@ export interface MatchResult {
 
 /** the winner among `candidates` (the bids that count) */
 export function match (orderId: Uint8Array, order: OrderBody, candidates: readonly BidCandidate[], seed: Uint8Array = NO_SEED, record?: RecordLookup): MatchResult {
-  // tie keys are hashed only when two totals are equal
-  let best: { c: BidCandidate, total: Array<[string, bigint]>, tie?: Uint8Array } | undefined
+  const cheaper = cheapestFirst(orderId, seed)
+  let best: BidCandidate | undefined
   let counted = 0
   const misfits: string[] = []
   for (const c of candidates) {
@@ -113,14 +127,7 @@ export function match (orderId: Uint8Array, order: OrderBody, candidates: readon
       if (misfits.length < 3) misfits.push(`bid ${c.msg.idHex.slice(0, 12)} ${why}`)
       continue
     }
-    const total = totals(c.msg.body)
-    if (best == null) { best = { c, total }; continue }
-    const d = cmpTotals(total, best.total)
-    if (d < 0) { best = { c, total }; continue }
-    if (d > 0) continue
-    const tie = tieKey(orderId, c.msg.id, seed)
-    best.tie ??= tieKey(orderId, best.c.msg.id, seed)
-    if (compare(tie, best.tie) < 0) best = { c, total, tie }
+    if (best == null || cheaper(c.msg, best.msg) < 0) best = c
   }
-  return { winner: best?.c, counted, misfits }
+  return { winner: best, counted, misfits }
 }

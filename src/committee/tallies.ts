@@ -7,8 +7,8 @@ import type { SignedMessage } from '../wire/envelope.ts'
 import type { BidBody } from '../wire/messages/bid.ts'
 import { CommitteeTag, MAX_TALLY_BIDS } from './constants.ts'
 import type { TallyBody } from './messages.ts'
-import { misfit, totals, tieKey } from './matching.ts'
-import { compare, fromHex, hex } from './bytes.ts'
+import { cheapestFirst, misfit } from './matching.ts'
+import { fromHex, hex } from './bytes.ts'
 import type { Core } from './core.ts'
 
 /** bid arrival times remembered (bids of open and closing orders); the oldest go first */
@@ -79,17 +79,9 @@ export class Tallier {
       const m = c.pool.get(id) as SignedMessage<BidBody> | undefined
       if (m != null && at != null && at < deadline) bids.set(id, m)
     }
-    const ranked: Array<{ m: SignedMessage<BidBody>, fits: boolean, total: Array<[string, bigint]>, tie?: Uint8Array }> =
-      [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline, total: totals(m.body) }))
-    // tie keys are hashed only for bids whose totals are equal
-    const tieOf = (x: typeof ranked[number]): Uint8Array => { x.tie ??= tieKey(order.id, x.m.id, seed); return x.tie }
-    ranked.sort((a, b) => {
-      if (a.fits !== b.fits) return a.fits ? -1 : 1
-      for (let i = 0; i < Math.min(a.total.length, b.total.length); i++) {
-        if (a.total[i][1] !== b.total[i][1]) return a.total[i][1] < b.total[i][1] ? -1 : 1
-      }
-      return compare(tieOf(a), tieOf(b))
-    })
+    const ranked = [...bids.values()].map((m) => ({ m, fits: misfit(order.body, m.body, m.signer, c.ledger.records.lookup) == null && m.body.expiresAt >= deadline }))
+    const cheaper = cheapestFirst(order.id, seed)
+    ranked.sort((a, b) => a.fits !== b.fits ? (a.fits ? -1 : 1) : cheaper(a.m, b.m))
     return ranked.slice(0, MAX_TALLY_BIDS).map((x) => x.m.id)
   }
 }

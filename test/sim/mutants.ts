@@ -238,8 +238,8 @@ export const MUTANTS: Mutant[] = [
     id: 'tally-ties-unseeded',
     rule: 'fairness',
     file: 'src/committee/tallies.ts',
-    search: 'x.tie ??= tieKey(order.id, x.m.id, seed)',
-    replace: 'x.tie ??= tieKey(order.id, x.m.id)',
+    search: 'const cheaper = cheapestFirst(order.id, seed)',
+    replace: 'const cheaper = cheapestFirst(order.id)',
     description: 'a tally ranks tied bids by a key a provider can compute before bidding (and grind into every tally)',
     first: 'tests'
   }
