@@ -17,23 +17,13 @@ const PATTERN = /^([0-9]{1,30})(?:\.([0-9]{1,18}))?$/
 /** "12.5" → 12_500000000000000000n. Refuses signs, exponents, spaces and over 18 decimals. */
 export function parseAmount (amount: string, path = 'amount'): bigint {
   if (typeof amount !== 'string') throw new AmountError('must be a decimal string like "12" or "0.25"', path)
-  const hit = parsed.get(amount)
-  if (hit !== undefined) return hit
   const m = PATTERN.exec(amount)
   if (m == null) {
     throw new AmountError(`${JSON.stringify(amount.slice(0, 64))} is not a non-negative decimal with at most ${PRICE_MAX_INTEGER_DIGITS} integer and ${PRICE_SCALE} fraction digits`, path)
   }
   const frac = (m[2] ?? '').padEnd(PRICE_SCALE, '0')
-  const units = BigInt(m[1]) * ONE + BigInt(frac)
-  if (parsed.size >= PARSED_CACHE) parsed.clear()
-  parsed.set(amount, units)
-  return units
+  return BigInt(m[1]) * ONE + BigInt(frac)
 }
-
-// The same few price strings are parsed over and over (every validator ranks every bid in its
-// tally, its check of each batch and the matching): valid ones are remembered, a bounded few.
-const PARSED_CACHE = 4096
-const parsed = new Map<string, bigint>()
 
 /** 12_500000000000000000n → "12.5": no trailing zeros, no exponent. */
 export function formatAmount (units: bigint): string {
