@@ -7,6 +7,17 @@ import * as assert from 'uvu/assert'
 import { cluster, key, order } from './harness.ts'
 import { peek } from '../sim/peek.ts'
 import { MessageTag } from '../../src/wire/index.ts'
+import type { Cluster } from './harness.ts'
+
+/** v0 prevoted v1's one-item batch of height 1 in round 0, not nil */
+function prevotedTheBatch (c: Cluster, why: string): void {
+  const [v0, v1] = c.members
+  const prevotes = (c.sent.get(v0.name) ?? []).map(peek).filter((p) => p.vote?.type === 'prevote' && p.vote.height === 1 && p.vote.round === 0 && p.signer === Buffer.from(v0.id.publicKey).toString('hex'))
+  assert.ok(prevotes.length > 0, 'v0 prevoted in round 0')
+  assert.not.equal(prevotes[0].value, '', `v0 prevoted the batch, not nil: ${why}`)
+  const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
+  assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
+}
 
 test('a relayer that withholds a batch\'s items does not make an honest validator prevote nil', () => {
   const c = cluster(4, { seed: 11 })
@@ -30,11 +41,7 @@ test('a relayer that withholds a batch\'s items does not make an honest validato
     const o = order(key(5, 0), c.now(), c.now() + 5_000)
     v1.node!.submit(o)
     c.run(1_000)
-    const prevotes = (c.sent.get(v0.name) ?? []).map(peek).filter((p) => p.vote?.type === 'prevote' && p.vote.height === 1 && p.vote.round === 0 && p.signer === Buffer.from(v0.id.publicKey).toString('hex'))
-    assert.ok(prevotes.length > 0, 'v0 prevoted in round 0')
-    assert.not.equal(prevotes[0].value, '', 'v0 prevoted the batch, not nil: it got the order from the proposer in time')
-    const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
-    assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
+    prevotedTheBatch(c, 'it got the order from the proposer in time')
   } finally {
     c.close()
   }
@@ -101,11 +108,7 @@ test('in a committee of ten, three withholding relayers first do not cost the ro
     for (const m of c.members) c.boot(m)
     v1.node!.submit(order(key(5, 0), c.now(), c.now() + 5_000))
     c.run(1_000)
-    const prevotes = (c.sent.get(v0.name) ?? []).map(peek).filter((p) => p.vote?.type === 'prevote' && p.vote.height === 1 && p.vote.round === 0 && p.signer === Buffer.from(v0.id.publicKey).toString('hex'))
-    assert.ok(prevotes.length > 0, 'v0 prevoted in round 0')
-    assert.not.equal(prevotes[0].value, '', 'v0 prevoted the batch, not nil: it asked the proposer, the fourth sender, in time')
-    const batch = (c.sent.get(v1.name) ?? []).map(peek).find((p) => p.proposal?.height === 1 && p.proposal.round === 0)
-    assert.is(batch?.proposal?.items.length, 1, 'the schedule played out: the batch holds the order')
+    prevotedTheBatch(c, 'it asked the proposer, the fourth sender, in time')
   } finally {
     c.close()
   }
