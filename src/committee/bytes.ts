@@ -1,8 +1,9 @@
 // Small byte helpers used across the committee module.
 import { hash } from 'node:crypto'
+import { hexOf } from '../util/index.ts'
 
 export function hex (b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+  return hexOf(b)
 }
 
 export function fromHex (s: string): Uint8Array {
@@ -21,10 +22,10 @@ export function compare (a: Uint8Array, b: Uint8Array): number {
 
 export function concat (parts: readonly Uint8Array[]): Uint8Array {
   let len = 0
-  for (const p of parts) len += p.length
+  for (let i = 0; i < parts.length; i++) len += parts[i].length
   const out = new Uint8Array(len)
   let o = 0
-  for (const p of parts) { out.set(p, o); o += p.length }
+  for (let i = 0; i < parts.length; i++) { out.set(parts[i], o); o += parts[i].length }
   return out
 }
 

@@ -49,7 +49,8 @@ export function misfit (order: OrderBody, bid: BidBody, provider: Uint8Array, re
     const p = bid.prices[i]
     if (p.denom !== g.maxPrice.denom) return `prices group ${g.name} in ${p.denom}, the order in ${g.maxPrice.denom}`
     if (parseAmount(p.amount) > parseAmount(g.maxPrice.amount)) return `asks ${p.amount} ${p.denom} for group ${g.name}, above its maxPrice ${g.maxPrice.amount}`
-    for (const [k, v] of Object.entries(g.attributes)) {
+    for (const k in g.attributes) {
+      const v = g.attributes[k]
       if (bid.attributes[k] !== v) return `lacks attribute ${k}=${v} required by group ${g.name}`
     }
     if (g.signedBy.allOf.length === 0 && g.signedBy.anyOf.length === 0) continue

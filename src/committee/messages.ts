@@ -4,6 +4,7 @@ import '../wire/messages/index.ts' // orders, bids and closes are registered bef
 import { registerMessageType } from '../wire/envelope.ts'
 import { map, field, uint, bytes, arr, str } from '../wire/schema.ts'
 import { schemaError } from '../wire/errors.ts'
+import { hexOf } from '../util/index.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES } from '../wire/constants.ts'
 import { ChangeAction, CommitteeTag, Domain, MAX_BATCH_ITEMS, MAX_ROUND, MAX_TALLY_BIDS, MAX_TALLY_ORDERS, MAX_VALIDATORS, VoteType } from './constants.ts'
 
@@ -140,13 +141,13 @@ export function validateTally (v: unknown, path: string): TallyBody {
     orders: arr(o.orders, field(path, 'orders'), MAX_TALLY_ORDERS, (x, p) => {
       const e = map(x, p, ['order', 'bids'])
       const order = hash(e.order, field(p, 'order'))
-      const k = Buffer.from(order).toString('hex')
+      const k = hexOf(order)
       if (seen.has(k)) throw schemaError(field(p, 'order'), 'appears twice')
       seen.add(k)
       const ids = new Set<string>()
       const bids = arr(e.bids, field(p, 'bids'), MAX_TALLY_BIDS, (y, q) => {
         const b = hash(y, q)
-        const bk = Buffer.from(b).toString('hex')
+        const bk = hexOf(b)
         if (ids.has(bk)) throw schemaError(q, 'appears twice')
         ids.add(bk)
         return b

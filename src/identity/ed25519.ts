@@ -10,6 +10,7 @@ import * as ed from '@noble/ed25519'
 import { sha512 } from '@noble/hashes/sha2.js'
 import { KEY_CACHE_SIZE } from './constants.ts'
 import { sodium } from './sodium.ts'
+import { hexOf } from '../util/index.ts'
 
 ed.hashes.sha512 = sha512
 
@@ -40,9 +41,6 @@ class BoundedCache<V> {
 const verdicts = new BoundedCache<boolean>(KEY_CACHE_SIZE)
 const keyObjects = new BoundedCache<KeyObject>(KEY_CACHE_SIZE)
 
-function hexOf (b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
-}
 
 /**
  * The key rule: canonical encoding, not small order, torsion-free (prime-order subgroup).

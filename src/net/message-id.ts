@@ -7,6 +7,7 @@
 // payload (only its signer can make them) are two gossip messages and one souk message: the
 // replay window, keyed by the souk ID sha256(payload), ignores the second.
 import { hash } from 'node:crypto'
+import { hexOf } from '../util/index.ts'
 
 /** sha256 of the envelope bytes as they arrived. */
 export function gossipMessageId (data: Uint8Array): Uint8Array {
@@ -15,5 +16,5 @@ export function gossipMessageId (data: Uint8Array): Uint8Array {
 }
 
 export function messageIdToString (id: Uint8Array): string {
-  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('hex')
+  return hexOf(id)
 }

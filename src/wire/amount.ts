@@ -12,17 +12,43 @@ export const PRICE_MAX_INTEGER_DIGITS = 30
 /** 10^18: one whole unit */
 export const ONE = 10n ** BigInt(PRICE_SCALE)
 const MAX = 10n ** BigInt(PRICE_MAX_INTEGER_DIGITS + PRICE_SCALE) - 1n
-const PATTERN = /^([0-9]{1,30})(?:\.([0-9]{1,18}))?$/
 
-/** "12.5" → 12_500000000000000000n. Refuses signs, exponents, spaces and over 18 decimals. */
+/** 10^0 … 10^18 */
+const POW10: readonly bigint[] = Array.from({ length: PRICE_SCALE + 1 }, (_, i) => 10n ** BigInt(i))
+
+/** the digits of `s` from `start` to `end` as a BigInt; up to 15 digits are summed as a number first */
+function digits (s: string, start: number, end: number): bigint {
+  if (end - start > 15) return BigInt(s.slice(start, end))
+  let n = 0
+  for (let i = start; i < end; i++) n = n * 10 + (s.charCodeAt(i) - 48)
+  return BigInt(n)
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
+/**
+ * "12.5" → 12_500000000000000000n. Refuses signs, exponents, spaces and over 18 decimals: the
+ * amount must match /^[0-9]{1,30}(\.[0-9]{1,18})?$/. Matching, tallies and planning parse every
+ * bid's prices again and again, so this scans the string instead of matching a pattern and padding.
+ */
 export function parseAmount (amount: string, path = 'amount'): bigint {
   if (typeof amount !== 'string') throw new AmountError('must be a decimal string like "12" or "0.25"', path)
-  const m = PATTERN.exec(amount)
-  if (m == null) {
+  const n = amount.length
+  let i = 0
+  while (i < n && isDigit(amount.charCodeAt(i))) i++
+  const intEnd = i
+  let fracLen = 0
+  if (i < n && amount.charCodeAt(i) === 46) {
+    i++
+    while (i < n && isDigit(amount.charCodeAt(i))) i++
+    fracLen = i - intEnd - 1
+    if (fracLen === 0) i = -1
+  }
+  if (intEnd < 1 || intEnd > PRICE_MAX_INTEGER_DIGITS || fracLen > PRICE_SCALE || i !== n) {
     throw new AmountError(`${JSON.stringify(amount.slice(0, 64))} is not a non-negative decimal with at most ${PRICE_MAX_INTEGER_DIGITS} integer and ${PRICE_SCALE} fraction digits`, path)
   }
-  const frac = (m[2] ?? '').padEnd(PRICE_SCALE, '0')
-  return BigInt(m[1]) * ONE + BigInt(frac)
+  const whole = digits(amount, 0, intEnd) * ONE
+  return fracLen === 0 ? whole : whole + digits(amount, intEnd + 1, n) * POW10[PRICE_SCALE - fracLen]
 }
 
 /** 12_500000000000000000n → "12.5": no trailing zeros, no exponent. */

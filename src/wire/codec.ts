@@ -173,6 +173,13 @@ export function encodeCbor (value: unknown): Uint8Array {
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
+// the intern table for short ASCII strings: direct-mapped, so its size is fixed whatever arrives;
+// strings that collide just replace each other
+const INTERN_MAX_LENGTH = 24
+const INTERN_SLOTS = 2048
+const internBytes: Array<Uint8Array | undefined> = new Array(INTERN_SLOTS).fill(undefined)
+const internStrings: string[] = new Array(INTERN_SLOTS).fill('')
+
 class Reader {
   readonly b: Uint8Array
   p = 0
@@ -228,7 +235,27 @@ class Reader {
     const b = this.b
     const start = this.p
     this.p += n
-    if (n < 64) {
+    if (n <= INTERN_MAX_LENGTH) {
+      // short ASCII strings (map keys, names, denoms) repeat from message to message: the same
+      // bytes give back the string built last time instead of a new one, char by char
+      let h = n
+      let i = start
+      for (; i < start + n; i++) {
+        const c = b[i]
+        if (c > 0x7f) break
+        h = Math.imul(h ^ c, 0x01000193)
+      }
+      if (i === start + n) {
+        const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1)
+        const kb = internBytes[slot]
+        if (kb !== undefined && kb.length === n && sameBytes(kb, b, start)) return internStrings[slot]
+        let s = ''
+        for (let j = start; j < start + n; j++) s += String.fromCharCode(b[j])
+        internBytes[slot] = b.slice(start, start + n)
+        internStrings[slot] = s
+        return s
+      }
+    } else if (n < 64) {
       let s = ''
       let i = start
       for (; i < start + n; i++) {
@@ -314,6 +341,12 @@ class Reader {
         }
     }
   }
+}
+
+/** whether `k` equals the bytes of `b` from `at` on (the caller checked the length) */
+function sameBytes (k: Uint8Array, b: Uint8Array, at: number): boolean {
+  for (let i = 0; i < k.length; i++) if (k[i] !== b[at + i]) return false
+  return true
 }
 
 function compareRange (b: Uint8Array, a0: number, a1: number, b0: number, b1: number): number {

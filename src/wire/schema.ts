@@ -8,7 +8,8 @@ export function map (v: unknown, path: string, required: readonly string[], opti
     throw schemaError(path, 'must be a map')
   }
   const o = v as Record<string, unknown>
-  for (const k of Object.keys(o)) {
+  // for-in over a plain object (checked above) is its own keys, without a list of them
+  for (const k in o) {
     if (!required.includes(k) && !optional.includes(k)) throw schemaError(path === '' ? k : `${path}.${k}`, 'unknown field')
   }
   for (const k of required) {
@@ -46,7 +47,8 @@ export function bytes (v: unknown, path: string, len: number | { min: number, ma
   } else if (v.length < len.min || v.length > len.max) {
     throw schemaError(path, `must be ${len.min}-${len.max} bytes`)
   }
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  // a Buffer (or other subclass) is handed on as a plain Uint8Array over the same bytes
+  return Object.getPrototypeOf(v) === Uint8Array.prototype ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
 }
 
 export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown, p: string) => T, min = 0): T[] {
@@ -58,13 +60,29 @@ export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown
 
 /** string → string map with bounded keys, values and count */
 export function strMap (v: unknown, path: string, maxEntries: number, maxKey: number, maxValue: number): Record<string, string> {
-  const o = map(v, path, [], Object.keys(v != null && typeof v === 'object' ? v : {}))
+  if (v == null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || Object.getPrototypeOf(v) !== Object.prototype) {
+    throw schemaError(path, 'must be a map')
+  }
+  const o = v as Record<string, unknown>
   const keys = Object.keys(o)
   if (keys.length > maxEntries) throw schemaError(path, `must have at most ${maxEntries} entries`)
+  // sorted in place (CBOR orders keys shorter first; the typed map is in plain string order): a
+  // map has a few keys, and Array.prototype.sort copies them first
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]
+    let j = i - 1
+    for (; j >= 0 && keys[j] > k; j--) keys[j + 1] = keys[j]
+    keys[j + 1] = k
+  }
   const out: Record<string, string> = {}
-  for (const k of keys.sort()) {
-    str(k, `${path}.${k}`, maxKey, 1)
-    out[k] = str(o[k], `${path}.${k}`, maxValue)
+  for (const k of keys) {
+    const value = o[k]
+    // the path is spelt out only for the error
+    if (k.length < 1 || k.length > maxKey || typeof value !== 'string' || value.length > maxValue) {
+      str(k, `${path}.${k}`, maxKey, 1)
+      str(value, `${path}.${k}`, maxValue)
+    }
+    out[k] = value as string
   }
   return out
 }

@@ -44,6 +44,32 @@ test('malformed amounts are typed errors naming the value', () => {
   assert.throws(() => formatAmount(-1n), /negative/)
 })
 
+test('parse takes exactly the strings of the amount rule, and values them digit for digit', () => {
+  // the rule as a pattern, and the value as the digits say: the parser scans instead of matching
+  const rule = /^([0-9]{1,30})(?:\.([0-9]{1,18}))?$/
+  const expected = (a: string): bigint | 'refused' => {
+    const m = rule.exec(a)
+    return m == null ? 'refused' : BigInt(m[1]) * AMOUNT_ONE + BigInt((m[2] ?? '').padEnd(18, '0'))
+  }
+  const actual = (a: string): bigint | 'refused' => { try { return parseAmount(a) } catch (err) { assert.instance(err, AmountError); return 'refused' } }
+  let x = 11
+  const rand = (n: number): number => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return (x >>> 8) % n }
+  const cases = ['0', '00', '007.10', '1.', '.5', '1..2', '1.2.3', '+1', '٣', '123456789012345', '1234567890123456',
+    '0.123456789012345', '0.1234567890123456', '1.' + '9'.repeat(18), '1.' + '9'.repeat(19), '9'.repeat(30) + '.' + '9'.repeat(18)]
+  const alphabet = '0123456789.0123456789-+e x'
+  for (let k = 0; k < 20_000; k++) {
+    let s = ''
+    if (k % 2 === 0) {
+      for (let j = rand(40); j > 0; j--) s += alphabet[rand(alphabet.length)]
+    } else {
+      for (let j = 1 + rand(32); j > 0; j--) s += String(rand(10))
+      if (rand(2) === 1) { s += '.'; for (let j = rand(21); j > 0; j--) s += String(rand(10)) }
+    }
+    cases.push(s)
+  }
+  for (const c of cases) assert.is(actual(c), expected(c), JSON.stringify(c))
+})
+
 test('mulDivCeil rounds up only when there is a remainder', () => {
   assert.is(mulDivCeil(10n, 3n, 3n), 10n)
   assert.is(mulDivCeil(10n, 1n, 3n), 4n)

@@ -98,6 +98,28 @@ test('broken bytes are ERR_WIRE_MALFORMED, and nothing else escapes', () => {
   assert.throws(() => decodeCbor(new Uint8Array(100), 99), (e: any) => e.code === 'ERR_WIRE_TOO_LARGE')
 })
 
+test('short strings decode to themselves, whatever was decoded before (the decoder reuses strings it built)', () => {
+  // thousands of distinct short ASCII strings share a table of 2,048 entries: many fall on the
+  // same entry, and each must still come back as itself, as a map key and as a value
+  let x = 7
+  const rand = (n: number): number => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x % n }
+  const words: string[] = []
+  for (let i = 0; i < 6000; i++) {
+    const len = 1 + rand(24)
+    let w = ''
+    for (let j = 0; j < len; j++) w += String.fromCharCode(0x20 + rand(95))
+    words.push(w)
+  }
+  // same bytes but for the last one, and same length: the cases a shortcut would get wrong
+  words.push('region', 'regioo', 'regio', 'uakt', 'uakx', 'a'.repeat(24), 'a'.repeat(23) + 'b', 'a'.repeat(25))
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < words.length; i++) {
+      const w = words[(i * 7919 + round) % words.length]
+      assert.equal(decodeCbor(encodeCbor({ [w]: w }), 1 << 10), { [w]: w })
+    }
+  }
+})
+
 test('a leading byte-order mark is a character, not a way to write the same string twice', () => {
   const withBom = decodeCbor(unhex('64efbbbf61'), 16)
   assert.is(withBom, '\ufeffa')
