@@ -30,6 +30,7 @@ import { committeeNode, buildCommittee, signCommitteeFile } from '../src/committ
 import type { CommitteeFile } from '../src/committee/index.ts'
 import { committeeFileFromJson, committeeFileToJson } from '../src/committee/committee-file.ts'
 import { wanProfile, spreadRegion } from '../src/net/wan/index.ts'
+import { benchOrder, benchBid } from './committee-items.ts'
 
 const N = 4
 const PROVIDERS = 3
@@ -138,29 +139,12 @@ if (isMainThread) {
   for (let i = 0; i < orders; i++) {
     const at = Math.floor(i * 1000 / rate)
     const deadline = t0 + at + args.windowMs
-    const body: OrderBody = {
-      groups: [{
-        name: 'web',
-        attributes: { region: 'eu' },
-        signedBy: { allOf: [], anyOf: [] },
-        resources: [{ service: 'web', cpu: 1000, memory: 2 ** 30, storage: [{ name: 'data', size: 10 * 2 ** 30, persistent: true }], gpu: { units: 0, models: [] }, count: 2, price: { denom: 'uakt', amount: '100' } }],
-        maxPrice: { denom: 'uakt', amount: '100' }
-      }],
-      manifestHash: new Uint8Array(32).fill(i % 251),
-      bidDeadline: deadline
-    }
-    const o = signMessage<OrderBody>(tenants[i % TENANTS], MessageTag.ORDER, body, { createdAt: t0 + at })
+    const o = signMessage<OrderBody>(tenants[i % TENANTS], MessageTag.ORDER, benchOrder(i, deadline), { createdAt: t0 + at })
     deadlines.set(o.idHex, deadline)
     msgs.push({ bytes: o.bytes, at })
     for (let p = 0; p < PROVIDERS; p++) {
       const bat = at + 20 + p * 20
-      const b = signMessage<BidBody>(providers[p], MessageTag.BID, {
-        order: o.id,
-        prices: [{ denom: 'uakt', amount: `${40 + ((i * 7 + p * 13) % 50)}.${p}5` }],
-        attributes: { region: 'eu', tier: 'standard' },
-        auditors: [],
-        expiresAt: deadline + 60_000
-      }, { createdAt: t0 + bat })
+      const b = signMessage<BidBody>(providers[p], MessageTag.BID, benchBid(o.id, i, p, deadline + 60_000), { createdAt: t0 + bat })
       msgs.push({ bytes: b.bytes, at: bat })
     }
   }

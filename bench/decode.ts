@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { signMessage, openMessage, MessageTag } from '../src/wire/index.ts'
 import type { OrderBody, BidBody } from '../src/wire/index.ts'
 import { identityFromSeed } from '../src/identity/identity.ts'
+import { benchOrder, benchBid } from './committee-items.ts'
 
 const COUNT_OPS = 2000
 const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] ?? 1) || 1
@@ -19,24 +20,8 @@ const tenant = identityFromSeed(new Uint8Array(32).fill(2))
 const provider = identityFromSeed(new Uint8Array(32).fill(3))
 // the order and bid bench/committee.ts feeds its validators
 const now = Date.now()
-const order = signMessage<OrderBody>(tenant, MessageTag.ORDER, {
-  groups: [{
-    name: 'web',
-    attributes: { region: 'eu' },
-    signedBy: { allOf: [], anyOf: [] },
-    resources: [{ service: 'web', cpu: 1000, memory: 2 ** 30, storage: [{ name: 'data', size: 10 * 2 ** 30, persistent: true }], gpu: { units: 0, models: [] }, count: 2, price: { denom: 'uakt', amount: '100' } }],
-    maxPrice: { denom: 'uakt', amount: '100' }
-  }],
-  manifestHash: new Uint8Array(32).fill(7),
-  bidDeadline: now + 300
-}, { createdAt: now })
-const bid = signMessage<BidBody>(provider, MessageTag.BID, {
-  order: order.id,
-  prices: [{ denom: 'uakt', amount: '45.15' }],
-  attributes: { region: 'eu', tier: 'standard' },
-  auditors: [],
-  expiresAt: now + 60_000
-}, { createdAt: now + 20 })
+const order = signMessage<OrderBody>(tenant, MessageTag.ORDER, benchOrder(0, now + 300), { createdAt: now })
+const bid = signMessage<BidBody>(provider, MessageTag.BID, benchBid(order.id, 0, 0, now + 60_000), { createdAt: now + 20 })
 
 const open = (bytes: Uint8Array): void => { openMessage(bytes, { trusted: true, now }) }
 

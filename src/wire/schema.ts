@@ -3,11 +3,16 @@
 import { schemaError } from './errors.ts'
 import { AMOUNT_PATTERN, MAX_DENOM_LENGTH } from './constants.ts'
 
-export function map (v: unknown, path: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+/** a decoded CBOR map: a plain object, nothing else */
+function plainMap (v: unknown, path: string): Record<string, unknown> {
   if (v == null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || Object.getPrototypeOf(v) !== Object.prototype) {
     throw schemaError(path, 'must be a map')
   }
-  const o = v as Record<string, unknown>
+  return v as Record<string, unknown>
+}
+
+export function map (v: unknown, path: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> {
+  const o = plainMap(v, path)
   // for-in over a plain object (checked above) is its own keys, without a list of them
   for (const k in o) {
     if (!required.includes(k) && !optional.includes(k)) throw schemaError(path === '' ? k : `${path}.${k}`, 'unknown field')
@@ -60,10 +65,7 @@ export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown
 
 /** string → string map with bounded keys, values and count */
 export function strMap (v: unknown, path: string, maxEntries: number, maxKey: number, maxValue: number): Record<string, string> {
-  if (v == null || typeof v !== 'object' || Array.isArray(v) || v instanceof Uint8Array || Object.getPrototypeOf(v) !== Object.prototype) {
-    throw schemaError(path, 'must be a map')
-  }
-  const o = v as Record<string, unknown>
+  const o = plainMap(v, path)
   const keys = Object.keys(o)
   if (keys.length > maxEntries) throw schemaError(path, `must have at most ${maxEntries} entries`)
   // sorted in place (CBOR orders keys shorter first; the typed map is in plain string order): a
