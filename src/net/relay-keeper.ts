@@ -44,7 +44,8 @@ export interface RelayKeeper extends Startable {
   status: () => Array<{ relay: string, reserved: boolean, attempts: number, retryInMs: number }>
 }
 
-interface RelayState { addr: string, peer: string, attempts: number, failures: number, nextAt: number, busy: boolean }
+/** `failures`: dials in a row that failed; `refusals`: reservations in a row the reached relay refused */
+interface RelayState { addr: string, peer: string, attempts: number, failures: number, refusals: number, nextAt: number, busy: boolean }
 
 export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperComponents) => RelayKeeper {
   return (components) => {
@@ -57,7 +58,7 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
     const relays: RelayState[] = init.relays.map((addr) => {
       const peer = multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value
       if (peer == null) throw new Error(`relay address ${addr} names no peer (/p2p/…)`)
-      return { addr, peer, attempts: 0, failures: 0, nextAt: 0, busy: false }
+      return { addr, peer, attempts: 0, failures: 0, refusals: 0, nextAt: 0, busy: false }
     })
     let timer: NodeJS.Timeout | undefined
     let running = false
@@ -86,10 +87,14 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
       if (!running) return
       if (error == null) {
         r.failures = 0
+        r.refusals = 0
         log('slot held on relay %s', r.addr)
       } else {
-        r.failures++
-        const wait = Math.min(refused ? maxRefusedBackoffMs : maxBackoffMs, backoffMs * 2 ** Math.min(r.failures - 1, 16))
+        // the two back off separately: a relay that comes back after being down a while and refuses
+        // once while it starts must not wait as long as the failed dials before it added up to
+        if (refused) { r.refusals++; r.failures = 0 } else r.failures++
+        const n = refused ? r.refusals : r.failures
+        const wait = Math.min(refused ? maxRefusedBackoffMs : maxBackoffMs, backoffMs * 2 ** Math.min(n - 1, 16))
         r.nextAt = Date.now() + wait
         log.error('no slot on relay %s (attempt %d): %s; trying again in %d ms', r.addr, r.attempts, error, wait)
       }

@@ -88,6 +88,17 @@ test('a relay that is reached but keeps refusing is asked less and less often, p
   await k2.stop()
 })
 
+test('a relay back after a long outage that refuses once while it starts is asked again soon, not after the outage\'s backoff', async () => {
+  // eight failed dials back off to 5 · 2^7 ms; the refusal that follows starts its own schedule at 5 ms
+  const { w, components } = world({ dialFails: 8, refusals: 1 })
+  const k = relayKeeper({ relays: [RELAY], checkMs: 2, backoffMs: 5, maxBackoffMs: 10_000, maxRefusedBackoffMs: 60_000 })(components)
+  await k.start(); await k.afterStart?.()
+  await until('the refusal', () => w.listens >= 1, 5000)
+  assert.ok(k.status()[0].retryInMs <= 5, `next try in ${k.status()[0].retryInMs} ms`)
+  await until('a slot', () => k.status()[0].reserved, 500)
+  await k.stop()
+})
+
 test('stopped: no more attempts', async () => {
   const { w, components } = world({ dialFails: 1000 })
   const k = relayKeeper({ relays: [RELAY], checkMs: 5, backoffMs: 5, maxBackoffMs: 5 })(components)
