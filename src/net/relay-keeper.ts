@@ -26,6 +26,12 @@ export interface RelayKeeperInit {
   maxRefusedBackoffMs?: number
   /** how long one dial to the relay may take (default 20 s: round trips over a lossy link) */
   dialTimeoutMs?: number
+  /**
+   * how long the keeper waits for libp2p to make the reservation once connected (default 30 s);
+   * past it the attempt counts as refused, so a reservation that never answers cannot stop the
+   * keeper from trying again
+   */
+  reserveTimeoutMs?: number
   /** called on each attempt's outcome (logs, metrics, tests) */
   onAttempt?: (e: RelayAttempt) => void
 }
@@ -55,6 +61,7 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
     const maxBackoffMs = init.maxBackoffMs ?? 60_000
     const maxRefusedBackoffMs = init.maxRefusedBackoffMs ?? 600_000
     const dialTimeoutMs = init.dialTimeoutMs ?? 20_000
+    const reserveTimeoutMs = init.reserveTimeoutMs ?? 30_000
     const relays: RelayState[] = init.relays.map((addr) => {
       const peer = multiaddr(addr).getComponents().findLast((c) => c.name === 'p2p')?.value
       if (peer == null) throw new Error(`relay address ${addr} names no peer (/p2p/…)`)
@@ -77,8 +84,11 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
         await components.connectionManager.openConnection(multiaddr(r.addr), { signal })
         // with the connection open, libp2p's listener only has to make the reservation; a
         // failure there is logged by libp2p and shows as no address through the relay
-        await components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)])
-        if (!reserved(r)) { error = 'the relay refused or did not answer the reservation'; refused = true }
+        let timer: NodeJS.Timeout | undefined
+        const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), reserveTimeoutMs) })
+        const listened = await Promise.race([components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)]), late])
+        clearTimeout(timer)
+        if (listened === 'late' && !reserved(r)) { error = `the relay did not answer the reservation in ${reserveTimeoutMs} ms`; refused = true } else if (!reserved(r)) { error = 'the relay refused or did not answer the reservation'; refused = true }
       } catch (err) {
         error = errorMessage(err)
       } finally {

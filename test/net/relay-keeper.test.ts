@@ -12,8 +12,8 @@ import type { RelayAttempt } from '../../src/net/relay-keeper.ts'
 const RELAY = '/ip4/10.77.0.1/tcp/4001/p2p/12D3KooWNoZM2uKreryNq755VdCQCa4vS4GXqqr29Q8FfgPFKesY'
 
 /** a libp2p double: dials fail while `dialFails` > 0, reservations while `refusals` > 0 */
-function world (o: { dialFails?: number, refusals?: number } = {}) {
-  const w = { dialFails: o.dialFails ?? 0, refusals: o.refusals ?? 0, addrs: [] as Multiaddr[], dials: 0, listens: 0 }
+function world (o: { dialFails?: number, refusals?: number, hangs?: number } = {}) {
+  const w = { dialFails: o.dialFails ?? 0, refusals: o.refusals ?? 0, hangs: o.hangs ?? 0, addrs: [] as Multiaddr[], dials: 0, listens: 0 }
   const components = {
     logger: defaultLogger(),
     connectionManager: {
@@ -27,6 +27,8 @@ function world (o: { dialFails?: number, refusals?: number } = {}) {
       getAddrs: () => w.addrs,
       listen: async (addrs: Multiaddr[]) => {
         w.listens++
+        // a reservation that is never answered (a connection to a relay that died under it)
+        if (w.hangs > 0) { w.hangs--; return await new Promise<void>(() => {}) }
         // NO_FATAL: a failed listen is logged by libp2p, not thrown
         if (w.refusals > 0) { w.refusals--; return }
         w.addrs = [multiaddr('/ip4/10.78.0.2/tcp/4001'), multiaddr(`${addrs[0].toString().replace('/p2p-circuit', '')}/p2p-circuit`)]
@@ -96,6 +98,17 @@ test('a relay back after a long outage that refuses once while it starts is aske
   await until('the refusal', () => w.listens >= 1, 5000)
   assert.ok(k.status()[0].retryInMs <= 5, `next try in ${k.status()[0].retryInMs} ms`)
   await until('a slot', () => k.status()[0].reserved, 500)
+  await k.stop()
+})
+
+test('a reservation that never answers does not stop the keeper: it tries again and holds a slot', async () => {
+  const { w, components } = world({ hangs: 1 })
+  const seen: RelayAttempt[] = []
+  const k = relayKeeper({ relays: [RELAY], checkMs: 2, backoffMs: 5, reserveTimeoutMs: 50, onAttempt: (e) => seen.push(e) })(components)
+  await k.start(); await k.afterStart?.()
+  await until('a slot', () => k.status()[0].reserved, 2000)
+  assert.is(w.listens, 2)
+  assert.match(seen[0].error ?? '', /did not answer the reservation in 50 ms/)
   await k.stop()
 })
 
