@@ -14,7 +14,8 @@ import { identityFromSeed } from '../src/identity/identity.ts'
 import { benchOrder, benchBid } from './committee-items.ts'
 
 const COUNT_OPS = 2000
-const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] ?? 1) || 1
+const at = process.argv.indexOf('--seconds')
+const seconds = at >= 0 ? Number(process.argv[at + 1]) || 1 : 1
 
 const tenant = identityFromSeed(new Uint8Array(32).fill(2))
 const provider = identityFromSeed(new Uint8Array(32).fill(3))

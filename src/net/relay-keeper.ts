@@ -86,9 +86,12 @@ export function relayKeeper (init: RelayKeeperInit): (components: RelayKeeperCom
         // failure there is logged by libp2p and shows as no address through the relay
         let timer: NodeJS.Timeout | undefined
         const late = new Promise<'late'>((resolve) => { timer = setTimeout(() => resolve('late'), reserveTimeoutMs) })
-        const listened = await Promise.race([components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)]), late])
+        const outcome = await Promise.race([components.transportManager.listen([multiaddr(`${r.addr}/p2p-circuit`)]), late])
         clearTimeout(timer)
-        if (listened === 'late' && !reserved(r)) { error = `the relay did not answer the reservation in ${reserveTimeoutMs} ms`; refused = true } else if (!reserved(r)) { error = 'the relay refused or did not answer the reservation'; refused = true }
+        if (!reserved(r)) {
+          refused = true
+          error = outcome === 'late' ? `the relay did not answer the reservation in ${reserveTimeoutMs} ms` : 'the relay refused or did not answer the reservation'
+        }
       } catch (err) {
         error = errorMessage(err)
       } finally {

@@ -37,14 +37,14 @@ export function parseAmount (amount: string, path = 'amount'): bigint {
   let i = 0
   while (i < n && isDigit(amount.charCodeAt(i))) i++
   const intEnd = i
-  let fracLen = 0
-  if (i < n && amount.charCodeAt(i) === 46) {
+  const dot = i < n && amount.charCodeAt(i) === 46
+  if (dot) {
     i++
     while (i < n && isDigit(amount.charCodeAt(i))) i++
-    fracLen = i - intEnd - 1
-    if (fracLen === 0) i = -1
   }
-  if (intEnd < 1 || intEnd > PRICE_MAX_INTEGER_DIGITS || fracLen > PRICE_SCALE || i !== n) {
+  const fracLen = dot ? i - intEnd - 1 : 0
+  // a dot needs a digit after it ("1." is refused), and nothing may follow the digits
+  if (intEnd < 1 || intEnd > PRICE_MAX_INTEGER_DIGITS || (dot && fracLen === 0) || fracLen > PRICE_SCALE || i !== n) {
     throw new AmountError(`${JSON.stringify(amount.slice(0, 64))} is not a non-negative decimal with at most ${PRICE_MAX_INTEGER_DIGITS} integer and ${PRICE_SCALE} fraction digits`, path)
   }
   const whole = digits(amount, 0, intEnd) * ONE

@@ -2,8 +2,8 @@
 // signed. Nothing is ever re-encoded before verifying, and a message's ID is sha256(payload).
 import { hash, randomBytes } from 'node:crypto'
 import { encodeCbor, decodeCbor } from './codec.ts'
-import { WireError, WireErrorCode, schemaError } from './errors.ts'
-import { bytes, str, uint } from './schema.ts'
+import { WireError, WireErrorCode } from './errors.ts'
+import { bytes, list, str, uint } from './schema.ts'
 import { HASH_BYTES, MAX_ENVELOPE_BYTES, MAX_TAG_LENGTH, NONCE_MAX_BYTES, NONCE_MIN_BYTES, WIRE_VERSION } from './constants.ts'
 import { verify as verifyNative, verifyNoble, isAcceptablePublicKey } from '../identity/ed25519.ts'
 import type { ReplayWindow } from './replay.ts'
@@ -112,21 +112,13 @@ export function openMessage<B = unknown> (data: Uint8Array, opts: OpenOptions = 
   }
 }
 
-/** a list of exactly `n` entries, as decoded (checked like `arr`, without copying it) */
-function exactly (v: unknown, path: string, n: number): unknown[] {
-  if (!Array.isArray(v)) throw schemaError(path, 'must be a list')
-  if (v.length > n) throw schemaError(path, `must have at most ${n} entries`)
-  if (v.length < n) throw schemaError(path, `must have at least ${n} entries`)
-  return v
-}
-
 function openUnsafe<B> (data: Uint8Array, opts: OpenOptions): SignedMessage<B> {
-  const env = exactly(decodeCbor(data, opts.maxBytes ?? MAX_ENVELOPE_BYTES, 'envelope'), 'envelope', 3)
+  const env = list(decodeCbor(data, opts.maxBytes ?? MAX_ENVELOPE_BYTES, 'envelope'), 'envelope', 3, 3)
   const payload = bytes(env[0], 'envelope.payload', { min: 1, max: MAX_ENVELOPE_BYTES })
   const signer = bytes(env[1], 'envelope.signer', 32)
   const sig = bytes(env[2], 'envelope.sig', 64)
 
-  const head = exactly(decodeCbor(payload, MAX_ENVELOPE_BYTES, 'payload'), 'payload', 5)
+  const head = list(decodeCbor(payload, MAX_ENVELOPE_BYTES, 'payload'), 'payload', 5, 5)
   const tag = str(head[0], 'payload.tag', MAX_TAG_LENGTH, 1)
   const expect = opts.expect
   if (expect != null && (typeof expect === 'string' ? expect !== tag : !expect.includes(tag))) {

@@ -56,11 +56,16 @@ export function bytes (v: unknown, path: string, len: number | { min: number, ma
   return Object.getPrototypeOf(v) === Uint8Array.prototype ? v : new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
 }
 
-export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown, p: string) => T, min = 0): T[] {
+/** a list of `min` to `max` entries, as decoded (not copied) */
+export function list (v: unknown, path: string, max: number, min = 0): unknown[] {
   if (!Array.isArray(v)) throw schemaError(path, 'must be a list')
   if (v.length > max) throw schemaError(path, `must have at most ${max} entries`)
   if (v.length < min) throw schemaError(path, min === 1 ? 'must not be empty' : `must have at least ${min} entries`)
-  return v.map((x, i) => item(x, `${path}[${i}]`))
+  return v
+}
+
+export function arr<T> (v: unknown, path: string, max: number, item: (x: unknown, p: string) => T, min = 0): T[] {
+  return list(v, path, max, min).map((x, i) => item(x, `${path}[${i}]`))
 }
 
 /** string → string map with bounded keys, values and count */

@@ -43,6 +43,16 @@ test('bid: prices, order ID and attestations are checked', () => {
   assert.equal(validateBid(b, 'body'), b)
 })
 
+test('decoded attributes come in plain string order, not the wire\'s shorter-first order', () => {
+  // CBOR writes `tier` before `region` and `zone-b` (shorter first); the typed map is sorted as strings
+  const id = generateIdentity()
+  const attributes = { zone: 'z', tier: 'gold', region: 'eu', 'zone-b': 'x', a: '1' }
+  const m = signMessage(id, MessageTag.BID, sampleBid(new Uint8Array(32).fill(1), { attributes }))
+  const back = openMessage<any>(m.bytes)
+  assert.equal(Object.keys(back.body.attributes), ['a', 'region', 'tier', 'zone', 'zone-b'])
+  assert.equal(back.body.attributes, attributes)
+})
+
 test('close round-trips signed by a provider', () => {
   const p = generateIdentity()
   const m = signMessage(p, MessageTag.CLOSE, { lease: new Uint8Array(32).fill(7), reason: 'tenant stopped paying' })
